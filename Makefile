@@ -1,0 +1,58 @@
+# CodeQuest Rewards: `make run` (web + worker + beat) and `make test` (full suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+PORT ?= 8000
+OCTOKIT_EXAMPLES := @octokit/webhooks-examples@7.6.1
+
+.PHONY: run test lint format services bench-ingest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+var/node/node_modules/@octokit/webhooks-examples/package.json:
+	mkdir -p var/node
+	npm install --silent --no-audit --no-fund --prefix var/node $(OCTOKIT_EXAMPLES) \
+	  || echo "npm unavailable: octokit example corpus will be skipped"
+
+run: $(VENV)/.runtime
+	$(MANAGE) migrate --noinput
+	$(MANAGE) setup_periodic_tasks
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(MANAGE) ensure_superuser
+	PATH="$(CURDIR)/$(BIN):$$PATH" BIND=127.0.0.1 PYTHONUNBUFFERED=1 \
+	  $(BIN)/honcho --procfile Procfile start --port $(PORT) web worker beat
+
+test: $(VENV)/.dev var/node/node_modules/@octokit/webhooks-examples/package.json
+	@set -e; env_lines="$$(scripts/test-services.sh)"; set -a; eval "$$env_lines"; set +a; \
+	export SECRET_KEY=test-secret-key-not-for-production; \
+	export CODEQUEST_ENCRYPTION_KEYS=$${CODEQUEST_ENCRYPTION_KEYS:-k8Vq0mT3v6Jt1yXk9d2r5w8z0c3f6h9j2m5p8s1u4x7}; \
+	echo "== ruff"; $(BIN)/ruff check . && $(BIN)/ruff format --check .; \
+	echo "== migrations"; $(MANAGE) makemigrations --check --dry-run; \
+	echo "== django checks"; $(MANAGE) check; \
+	echo "== pytest"; $(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+services:
+	@scripts/test-services.sh
+
+bench-ingest: $(VENV)/.dev
+	bench/ingest/run.sh
+
+clean:
+	rm -rf var/broker var/staticfiles .pytest_cache

@@ -1,0 +1,43 @@
+"""Project-wide API helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DatabaseError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus a 503 instead of a 500 when the database is down."""
+    response = drf_exception_handler(exc, context)
+    if response is None and isinstance(exc, DatabaseError):
+        return Response({"error": "database unavailable, try again"}, status=503)
+    return response
+
+
+def query_filters(
+    params: Any, spec: dict[str, tuple[str, ...] | type | None]
+) -> dict[str, Any]:
+    """Validated query filters: ``spec`` maps a name to choices, ``int`` or None (text).
+
+    A bad value is a 400 naming the parameter, never a silent empty list.
+    """
+    from rest_framework.exceptions import ValidationError
+
+    found: dict[str, Any] = {}
+    for name, rule in spec.items():
+        raw = params.get(name)
+        if raw in (None, ""):
+            continue
+        if rule is int:
+            if not raw.isdigit() or len(raw) > 9:
+                raise ValidationError({"error": f"{name} must be a positive integer"})
+            found[name] = int(raw)
+            continue
+        if isinstance(rule, tuple) and raw not in rule:
+            choices = ", ".join(rule)
+            raise ValidationError({"error": f"{name} must be one of: {choices}"})
+        found[name] = raw[:500]
+    return found

@@ -1,0 +1,287 @@
+"""Django settings for CodeQuest Rewards, driven by the environment (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+from codequest import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("CODEQUEST_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    environ.Env.read_env(str(BASE_DIR / ".env"))
+
+
+def _setting(read, name: str, **kwargs):
+    """Read one variable; a malformed value stops start-up with one line."""
+    try:
+        return read(name, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any parse error becomes one clear line
+        config.fail(f"{name} is malformed ({exc.__class__.__name__}: {exc})")
+
+
+SHARED_DATABASE = "DATABASE_URL" in env
+
+
+def _stable_secret(name: str, factory) -> str:
+    value = env.str(name, default="").strip()
+    if value:
+        return value
+    if SHARED_DATABASE:
+        config.fail(
+            f"{name} is required when DATABASE_URL is set "
+            "(every process sharing the database must use the same value)"
+        )
+    return config.generated_secret(VAR_DIR, name.lower(), factory)
+
+
+# --- Core -----------------------------------------------------------------------
+DEBUG = _setting(env.bool, "DJANGO_DEBUG", default=False)
+SECRET_KEY = _stable_secret("SECRET_KEY", config.new_secret_key)
+ALLOWED_HOSTS = _setting(
+    env.list, "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = _setting(env.list, "DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+try:
+    PUBLIC_URL = config.check_url(
+        "PUBLIC_URL",
+        env.str("PUBLIC_URL", default="http://127.0.0.1:8000"),
+        ("http", "https"),
+    )
+    GITHUB_API_URL = config.check_url(
+        "GITHUB_API_URL",
+        env.str("GITHUB_API_URL", default="https://api.github.com"),
+        ("http", "https"),
+    )
+    GITHUB_WEB_URL = config.check_url(
+        "GITHUB_WEB_URL",
+        env.str("GITHUB_WEB_URL", default="https://github.com"),
+        ("http", "https"),
+    )
+    GITLAB_URL = config.check_url(
+        "GITLAB_URL",
+        env.str("GITLAB_URL", default="https://gitlab.com"),
+        ("http", "https"),
+    )
+except config.ConfigError as exc:
+    config.fail(str(exc))
+
+GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="")
+GITLAB_WEBHOOK_SECRET = env.str("GITLAB_WEBHOOK_SECRET", default="")
+GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="")
+GITHUB_APP_PRIVATE_KEY = env.str("GITHUB_APP_PRIVATE_KEY", default="")
+GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="")
+GITHUB_OAUTH_CLIENT_SECRET = env.str("GITHUB_OAUTH_CLIENT_SECRET", default="")
+GITLAB_OAUTH_CLIENT_ID = env.str("GITLAB_OAUTH_CLIENT_ID", default="")
+GITLAB_OAUTH_CLIENT_SECRET = env.str("GITLAB_OAUTH_CLIENT_SECRET", default="")
+
+CODEQUEST_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in _stable_secret(
+        "CODEQUEST_ENCRYPTION_KEYS", config.new_encryption_key
+    ).split(",")
+    if key.strip()
+]
+# Fail at start-up, not at the first encrypt, when a key is malformed.
+try:
+    from integrations.crypto import parse_keys
+
+    parse_keys(CODEQUEST_ENCRYPTION_KEYS)
+except ValueError as exc:
+    config.fail(f"CODEQUEST_ENCRYPTION_KEYS is malformed: {exc}")
+
+# Largest webhook body we accept (CONTRACT §3: over 25 MB -> 413).
+WEBHOOK_MAX_BODY_BYTES = 25 * 1024 * 1024
+# Deliveries waiting in a process before they are handed to Celery as one batch.
+WEBHOOK_DISPATCH_BATCH_SIZE = _setting(
+    env.int, "CODEQUEST_DISPATCH_BATCH_SIZE", default=50
+)
+# Seconds a delivery may wait in that buffer; 0 hands each one over at once.
+WEBHOOK_DISPATCH_MAX_DELAY = _setting(
+    env.float, "CODEQUEST_DISPATCH_MAX_DELAY", default=0.05
+)
+# A pending delivery older than this is re-queued by the sweeper.
+WEBHOOK_SWEEP_AFTER_SECONDS = _setting(
+    env.int, "CODEQUEST_SWEEP_AFTER_SECONDS", default=60
+)
+WEBHOOK_MAX_ATTEMPTS = 6
+
+# --- Applications ---------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "integrations",
+    "reviews",
+    "rewards",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "codequest.urls"
+WSGI_APPLICATION = "codequest.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data -----------------------------------------------------------------------
+DATABASES = {
+    "default": _setting(
+        env.db,
+        "DATABASE_URL",
+        default=f"sqlite:///{VAR_DIR / 'codequest.sqlite3'}",
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + busy timeout + IMMEDIATE transactions: web, worker and beat write at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    # Server-side binding lets PostgreSQL reuse plans on the hot ingest INSERT.
+    DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": _setting(env.cache, "CACHE_URL", default="locmemcache://codequest")
+}
+
+# --- Celery ---------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_ALWAYS_EAGER = _setting(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# --- API ------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "codequest.pagination.StandardPagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "codequest.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CodeQuest Rewards API",
+    "DESCRIPTION": "Pull/merge requests, reviews, deliveries and points.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Auth, i18n, static -----------------------------------------------------------
+_VALIDATORS = "django.contrib.auth.password_validation"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_VALIDATORS}.MinimumLengthValidator"},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if PUBLIC_URL.startswith("https://"):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Raw webhook bodies are read by the receiver itself, not Django's form parser.
+DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "keyed": {
+            "()": "codequest.logging.KeyedFormatter",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "keyed"},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+    },
+}

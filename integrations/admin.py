@@ -1,0 +1,151 @@
+"""Admin for repositories, webhooks and deliveries. Secrets are never shown."""
+
+from __future__ import annotations
+
+import orjson
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from integrations import services
+from integrations.models import (
+    AppInstallation,
+    ConnectedRepository,
+    Organization,
+    OrganizationMembership,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = OrganizationMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(ConnectedRepository)
+class ConnectedRepositoryAdmin(admin.ModelAdmin):
+    list_display = [
+        "full_name",
+        "provider",
+        "host",
+        "organization",
+        "webhook_status",
+        "is_active",
+        "last_event_at",
+        "last_synced_at",
+    ]
+    list_filter = ["provider", "webhook_status", "is_active", "organization"]
+    search_fields = ["full_name", "host"]
+    readonly_fields = ["external_id", "installation_id", "last_event_at", "created_at"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "provider", "repository", "is_active", "verified_at"]
+    list_filter = ["provider", "is_active"]
+    search_fields = ["public_id", "repository__full_name"]
+    exclude = ["secret_encrypted"]
+    readonly_fields = ["public_id", "provider_hook_id", "verified_at", "created_at"]
+
+
+@admin.register(AppInstallation)
+class AppInstallationAdmin(admin.ModelAdmin):
+    list_display = [
+        "installation_id",
+        "account_login",
+        "host",
+        "is_active",
+        "is_suspended",
+    ]
+    list_filter = ["is_active", "is_suspended"]
+    search_fields = ["account_login"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "delivery_id",
+        "provider",
+        "event",
+        "action",
+        "repository_name",
+        "status",
+        "attempts",
+        "received_at",
+        "processed_at",
+    ]
+    list_filter = ["provider", "status", "event"]
+    search_fields = ["delivery_id", "repository_name"]
+    date_hierarchy = "received_at"
+    actions = ["replay"]
+    exclude = ["body"]
+    readonly_fields = [
+        "provider",
+        "hook",
+        "hook_key",
+        "delivery_id",
+        "event",
+        "action",
+        "repository_name",
+        "repository",
+        "headers",
+        "status",
+        "attempts",
+        "error",
+        "received_at",
+        "processed_at",
+        "payload",
+    ]
+    list_select_related = ["repository"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith(
+            "changelist"
+        ):
+            return queryset.defer("body", "headers")
+        return queryset
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # the audit log is read-only; "Replay" is the one action
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Payload")
+    def payload(self, delivery: WebhookDelivery) -> str:
+        try:
+            pretty = orjson.dumps(
+                orjson.loads(bytes(delivery.body)), option=orjson.OPT_INDENT_2
+            ).decode()
+        except orjson.JSONDecodeError:
+            pretty = bytes(delivery.body)[:20000].decode("utf-8", "replace")
+        return format_html(
+            '<pre style="max-height:40rem;overflow:auto">{}</pre>', pretty
+        )
+
+    @admin.action(description="Replay (reprocess) selected deliveries")
+    def replay(self, request, queryset) -> None:
+        outcomes: dict[str, int] = {}
+        for delivery in queryset.only("pk"):
+            status = services.delivery_process(delivery_id=delivery.pk, force=True)
+            outcomes[status] = outcomes.get(status, 0) + 1
+        summary = ", ".join(
+            f"{count} {status}" for status, count in sorted(outcomes.items())
+        )
+        self.message_user(
+            request, f"Replayed: {summary or 'nothing selected'}", messages.INFO
+        )

@@ -1,0 +1,24 @@
+"""Declare the beat schedules in code (idempotent; run on every release)."""
+
+from django.core.management.base import BaseCommand
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+SCHEDULES = [
+    # (name, task, every N seconds)
+    ("Re-queue lost webhook deliveries", "integrations.deliveries_sweep", 60),
+]
+
+
+class Command(BaseCommand):
+    help = "Create or update the periodic tasks that beat runs."
+
+    def handle(self, *args, **options):
+        for name, task, seconds in SCHEDULES:
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=seconds, period=IntervalSchedule.SECONDS
+            )
+            PeriodicTask.objects.update_or_create(
+                name=name,
+                defaults={"task": task, "interval": interval, "enabled": True},
+            )
+            self.stdout.write(f"{name}: {task} every {seconds}s")

@@ -1,0 +1,30 @@
+"""The project's own Prometheus metrics (labels bounded: no ids, no numbers)."""
+
+from prometheus_client import Counter, Histogram
+
+webhook_deliveries = Counter(
+    "codequest_webhook_deliveries_total",
+    "Webhook deliveries received, by outcome at the receiver.",
+    ["provider", "outcome"],
+)
+webhook_rejected = Counter(
+    "codequest_webhook_rejected_total",
+    "Webhook requests refused before storing (bad signature, bad input).",
+    ["provider", "reason"],
+)
+webhook_processed = Counter(
+    "codequest_webhook_processed_total",
+    "Stored deliveries processed, by final status.",
+    ["provider", "status"],
+)
+webhook_processing = Histogram(
+    "codequest_webhook_processing_seconds",
+    "Time to normalize and apply one delivery.",
+    ["provider"],
+)
+webhook_lag = Histogram(
+    "codequest_webhook_queue_lag_seconds",
+    "Time from receiving a delivery to finishing its processing.",
+    ["provider"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)

@@ -1,0 +1,244 @@
+"""Organizations, connected repositories, webhook endpoints and raw deliveries."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from integrations import crypto
+
+
+class Provider(models.TextChoices):
+    GITHUB = "github", "GitHub"
+    GITLAB = "gitlab", "GitLab"
+
+
+class Organization(models.Model):
+    """A team: owns repositories; its members see only its data."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="OrganizationMembership",
+        related_name="organizations",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganizationMembership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="unique_membership"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+
+class ConnectedRepository(models.Model):
+    """A repository (GitHub) or project (GitLab) whose pull requests we mirror."""
+
+    class WebhookStatus(models.TextChoices):
+        NONE = "none", "No webhook"
+        PENDING = "pending", "Registered, awaiting ping"
+        VERIFIED = "verified", "Verified"
+        DEGRADED = "degraded", "Degraded"
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="repositories",
+        help_text="Empty until an admin assigns the repository to a team.",
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    host = models.CharField(
+        max_length=255, help_text="github.com, gitlab.com or a self-hosted host name."
+    )
+    external_id = models.BigIntegerField(help_text="The provider's repository id.")
+    full_name = models.CharField(max_length=500, db_index=True)
+    default_branch = models.CharField(max_length=255, blank=True)
+    web_url = models.URLField(max_length=1000, blank=True)
+    is_private = models.BooleanField(null=True)
+    is_active = models.BooleanField(default=True)
+    installation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    webhook_status = models.CharField(
+        max_length=20, choices=WebhookStatus.choices, default=WebhookStatus.NONE
+    )
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "connected repositories"
+        ordering = ["provider", "full_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "host", "external_id"], name="unique_repository"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.full_name}"
+
+
+def _public_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class WebhookEndpoint(models.Model):
+    """A hook we registered: its own URL (``public_id``) and its own secret."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    public_id = models.CharField(max_length=64, unique=True, default=_public_id)
+    repository = models.ForeignKey(
+        ConnectedRepository,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhooks",
+    )
+    secret_encrypted = models.TextField(editable=False)
+    provider_hook_id = models.BigIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} hook {self.public_id[:8]}…"
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted, purpose=self._purpose())
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = crypto.encrypt(value, purpose=self._purpose())
+
+    def _purpose(self) -> str:
+        return f"webhook-secret:{self.public_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One raw delivery exactly as received, stored before we answer."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    hook = models.ForeignKey(
+        WebhookEndpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    # "" for the instance-wide URL; the hook's public id otherwise. Part of the
+    # duplicate key because GitHub reuses one delivery id across hooks.
+    hook_key = models.CharField(max_length=64, blank=True, default="")
+    delivery_id = models.CharField(max_length=200)
+    event = models.CharField(max_length=100)
+    action = models.CharField(max_length=100, blank=True)
+    repository_name = models.CharField(max_length=500, blank=True)
+    repository = models.ForeignKey(
+        ConnectedRepository,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField()
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "hook_key", "delivery_id"], name="unique_delivery"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="delivery_status_idx"),
+            models.Index(
+                fields=["provider", "received_at"], name="delivery_recent_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event}.{self.action or '-'} {self.delivery_id}"
+
+
+class AppInstallation(models.Model):
+    """A GitHub App installation, kept current by installation webhooks."""
+
+    provider = models.CharField(
+        max_length=20, choices=Provider.choices, default=Provider.GITHUB
+    )
+    host = models.CharField(max_length=255)
+    installation_id = models.BigIntegerField()
+    account_login = models.CharField(max_length=255, blank=True)
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="installations",
+    )
+    is_active = models.BooleanField(default=True)
+    is_suspended = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "host", "installation_id"],
+                name="unique_installation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_login or self.installation_id} on {self.host}"

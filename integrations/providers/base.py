@@ -1,0 +1,276 @@
+"""The one contract the rest of the code knows about code hosts.
+
+Adapters (``github.py``, ``gitlab.py``) turn a provider's payloads into the plain
+dataclasses below. Nothing outside ``integrations/providers`` reads a raw payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+Headers = Mapping[str, str]
+Payload = dict[str, Any]
+
+
+class ProviderError(Exception):
+    """A provider answered in a way we cannot use."""
+
+
+class ProviderAuthError(ProviderError):
+    """Credentials were refused (401/403 bad credentials)."""
+
+
+class ProviderTemporaryError(ProviderError):
+    """Worth retrying later: 5xx, timeouts, secondary rate limits."""
+
+
+class PayloadError(ValueError):
+    """A webhook payload lacks a field we need or has one of the wrong type."""
+
+
+class EventKind(StrEnum):
+    PR_OPENED = "pr_opened"
+    PR_UPDATED = "pr_updated"
+    PR_READY = "pr_ready"
+    PR_CONVERTED_TO_DRAFT = "pr_converted_to_draft"
+    PR_SYNCHRONIZED = "pr_synchronized"
+    PR_REVIEW_REQUESTED = "pr_review_requested"
+    PR_CLOSED = "pr_closed"
+    PR_MERGED = "pr_merged"
+    PR_REOPENED = "pr_reopened"
+    REVIEW_SUBMITTED = "review_submitted"
+    REVIEW_EDITED = "review_edited"
+    REVIEW_DISMISSED = "review_dismissed"
+    COMMENT_CREATED = "comment_created"
+    COMMENT_EDITED = "comment_edited"
+    COMMENT_DELETED = "comment_deleted"
+    THREAD_RESOLVED = "thread_resolved"
+    THREAD_UNRESOLVED = "thread_unresolved"
+    PUSH = "push"
+    PING = "ping"
+    INSTALLATION = "installation"
+
+
+class PullState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
+class ReviewState(StrEnum):
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    COMMENTED = "commented"
+    DISMISSED = "dismissed"
+
+
+class CommentKind(StrEnum):
+    REVIEW_COMMENT = "review_comment"  # GitHub inline diff comment
+    ISSUE_COMMENT = "issue_comment"  # GitHub conversation comment on a PR
+    NOTE = "note"  # GitLab note on a merge request
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    login: str
+    external_id: str = ""
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RepositorySnapshot:
+    provider: str
+    host: str
+    external_id: int | None
+    full_name: str
+    default_branch: str | None = None
+    web_url: str = ""
+    is_private: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestSnapshot:
+    """The provider's state of one PR/MR at ``updated_at``.
+
+    ``None`` means "this payload does not say"; apply leaves such fields alone.
+    ``updated_at`` is the version guard: an older snapshot never overwrites a
+    newer one. A snapshot with ``updated_at=None`` only fills a missing row.
+    """
+
+    number: int
+    title: str
+    state: PullState
+    url: str
+    external_id: int | None = None
+    author: UserRef | None = None
+    author_external_id: str = ""
+    draft: bool | None = None
+    head_sha: str | None = None
+    head_ref: str | None = None
+    base_ref: str | None = None
+    requested_reviewers: tuple[str, ...] | None = None
+    requested_teams: tuple[str, ...] | None = None
+    assignees: tuple[str, ...] | None = None
+    labels: tuple[str, ...] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
+    merged_by: str | None = None
+    additions: int | None = None
+    deletions: int | None = None
+    changed_files: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSnapshot:
+    external_id: str
+    reviewer: UserRef
+    state: ReviewState
+    submitted_at: datetime
+    body: str = ""
+    commit_sha: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommentSnapshot:
+    external_id: str
+    kind: CommentKind
+    author: UserRef
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    review_external_id: str = ""
+    is_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PushSnapshot:
+    ref: str
+    before: str
+    after: str
+    is_forced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationSnapshot:
+    """A GitHub App installation and the repositories it gained or lost."""
+
+    installation_id: int
+    account_login: str
+    action: str
+    added: tuple[RepositorySnapshot, ...] = ()
+    removed: tuple[RepositorySnapshot, ...] = ()
+    replaces_all: bool = False  # ``created``: ``added`` is the complete list
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedEvent:
+    kind: EventKind
+    provider: str
+    occurred_at: datetime
+    actor: UserRef | None = None
+    repository: RepositorySnapshot | None = None
+    pull_request: PullRequestSnapshot | None = None
+    review: ReviewSnapshot | None = None
+    comment: CommentSnapshot | None = None
+    push: PushSnapshot | None = None
+    installation: InstallationSnapshot | None = None
+    thread_comment_ids: tuple[str, ...] = field(default=())
+
+
+class Provider(Protocol):
+    slug: str
+
+    def verify(self, headers: Headers, body: bytes, secret: str) -> bool: ...
+
+    def event_name(self, headers: Headers) -> str: ...
+
+    def delivery_id(self, headers: Headers, body: bytes) -> str: ...
+
+    def summarize(self, event: str, payload: Payload) -> tuple[str, str]: ...
+
+    def is_handled(self, event: str, action: str) -> bool: ...
+
+    def parse(self, event: str, payload: Payload) -> NormalizedEvent | None: ...
+
+
+# --- small, strict payload readers shared by the adapters -------------------------
+
+
+def require(data: Any, *path: str) -> Any:
+    """``data[path[0]][path[1]]...``; PayloadError naming the path when absent."""
+    current = data
+    for depth, key in enumerate(path):
+        if not isinstance(current, dict) or current.get(key) is None:
+            raise PayloadError(f"payload has no {'.'.join(path[: depth + 1])}")
+        current = current[key]
+    return current
+
+
+def optional(data: Any, *path: str) -> Any:
+    current = data
+    for key in path:
+        if not isinstance(current, dict):
+            return None
+        current = current.get(key)
+    return current
+
+
+def require_int(data: Any, *path: str) -> int:
+    value = require(data, *path)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PayloadError(f"payload field {'.'.join(path)} is not an integer")
+    return value
+
+
+def require_str(data: Any, *path: str) -> str:
+    value = require(data, *path)
+    if not isinstance(value, str):
+        raise PayloadError(f"payload field {'.'.join(path)} is not a string")
+    return value
+
+
+def text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def parse_time(value: Any, name: str = "timestamp") -> datetime:
+    """ISO 8601 and GitLab's older ``2017-12-10 17:02:46 UTC`` form, as aware UTC."""
+    if not isinstance(value, str) or not value:
+        raise PayloadError(f"payload field {name} is not a timestamp")
+    cleaned = value.strip()
+    if cleaned.endswith(" UTC"):
+        cleaned = cleaned[:-4] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise PayloadError(
+            f"payload field {name} is not a timestamp: {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_optional_time(value: Any, name: str = "timestamp") -> datetime | None:
+    return None if value in (None, "") else parse_time(value, name)
+
+
+def host_of(url: Any) -> str:
+    if not isinstance(url, str):
+        return ""
+    return (urlsplit(url).hostname or "").lower()
+
+
+def logins(items: Any, key: str) -> tuple[str, ...]:
+    """Logins from a list of user objects, skipping malformed entries."""
+    if not isinstance(items, list):
+        return ()
+    found = (item.get(key) for item in items if isinstance(item, dict))
+    return tuple(sorted({value for value in found if isinstance(value, str) and value}))

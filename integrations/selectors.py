@@ -1,0 +1,83 @@
+"""Read-side queries for integrations; every user-facing list is team-scoped."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from integrations.models import ConnectedRepository, WebhookDelivery, WebhookEndpoint
+
+
+def instance_webhook_secret(provider: str) -> str:
+    """GITHUB_WEBHOOK_SECRET / GITLAB_WEBHOOK_SECRET ("" when not configured)."""
+    if provider == "github":
+        return settings.GITHUB_WEBHOOK_SECRET
+    return settings.GITLAB_WEBHOOK_SECRET
+
+
+def webhook_endpoint_get(*, provider: str, public_id: str) -> WebhookEndpoint | None:
+    if len(public_id) > 64:
+        return None
+    return (
+        WebhookEndpoint.objects.select_related("repository")
+        .filter(provider=provider, public_id=public_id, is_active=True)
+        .first()
+    )
+
+
+def repositories_visible_to(user: Any) -> QuerySet[ConnectedRepository]:
+    """Superusers see everything; everyone else only their teams' repositories."""
+    queryset = ConnectedRepository.objects.all()
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(organization__memberships__user=user)
+
+
+def repository_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
+    queryset = repositories_visible_to(user)
+    if filters.get("provider"):
+        queryset = queryset.filter(provider=filters["provider"])
+    return queryset.order_by("provider", "full_name", "id")
+
+
+def delivery_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
+    queryset = WebhookDelivery.objects.defer("body", "headers")
+    if not user.is_superuser:
+        queryset = queryset.filter(repository__in=repositories_visible_to(user))
+    for field in ("provider", "event", "status", "delivery_id", "action"):
+        if filters.get(field):
+            queryset = queryset.filter(**{field: filters[field]})
+    if filters.get("repository"):
+        queryset = queryset.filter(repository_name=filters["repository"])
+    return queryset.order_by("-received_at", "-id")
+
+
+def webhook_health_get(*, provider: str) -> dict[str, Any]:
+    """Delivery outcomes over the last hour for one provider (CONTRACT §3)."""
+    since = timezone.now() - timedelta(hours=1)
+    recent = WebhookDelivery.objects.filter(provider=provider, received_at__gte=since)
+    counts = recent.aggregate(
+        total=Count("id"), failed=Count("id", filter=Q(status="failed"))
+    )
+    last = WebhookDelivery.objects.filter(provider=provider).aggregate(
+        last=Max("received_at")
+    )["last"]
+    total, failed = counts["total"], counts["failed"]
+    rate = 1.0 if total == 0 else round((total - failed) / total, 4)
+    if rate >= 0.95:
+        status = "healthy"
+    elif rate >= 0.5:
+        status = "degraded"
+    else:
+        status = "unhealthy"
+    return {
+        "status": status,
+        "success_rate": rate,
+        "total_events_last_hour": total,
+        "failed_events_last_hour": failed,
+        "last_event_at": last.isoformat() if last else None,
+    }

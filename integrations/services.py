@@ -1,0 +1,395 @@
+"""Webhook deliveries: record (in the request), process (in Celery), replay."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from integrations import metrics
+from integrations.models import (
+    AppInstallation,
+    ConnectedRepository,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from integrations.providers import get_provider
+from integrations.providers.base import (
+    EventKind,
+    InstallationSnapshot,
+    NormalizedEvent,
+    PayloadError,
+    ProviderTemporaryError,
+    RepositorySnapshot,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = WebhookDelivery.Status
+
+# Headers worth keeping for the audit log. Never the token or signatures.
+STORED_HEADERS = (
+    "Content-Type",
+    "User-Agent",
+    "X-GitHub-Event",
+    "X-GitHub-Delivery",
+    "X-GitHub-Hook-ID",
+    "X-GitHub-Hook-Installation-Target-ID",
+    "X-GitHub-Hook-Installation-Target-Type",
+    "X-Gitlab-Event",
+    "X-Gitlab-Event-UUID",
+    "X-Gitlab-Webhook-UUID",
+    "X-Gitlab-Instance",
+    "Idempotency-Key",
+    "webhook-id",
+    "webhook-timestamp",
+)
+# Errors that may pass by themselves: retried with backoff.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (DatabaseError, ProviderTemporaryError)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    delivery_pk: int | None  # None: a duplicate of a stored delivery
+    delivery_id: str
+    status: str
+
+
+def delivery_record(
+    *,
+    provider: str,
+    hook: WebhookEndpoint | None,
+    delivery_id: str,
+    event: str,
+    action: str,
+    repository_name: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> RecordResult:
+    """Store one verified delivery with a single INSERT; enqueue it on commit.
+
+    The unique (provider, hook, delivery id) key turns a redelivery into a no-op
+    that the caller reports as a duplicate.
+    """
+    handled = get_provider(provider).is_handled(event, action)
+    status = Status.PENDING if handled else Status.IGNORED
+    kept = {name: headers[name] for name in STORED_HEADERS if headers.get(name)}
+    params = [
+        provider,
+        hook.pk if hook else None,
+        hook.public_id if hook else "",
+        delivery_id,
+        event[:100],
+        action[:100],
+        repository_name[:500],
+        orjson.dumps(kept).decode(),
+        body,
+        str(status),
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        metrics.webhook_deliveries.labels(provider, "duplicate").inc()
+        return RecordResult(None, delivery_id, "duplicate")
+    metrics.webhook_deliveries.labels(provider, str(status)).inc()
+    if handled:
+        pk = row[0]
+        transaction.on_commit(lambda: dispatcher.notify(pk))
+    return RecordResult(row[0], delivery_id, "accepted" if handled else "ignored")
+
+
+def _insert_sql() -> str:
+    table = WebhookDelivery._meta.db_table
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    # The table name comes from the model, never from input.
+    return (
+        f"INSERT INTO {table} (provider, hook_id, hook_key, delivery_id, event, "  # noqa: S608
+        "action, repository_name, headers, body, status, attempts, error, "
+        f"received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s{json_cast}, %s, %s, "
+        "0, '', %s) ON CONFLICT (provider, hook_key, delivery_id) DO NOTHING "
+        "RETURNING id"
+    )
+
+
+# --- processing -------------------------------------------------------------------
+
+
+def delivery_process(
+    *, delivery_id: int, final_attempt: bool = True, force: bool = False
+) -> str:
+    """Normalize one stored delivery and apply it; record the outcome on the row.
+
+    Transient errors propagate (for Celery to retry) unless this is the final
+    attempt, which records ``failed``. Any other error fails the delivery at
+    once with its message: a malformed payload does not get better by waiting.
+    """
+    started = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            return "busy"  # another worker holds it, or it no longer exists
+        if delivery.status in (Status.PROCESSED, Status.IGNORED) and not force:
+            return str(delivery.status)
+        delivery.attempts += 1
+        try:
+            with transaction.atomic():
+                status, repository = _apply(delivery)
+            error = ""
+        except TRANSIENT_ERRORS as exc:
+            if not final_attempt:
+                raise
+            status, repository, error = Status.FAILED, None, _describe(exc)
+        except Exception as exc:  # noqa: BLE001 - recorded on the delivery, see docstring
+            logger.warning(
+                "integrations.delivery.failed",
+                extra={"delivery": delivery.pk, "error": _describe(exc)},
+                exc_info=not isinstance(exc, PayloadError | ValueError | KeyError),
+            )
+            status, repository, error = Status.FAILED, None, _describe(exc)
+        delivery.status = status
+        delivery.error = error
+        delivery.processed_at = timezone.now()
+        if repository is not None:
+            delivery.repository = repository
+        delivery.save(
+            update_fields=["status", "error", "processed_at", "attempts", "repository"]
+        )
+    metrics.webhook_processed.labels(delivery.provider, str(status)).inc()
+    metrics.webhook_lag.labels(delivery.provider).observe(
+        (timezone.now() - delivery.received_at).total_seconds()
+    )
+    metrics.webhook_processing.labels(delivery.provider).observe(
+        (timezone.now() - started).total_seconds()
+    )
+    return str(status)
+
+
+def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
+    """Process a batch; a transiently failing delivery is handed to a retrying task."""
+    from integrations.tasks import delivery_process_task
+
+    outcome = {}
+    for pk in delivery_ids:
+        try:
+            outcome[pk] = delivery_process(delivery_id=pk, final_attempt=False)
+        except TRANSIENT_ERRORS:
+            logger.info("integrations.delivery.retry_scheduled", extra={"delivery": pk})
+            delivery_process_task.apply_async((pk,), countdown=2)
+            outcome[pk] = "retrying"
+    return outcome
+
+
+def _apply(
+    delivery: WebhookDelivery,
+) -> tuple[str, ConnectedRepository | None]:
+    from reviews.services import event_apply
+
+    try:
+        payload = orjson.loads(bytes(delivery.body))
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"body is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise PayloadError("body is not a JSON object")
+    event = get_provider(delivery.provider).parse(delivery.event, payload)
+    if event is None:
+        return Status.IGNORED, None
+    repository = _repository_for(event, delivery.hook)
+    if event.kind is EventKind.PING:
+        _hook_verified(delivery.hook, repository)
+    if event.installation is not None:
+        installation_apply(provider=event.provider, snapshot=event.installation)
+    event_apply(event=event, repository=repository)
+    if repository is not None:
+        _touch(repository)
+    return Status.PROCESSED, repository
+
+
+def _describe(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {exc}"[:2000]
+
+
+def _repository_for(
+    event: NormalizedEvent, hook: WebhookEndpoint | None
+) -> ConnectedRepository | None:
+    """The repository an event belongs to: the hook's, else found or created."""
+    if hook is not None and hook.repository_id is not None:
+        repository = hook.repository
+        if repository is not None and event.repository is not None:
+            _refresh(repository, event.repository)
+        return repository
+    if event.repository is None:
+        return None
+    repository = repository_upsert(snapshot=event.repository)
+    if hook is not None:
+        hook.repository = repository
+        hook.save(update_fields=["repository", "updated_at"])
+    return repository
+
+
+def repository_upsert(
+    *, snapshot: RepositorySnapshot, installation_id: int | None = None
+) -> ConnectedRepository:
+    """Find a repository by the provider's id (renames keep it), else create it."""
+    keys = {"provider": snapshot.provider, "host": snapshot.host}
+    if snapshot.external_id is not None:
+        keys["external_id"] = snapshot.external_id
+    else:
+        keys["full_name"] = snapshot.full_name
+    repository = ConnectedRepository.objects.filter(**keys).first()
+    if repository is None:
+        if snapshot.external_id is None:
+            raise PayloadError("payload names an unknown repository without its id")
+        try:
+            with transaction.atomic():
+                repository = ConnectedRepository.objects.create(
+                    **keys,
+                    full_name=snapshot.full_name,
+                    default_branch=snapshot.default_branch or "",
+                    web_url=snapshot.web_url[:1000],
+                    is_private=snapshot.is_private,
+                    installation_id=installation_id,
+                )
+            return repository
+        except IntegrityError:
+            repository = ConnectedRepository.objects.get(**keys)
+    _refresh(repository, snapshot, installation_id=installation_id, is_active=True)
+    return repository
+
+
+def _refresh(
+    repository: ConnectedRepository,
+    snapshot: RepositorySnapshot,
+    *,
+    installation_id: int | None = None,
+    is_active: bool | None = None,
+) -> None:
+    """Follow renames and default-branch changes; write only when something moved."""
+    if snapshot.external_id not in (None, repository.external_id):
+        return  # the hook's repository was replaced; do not rename it after another
+    wanted = {
+        "full_name": snapshot.full_name,
+        "default_branch": snapshot.default_branch,
+        "web_url": snapshot.web_url[:1000] or None,
+        "is_private": snapshot.is_private,
+        "installation_id": installation_id,
+        "is_active": is_active,
+    }
+    changed = [
+        field
+        for field, value in wanted.items()
+        if value is not None and getattr(repository, field) != value
+    ]
+    for field in changed:
+        setattr(repository, field, wanted[field])
+    if changed:
+        repository.save(update_fields=[*changed, "updated_at"])
+
+
+def _touch(repository: ConnectedRepository) -> None:
+    """Record activity at most once a minute per repository (a hot row otherwise)."""
+    now = timezone.now()
+    ConnectedRepository.objects.filter(pk=repository.pk).exclude(
+        last_event_at__gt=now - timedelta(minutes=1)
+    ).update(last_event_at=now)
+
+
+def _hook_verified(
+    hook: WebhookEndpoint | None, repository: ConnectedRepository | None
+) -> None:
+    if hook is None:
+        return
+    WebhookEndpoint.objects.filter(pk=hook.pk).update(verified_at=timezone.now())
+    if repository is not None:
+        ConnectedRepository.objects.filter(pk=repository.pk).update(
+            webhook_status=ConnectedRepository.WebhookStatus.VERIFIED
+        )
+
+
+def installation_apply(*, provider: str, snapshot: InstallationSnapshot) -> None:
+    """Keep an App installation and its repository list current."""
+    host = next(
+        (repo.host for repo in (*snapshot.added, *snapshot.removed)), None
+    ) or _default_host(provider)
+    installation, _ = AppInstallation.objects.update_or_create(
+        provider=provider,
+        host=host,
+        installation_id=snapshot.installation_id,
+        defaults={
+            "account_login": snapshot.account_login,
+            "is_active": snapshot.action != "deleted",
+            "is_suspended": snapshot.action == "suspend",
+        },
+    )
+    kept = [
+        repository_upsert(snapshot=repo, installation_id=snapshot.installation_id).pk
+        for repo in snapshot.added
+    ]
+    mine = ConnectedRepository.objects.filter(
+        installation_id=snapshot.installation_id, provider=provider
+    )
+    if snapshot.action == "deleted":
+        mine.update(is_active=False)
+    elif snapshot.replaces_all:
+        mine.exclude(pk__in=kept).update(is_active=False)
+    removed_ids = [repo.external_id for repo in snapshot.removed]
+    if removed_ids:
+        mine.filter(external_id__in=removed_ids).update(is_active=False)
+
+
+def _default_host(provider: str) -> str:
+    from urllib.parse import urlsplit
+
+    base = settings.GITHUB_WEB_URL if provider == "github" else settings.GITLAB_URL
+    return urlsplit(base).hostname or ""
+
+
+# --- replay and sweeping ------------------------------------------------------------
+
+
+def deliveries_replay(
+    *,
+    status: str | None = None,
+    since: datetime | None = None,
+    delivery_id: str | None = None,
+) -> Iterable[tuple[WebhookDelivery, str]]:
+    """Re-run processing of stored deliveries, oldest first; yields each outcome."""
+    queryset = WebhookDelivery.objects.order_by("received_at", "id")
+    if status:
+        queryset = queryset.filter(status=status)
+    if since:
+        queryset = queryset.filter(received_at__gte=since)
+    if delivery_id:
+        queryset = queryset.filter(delivery_id=delivery_id)
+    for delivery in queryset.only("pk", "provider", "event", "action", "delivery_id"):
+        outcome = delivery_process(delivery_id=delivery.pk, force=True)
+        yield delivery, outcome
+
+
+def deliveries_sweep() -> int:
+    """Hand pending deliveries that nobody picked up (a lost hand-off) to Celery."""
+    cutoff = timezone.now() - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
+    pks = list(
+        WebhookDelivery.objects.filter(status=Status.PENDING, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:5000]
+    )
+    for start in range(0, len(pks), 100):
+        dispatcher.send(pks[start : start + 100])
+    if pks:
+        logger.info("integrations.delivery.swept", extra={"count": len(pks)})
+    return len(pks)
+
+
+from integrations.dispatch import dispatcher  # noqa: E402  (dispatch imports tasks lazily)

@@ -1,0 +1,42 @@
+"""Celery tasks: thin wrappers that re-fetch by id and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from integrations.services import TRANSIENT_ERRORS
+
+
+@shared_task(name="integrations.deliveries_process", ignore_result=True)
+def deliveries_process_task(delivery_ids: list[int]) -> None:
+    """Process a batch handed over by the receiver's dispatcher."""
+    from integrations.services import deliveries_process
+
+    deliveries_process(delivery_ids=delivery_ids)
+
+
+@shared_task(
+    bind=True,
+    name="integrations.delivery_process",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def delivery_process_task(self, delivery_id: int) -> None:
+    """Process one delivery; transient errors retry with backoff, the last one fails."""
+    from integrations.services import delivery_process
+
+    delivery_process(
+        delivery_id=delivery_id, final_attempt=self.request.retries >= self.max_retries
+    )
+
+
+@shared_task(name="integrations.deliveries_sweep", ignore_result=True)
+def deliveries_sweep_task() -> None:
+    """Re-queue pending deliveries whose hand-off was lost."""
+    from integrations.services import deliveries_sweep
+
+    deliveries_sweep()

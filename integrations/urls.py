@@ -1,0 +1,20 @@
+from django.urls import path, re_path
+
+from integrations import api, views
+
+app_name = "integrations"
+
+# Trailing slash optional: a provider does not follow a redirect on POST.
+PROVIDER = r"(?P<provider>github|gitlab)"
+
+urlpatterns = [
+    re_path(rf"^webhooks/{PROVIDER}/health/?$", views.webhook_health, name="health"),
+    re_path(rf"^webhooks/{PROVIDER}/?$", views.webhook_receive, name="webhook"),
+    re_path(
+        rf"^webhooks/{PROVIDER}/(?P<hook>[A-Za-z0-9_-]{{1,64}})/?$",
+        views.webhook_receive,
+        name="webhook-hook",
+    ),
+    path("api/v1/repositories/", api.RepositoryListApi.as_view(), name="repositories"),
+    path("api/v1/deliveries/", api.DeliveryListApi.as_view(), name="deliveries"),
+]

@@ -1,0 +1,173 @@
+"""Webhook receivers (CONTRACT §3): verify, store, enqueue on commit, answer."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from integrations import crypto, metrics, selectors, services
+from integrations.models import WebhookEndpoint
+from integrations.providers import get_provider
+
+logger = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json"
+FORM_TYPE = "application/x-www-form-urlencoded"
+ACCEPTED_TYPES = {"github": (JSON_TYPE, FORM_TYPE), "gitlab": (JSON_TYPE,)}
+
+
+class Rejected(Exception):
+    """An early exit with an HTTP status; ``reason`` feeds the log and metric."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+@csrf_exempt
+def webhook_receive(
+    request: HttpRequest, provider: str, hook: str | None = None
+) -> HttpResponse:
+    """POST /webhooks/<provider>/[<hook>/]: never a 500, whatever arrives."""
+    if request.method != "POST":
+        return _error(405, "use POST", Allow="POST")
+    try:
+        return _receive(request, provider, hook)
+    except Rejected as exc:
+        metrics.webhook_rejected.labels(provider, exc.reason).inc()
+        logger.info(
+            f"integrations.webhook.{exc.reason}",
+            extra={"provider": provider, "hook": (hook or "")[:8]},
+        )
+        return _error(exc.status, str(exc))
+    except DatabaseError:
+        logger.warning(
+            "integrations.webhook.database_unavailable", extra={"provider": provider}
+        )
+        return _error(503, "database unavailable; please redeliver later")
+
+
+def _receive(request: HttpRequest, provider: str, hook_id: str | None) -> HttpResponse:
+    adapter = get_provider(provider)
+    content_type = _content_type(request, provider)
+    body = _read_body(request)
+    event = adapter.event_name(request.headers)
+    delivery_id = adapter.delivery_id(request.headers, body)
+    if not event or not delivery_id or len(delivery_id) > 200 or len(event) > 100:
+        raise Rejected(
+            400, "missing_headers", "missing or invalid event/delivery header"
+        )
+    endpoint, secret = _secret(provider, hook_id)
+    if not adapter.verify(request.headers, body, secret):
+        raise Rejected(401, "bad_signature", "signature or token does not verify")
+    document, payload = _json_document(body, content_type)
+    action, repository_name = adapter.summarize(event, payload)
+    result = services.delivery_record(
+        provider=provider,
+        hook=endpoint,
+        delivery_id=delivery_id,
+        event=event,
+        action=action,
+        repository_name=repository_name,
+        headers=request.headers,
+        body=document,
+    )
+    if result.status == "duplicate":
+        return JsonResponse(
+            {"status": "duplicate", "delivery": delivery_id}, status=200
+        )
+    answer = {"status": result.status, "delivery": delivery_id}
+    if result.status == "ignored":
+        answer.update(event=event, action=action)
+    return JsonResponse(answer, status=202)
+
+
+def _content_type(request: HttpRequest, provider: str) -> str:
+    content_type = request.content_type or ""
+    if content_type not in ACCEPTED_TYPES[provider]:
+        allowed = " or ".join(ACCEPTED_TYPES[provider])
+        raise Rejected(415, "bad_content_type", f"content type must be {allowed}")
+    return content_type
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise Rejected(400, "bad_length", "Content-Length is not a number") from None
+    if declared > limit:
+        raise Rejected(413, "too_large", f"body is over {limit // (1024 * 1024)} MB")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise Rejected(413, "too_large", f"body is over {limit // (1024 * 1024)} MB")
+    return body
+
+
+def _secret(provider: str, hook_id: str | None) -> tuple[WebhookEndpoint | None, str]:
+    """The hook's own secret (found by its id, never the body), else the instance's."""
+    if hook_id is None:
+        return None, selectors.instance_webhook_secret(provider)
+    endpoint = selectors.webhook_endpoint_get(provider=provider, public_id=hook_id)
+    if endpoint is None:
+        raise Rejected(404, "unknown_hook", "unknown webhook")
+    try:
+        return endpoint, endpoint.secret
+    except crypto.DecryptionError:
+        logger.error(
+            "integrations.webhook.secret_unreadable", extra={"hook": endpoint.pk}
+        )
+        raise Rejected(
+            401, "bad_signature", "signature or token does not verify"
+        ) from None
+
+
+def _json_document(body: bytes, content_type: str) -> tuple[bytes, dict]:
+    """The JSON object, as bytes and parsed: the body or GitHub's ``payload`` field."""
+    if content_type == FORM_TYPE:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=50)
+        if len(fields.get("payload", [])) != 1:
+            raise Rejected(400, "bad_body", "form body needs exactly one payload field")
+        body = fields["payload"][0].encode()
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Rejected(400, "bad_body", "body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise Rejected(400, "bad_body", "JSON body must be an object")
+    return body, document
+
+
+def _error(status: int, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def webhook_health(request: HttpRequest, provider: str) -> HttpResponse:
+    """GET /webhooks/<provider>/health: delivery success over the last hour."""
+    if request.method != "GET":
+        return _error(405, "use GET", Allow="GET")
+    try:
+        report = selectors.webhook_health_get(provider=provider)
+    except DatabaseError:
+        return JsonResponse(
+            {
+                "status": "unhealthy",
+                "success_rate": 0.0,
+                "total_events_last_hour": 0,
+                "failed_events_last_hour": 0,
+                "last_event_at": None,
+                "error": "database unavailable",
+            },
+            status=503,
+        )
+    return JsonResponse(report)

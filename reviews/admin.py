@@ -1,0 +1,87 @@
+from django.contrib import admin
+
+from reviews.models import (
+    Comment,
+    Member,
+    ProviderIdentity,
+    PullRequest,
+    PullRequestHead,
+    Review,
+)
+
+
+class IdentityInline(admin.TabularInline):
+    model = ProviderIdentity
+    extra = 0
+    fields = ["provider", "host", "login", "is_bot"]
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "user", "created_at"]
+    search_fields = ["display_name", "identities__login", "user__username"]
+    inlines = [IdentityInline]
+
+
+@admin.register(ProviderIdentity)
+class ProviderIdentityAdmin(admin.ModelAdmin):
+    list_display = ["login", "provider", "host", "member", "is_bot"]
+    list_filter = ["provider", "is_bot"]
+    search_fields = ["login", "member__display_name"]
+    autocomplete_fields = ["member"]
+
+
+class HeadInline(admin.TabularInline):
+    model = PullRequestHead
+    extra = 0
+    readonly_fields = ["sha", "seen_at"]
+    can_delete = False
+
+
+class ReviewInline(admin.TabularInline):
+    model = Review
+    extra = 0
+    fields = ["reviewer_login", "state", "submitted_at", "commit_sha"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(PullRequest)
+class PullRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "title",
+        "author_login",
+        "state",
+        "draft",
+        "provider_updated_at",
+    ]
+    list_filter = ["state", "draft", "repository__provider"]
+    search_fields = ["title", "author_login", "repository__full_name"]
+    list_select_related = ["repository"]
+    inlines = [HeadInline, ReviewInline]
+    readonly_fields = ["repository", "number", "external_id", "provider_updated_at"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["reviewer_login", "state", "pull_request", "submitted_at"]
+    list_filter = ["state"]
+    search_fields = ["reviewer_login", "pull_request__repository__full_name"]
+    list_select_related = ["pull_request__repository"]
+    raw_id_fields = ["pull_request"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = [
+        "author_login",
+        "kind",
+        "pull_request",
+        "is_deleted",
+        "provider_created_at",
+    ]
+    list_filter = ["kind", "is_deleted", "is_resolved"]
+    search_fields = ["author_login", "body"]
+    list_select_related = ["pull_request__repository"]
+    raw_id_fields = ["pull_request"]

@@ -1,0 +1,203 @@
+"""People, pull/merge requests, their head history, reviews and comments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from integrations.models import ConnectedRepository, Provider
+
+
+class PullState(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    MERGED = "merged", "Merged"
+
+
+class ReviewState(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    COMMENTED = "commented", "Commented"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class CommentKind(models.TextChoices):
+    REVIEW_COMMENT = "review_comment", "Review comment"
+    ISSUE_COMMENT = "issue_comment", "Conversation comment"
+    NOTE = "note", "Note"
+
+
+class Member(models.Model):
+    """A person; provider identities (github:octocat, gitlab:octo) link to them."""
+
+    display_name = models.CharField(max_length=200)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="member",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class ProviderIdentity(models.Model):
+    """A login on one code host, seen in events; ``member`` once linked."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    host = models.CharField(max_length=255)
+    login = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=64, blank=True, db_index=True)
+    is_bot = models.BooleanField(default=False)
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="identities",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "provider identities"
+        ordering = ["provider", "login"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "host", "login"], name="unique_identity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.login}"
+
+
+class PullRequest(models.Model):
+    """Our copy of a GitHub pull request or GitLab merge request."""
+
+    repository = models.ForeignKey(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="pull_requests"
+    )
+    number = models.PositiveIntegerField(help_text="PR number / MR iid.")
+    external_id = models.BigIntegerField(null=True, blank=True)
+    title = models.TextField(blank=True)
+    author_login = models.CharField(max_length=255, blank=True, db_index=True)
+    author_external_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=10, choices=PullState.choices, db_index=True)
+    draft = models.BooleanField(null=True, help_text="Empty until a payload says.")
+    head_sha = models.CharField(max_length=64, blank=True)
+    head_ref = models.CharField(max_length=255, blank=True)
+    base_ref = models.CharField(max_length=255, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    requested_reviewers = models.JSONField(default=list, blank=True)
+    requested_teams = models.JSONField(default=list, blank=True)
+    assignees = models.JSONField(default=list, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    additions = models.PositiveIntegerField(null=True, blank=True)
+    deletions = models.PositiveIntegerField(null=True, blank=True)
+    changed_files = models.PositiveIntegerField(null=True, blank=True)
+    merged_by_login = models.CharField(max_length=255, blank=True)
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    # The version guard: the provider's updated_at of the snapshot we hold.
+    # Null while we only know the PR from a summary (a comment's issue).
+    provider_updated_at = models.DateTimeField(null=True, blank=True)
+    merged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-provider_updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "number"], name="unique_pull_request"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "repository"], name="pull_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.repository.full_name}#{self.number}"
+
+
+class PullRequestHead(models.Model):
+    """Every head sha a PR has had, so later work can tell stale reviews."""
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="heads"
+    )
+    sha = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(help_text="Provider time the head was first seen.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seen_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pull_request", "sha"], name="unique_head")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pull_request} @ {self.sha[:7]}"
+
+
+class Review(models.Model):
+    """A submitted review; a GitLab approval is a review with state approved."""
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="reviews"
+    )
+    external_id = models.CharField(max_length=100)
+    reviewer_login = models.CharField(max_length=255, db_index=True)
+    reviewer_external_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=20, choices=ReviewState.choices)
+    body = models.TextField(blank=True)
+    commit_sha = models.CharField(max_length=64, blank=True)
+    submitted_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "external_id"], name="unique_review"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_login} {self.state} on {self.pull_request_id}"
+
+
+class Comment(models.Model):
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="comments"
+    )
+    kind = models.CharField(max_length=20, choices=CommentKind.choices)
+    external_id = models.CharField(max_length=100)
+    review_external_id = models.CharField(max_length=100, blank=True, db_index=True)
+    author_login = models.CharField(max_length=255)
+    author_external_id = models.CharField(max_length=64, blank=True)
+    body = models.TextField(blank=True)
+    is_deleted = models.BooleanField(default=False)
+    is_resolved = models.BooleanField(default=False)
+    provider_created_at = models.DateTimeField()
+    provider_updated_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider_created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "kind", "external_id"], name="unique_comment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id} by {self.author_login}"

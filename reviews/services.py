@@ -1,0 +1,342 @@
+"""Apply normalized snapshots to our copy: idempotent and order-proof.
+
+Rules (ARCHITECTURE "Apply is idempotent and order-proof"):
+- the provider's ``updated_at`` is the version; an older snapshot never
+  overwrites a newer one, it only fills fields the row does not know yet;
+- a merged pull request stays merged; a dismissed GitHub review stays dismissed;
+  a deleted comment stays deleted;
+- every write is keyed by a unique constraint, so a replay changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from integrations.models import ConnectedRepository
+from integrations.providers.base import (
+    CommentSnapshot,
+    EventKind,
+    NormalizedEvent,
+    PullRequestSnapshot,
+    ReviewSnapshot,
+    UserRef,
+)
+from reviews.models import (
+    Comment,
+    ProviderIdentity,
+    PullRequest,
+    PullRequestHead,
+    PullState,
+    Review,
+    ReviewState,
+)
+
+# Snapshot fields copied onto PullRequest when the snapshot says something.
+_PULL_FIELDS = {
+    "external_id": "external_id",
+    "title": "title",
+    "state": "state",
+    "draft": "draft",
+    "head_sha": "head_sha",
+    "head_ref": "head_ref",
+    "base_ref": "base_ref",
+    "url": "url",
+    "requested_reviewers": "requested_reviewers",
+    "requested_teams": "requested_teams",
+    "assignees": "assignees",
+    "labels": "labels",
+    "additions": "additions",
+    "deletions": "deletions",
+    "changed_files": "changed_files",
+    "merged_by": "merged_by_login",
+    "created_at": "provider_created_at",
+    "updated_at": "provider_updated_at",
+    "merged_at": "merged_at",
+    "closed_at": "closed_at",
+    "author_external_id": "author_external_id",
+}
+_EMPTY = (None, "", [])
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    kind: EventKind
+    pull_request: PullRequest | None
+    changed: bool
+
+
+@transaction.atomic
+def event_apply(
+    *, event: NormalizedEvent, repository: ConnectedRepository | None
+) -> ApplyResult:
+    """Apply everything one normalized event carries, in one transaction."""
+    pull_request = None
+    changed = False
+    if event.pull_request is not None and repository is not None:
+        pull_request, changed = pull_request_upsert(
+            repository=repository, snapshot=event.pull_request
+        )
+        if event.review is not None:
+            changed |= review_upsert(pull_request=pull_request, snapshot=event.review)
+        if event.comment is not None:
+            changed |= comment_upsert(pull_request=pull_request, snapshot=event.comment)
+        if event.thread_comment_ids:
+            changed |= comments_mark_resolved(
+                pull_request=pull_request,
+                external_ids=event.thread_comment_ids,
+                is_resolved=event.kind is EventKind.THREAD_RESOLVED,
+            )
+    if repository is not None:
+        identities_record(
+            provider=event.provider, host=repository.host, users=_people(event)
+        )
+    return ApplyResult(kind=event.kind, pull_request=pull_request, changed=changed)
+
+
+def pull_request_upsert(
+    *, repository: ConnectedRepository, snapshot: PullRequestSnapshot
+) -> tuple[PullRequest, bool]:
+    """Create or update one PR under the version guard; returns (row, changed)."""
+    row = _locked_pull(repository, snapshot.number)
+    if row is None:
+        row, created = _pull_create(repository, snapshot)
+        if created:
+            _head_record(row, snapshot)
+            return row, True
+    values = _pull_values(snapshot)
+    if _is_newer(snapshot, row):
+        updates = {
+            field: value
+            for field, value in values.items()
+            if getattr(row, field) != value
+        }
+    else:
+        # Older (or a summary): only fill what we do not know yet.
+        updates = {
+            field: value
+            for field, value in values.items()
+            if getattr(row, field) in _EMPTY and field != "provider_updated_at"
+        }
+    updates.update(_author_updates(row, snapshot, repository))
+    _head_record(row, snapshot)
+    if not updates:
+        return row, False
+    for field, value in updates.items():
+        setattr(row, field, value)
+    row.save(update_fields=[*updates, "updated_at"])
+    return row, True
+
+
+def _locked_pull(repository: ConnectedRepository, number: int) -> PullRequest | None:
+    return (
+        PullRequest.objects.select_for_update()
+        .filter(repository=repository, number=number)
+        .first()
+    )
+
+
+def _pull_create(
+    repository: ConnectedRepository, snapshot: PullRequestSnapshot
+) -> tuple[PullRequest, bool]:
+    values = _pull_values(snapshot)
+    values.update(_author_updates(None, snapshot, repository))
+    try:
+        with transaction.atomic():
+            row = PullRequest.objects.create(
+                repository=repository, number=snapshot.number, **values
+            )
+        return row, True
+    except IntegrityError:
+        # Another worker created it between our read and insert: use theirs.
+        return PullRequest.objects.select_for_update().get(
+            repository=repository, number=snapshot.number
+        ), False
+
+
+def _pull_values(snapshot: PullRequestSnapshot) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for source, target in _PULL_FIELDS.items():
+        value = getattr(snapshot, source)
+        if value is None:
+            continue
+        values[target] = list(value) if isinstance(value, tuple) else value
+    values["state"] = str(snapshot.state)
+    return values
+
+
+def _is_newer(snapshot: PullRequestSnapshot, row: PullRequest) -> bool:
+    if snapshot.updated_at is None:  # a summary never overrides a real snapshot
+        return row.provider_updated_at is None and row.state != PullState.MERGED
+    if row.state == PullState.MERGED and snapshot.state != PullState.MERGED:
+        return False  # merged is final on both providers
+    if row.provider_updated_at is None:
+        return True
+    return snapshot.updated_at >= row.provider_updated_at
+
+
+def _author_updates(
+    row: PullRequest | None, snapshot: PullRequestSnapshot, repository
+) -> dict[str, str]:
+    """The author's login, from the snapshot or (GitLab) from an id seen before."""
+    if row is not None and row.author_login:
+        return {}
+    if snapshot.author is not None:
+        return {"author_login": snapshot.author.login}
+    if snapshot.author_external_id:
+        login = (
+            ProviderIdentity.objects.filter(
+                provider=repository.provider,
+                host=repository.host,
+                external_id=snapshot.author_external_id,
+            )
+            .values_list("login", flat=True)
+            .first()
+        )
+        if login:
+            return {"author_login": login}
+    return {}
+
+
+def _head_record(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
+    """Remember every head sha with the earliest provider time we saw it at."""
+    if not snapshot.head_sha:
+        return
+    seen_at = snapshot.updated_at or snapshot.created_at or timezone.now()
+    PullRequestHead.objects.bulk_create(
+        [PullRequestHead(pull_request=row, sha=snapshot.head_sha, seen_at=seen_at)],
+        ignore_conflicts=True,
+    )
+    PullRequestHead.objects.filter(
+        pull_request=row, sha=snapshot.head_sha, seen_at__gt=seen_at
+    ).update(seen_at=seen_at)
+
+
+def review_upsert(*, pull_request: PullRequest, snapshot: ReviewSnapshot) -> bool:
+    """Create or update one review; returns whether anything changed."""
+    values = {
+        "reviewer_login": snapshot.reviewer.login,
+        "reviewer_external_id": snapshot.reviewer.external_id,
+        "state": str(snapshot.state),
+        "body": snapshot.body,
+        "commit_sha": snapshot.commit_sha,
+        "submitted_at": snapshot.submitted_at,
+    }
+    row = _locked(Review, pull_request=pull_request, external_id=snapshot.external_id)
+    if row is None:
+        created = _create_or_none(
+            Review,
+            pull_request=pull_request,
+            external_id=snapshot.external_id,
+            **values,
+        )
+        if created is not None:
+            return True
+        row = _locked(
+            Review, pull_request=pull_request, external_id=snapshot.external_id
+        )
+    if snapshot.submitted_at < row.submitted_at:
+        return False
+    same_time = snapshot.submitted_at == row.submitted_at
+    if same_time and row.state == ReviewState.DISMISSED and snapshot.state != row.state:
+        return False  # a dismissal at the same moment is final
+    return _save_changes(row, values)
+
+
+def comment_upsert(*, pull_request: PullRequest, snapshot: CommentSnapshot) -> bool:
+    values = {
+        "review_external_id": snapshot.review_external_id,
+        "author_login": snapshot.author.login,
+        "author_external_id": snapshot.author.external_id,
+        "body": snapshot.body,
+        "is_deleted": snapshot.is_deleted,
+        "provider_created_at": snapshot.created_at,
+        "provider_updated_at": snapshot.updated_at,
+    }
+    keys = {
+        "pull_request": pull_request,
+        "kind": str(snapshot.kind),
+        "external_id": snapshot.external_id,
+    }
+    row = _locked(Comment, **keys)
+    if row is None:
+        if _create_or_none(Comment, **keys, **values) is not None:
+            return True
+        row = _locked(Comment, **keys)
+    if row.is_deleted:
+        return False  # deletion is final
+    if not snapshot.is_deleted and snapshot.updated_at < row.provider_updated_at:
+        return False
+    return _save_changes(row, values)
+
+
+def comments_mark_resolved(
+    *, pull_request: PullRequest, external_ids: Iterable[str], is_resolved: bool
+) -> bool:
+    updated = (
+        Comment.objects.filter(
+            pull_request=pull_request, external_id__in=list(external_ids)
+        )
+        .exclude(is_resolved=is_resolved)
+        .update(is_resolved=is_resolved)
+    )
+    return updated > 0
+
+
+def identities_record(*, provider: str, host: str, users: Iterable[UserRef]) -> None:
+    """Remember every login we see (one query), keeping the provider's user id."""
+    unique = {user.login: user for user in users if user.login}
+    if not unique:
+        return
+    ProviderIdentity.objects.bulk_create(
+        [
+            ProviderIdentity(
+                provider=provider,
+                host=host,
+                login=user.login,
+                external_id=user.external_id,
+                is_bot=user.is_bot,
+            )
+            for user in sorted(unique.values(), key=lambda user: user.login)
+        ],
+        update_conflicts=True,
+        unique_fields=["provider", "host", "login"],
+        update_fields=["external_id", "is_bot"],
+    )
+
+
+def _people(event: NormalizedEvent) -> list[UserRef]:
+    people = [event.actor]
+    if event.pull_request is not None:
+        people.append(event.pull_request.author)
+    if event.review is not None:
+        people.append(event.review.reviewer)
+    if event.comment is not None:
+        people.append(event.comment.author)
+    return [person for person in people if person is not None and person.external_id]
+
+
+def _locked(model: type[models.Model], **keys: Any) -> Any:
+    return model.objects.select_for_update().filter(**keys).first()
+
+
+def _create_or_none(model: type[models.Model], **values: Any) -> Any:
+    try:
+        with transaction.atomic():
+            return model.objects.create(**values)
+    except IntegrityError:
+        return None
+
+
+def _save_changes(row: models.Model, values: dict[str, Any]) -> bool:
+    changed = [field for field, value in values.items() if getattr(row, field) != value]
+    if not changed:
+        return False
+    for field in changed:
+        setattr(row, field, values[field])
+    row.save(update_fields=[*changed, "updated_at"])
+    return True

@@ -1,0 +1,1 @@
+"""Points rules and the append-only ledger arrive with the rewards feature."""
