@@ -22,8 +22,7 @@ SHARED_FIXTURES = Path(
     os.environ.get("CODEQUEST_SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures")
 )
 OCTOKIT_INDEX = (
-    ROOT
-    / "var/node/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
+    ROOT / "var/node/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
 )
 GITHUB_SECRET = "test-github-secret"
 GITLAB_SECRET = "test-gitlab-secret"
@@ -46,6 +45,8 @@ def _webhook_settings(settings: Any) -> None:
     settings.GITHUB_WEBHOOK_SECRET = GITHUB_SECRET
     settings.GITLAB_WEBHOOK_SECRET = GITLAB_SECRET
     settings.WEBHOOK_DISPATCH_MAX_DELAY = 0
+    # Password hashing is deliberately slow; tests do not need that.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- payload corpora ------------------------------------------------------------------
@@ -69,7 +70,9 @@ def corpus_cases(provider: str) -> list[tuple[str, str, str]]:
     files = {path.name for path in (SHARED_FIXTURES / provider).glob("*.json")}
     listed = {row[0] for row in rows}
     if files != listed:
-        raise RuntimeError(f"{provider} corpus and PROVENANCE.md disagree: {files ^ listed}")
+        raise RuntimeError(
+            f"{provider} corpus and PROVENANCE.md disagree: {files ^ listed}"
+        )
     return sorted(rows)
 
 

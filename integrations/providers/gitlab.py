@@ -209,7 +209,7 @@ def _visibility(project: dict) -> bool | None:
 
 
 def _merge_request(
-    attributes: dict, payload: Payload, *, with_people: bool
+    attributes: dict, payload: Payload, *, with_people: bool, is_open_action: bool
 ) -> PullRequestSnapshot:
     """One MR from ``object_attributes`` (MR hook) or ``merge_request`` (note hook)."""
     state_text = require_str(attributes, "state")
@@ -218,10 +218,10 @@ def _merge_request(
         raise PayloadError(f"merge request state {state_text!r} is unknown")
     actor = _user(payload)
     author_id = attributes.get("author_id")
-    # Hooks name the author only by id; the acting user is the author when ids match.
-    author = (
-        actor if author_id is not None and str(author_id) == actor.external_id else None
-    )
+    # Hooks name the author only by id: the acting user is the author when the ids
+    # match, or when the action is "open" (older payloads carry no user id).
+    same_id = author_id is not None and str(author_id) == actor.external_id
+    author = actor if same_id or is_open_action else None
     draft = attributes.get("draft")
     if not isinstance(draft, bool):
         draft = attributes.get("work_in_progress")
@@ -276,7 +276,9 @@ def _update_kind(payload: Payload) -> EventKind:
 
 def _parse_merge_request(kind: EventKind, action: str, payload: Payload):
     attributes = require(payload, "object_attributes")
-    pr = _merge_request(attributes, payload, with_people=True)
+    pr = _merge_request(
+        attributes, payload, with_people=True, is_open_action=action == "open"
+    )
     if action == "update":
         kind = _update_kind(payload)
     if action == "merge":
@@ -314,7 +316,12 @@ def _parse_note(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
     attributes = require(payload, "object_attributes")
     if attributes.get("noteable_type") != "MergeRequest" or attributes.get("system"):
         return None
-    pr = _merge_request(require(payload, "merge_request"), payload, with_people=False)
+    pr = _merge_request(
+        require(payload, "merge_request"),
+        payload,
+        with_people=False,
+        is_open_action=False,
+    )
     created = parse_time(attributes.get("created_at"), "object_attributes.created_at")
     comment = CommentSnapshot(
         external_id=str(require_int(attributes, "id")),

@@ -284,7 +284,9 @@ def test_hook_url_uses_the_hooks_own_secret(client, dispatched, gitlab_hook):
 
 
 def test_unknown_hook_is_404(client, dispatched):
-    response = post_webhook(client, "gitlab", MR_PAYLOAD, "Merge Request Hook", hook="nope")
+    response = post_webhook(
+        client, "gitlab", MR_PAYLOAD, "Merge Request Hook", hook="nope"
+    )
     assert response.status_code == 404
     assert WebhookDelivery.objects.count() == 0
 
@@ -331,11 +333,15 @@ def test_gitlab_signed_delivery_verifies(client, dispatched):
     ("_case", "age_seconds", "tamper"),
     [("stale timestamp", 301, False), ("tampered body", 0, True)],
 )
-def test_gitlab_bad_signing_headers_are_401(client, dispatched, _case, age_seconds, tamper):
+def test_gitlab_bad_signing_headers_are_401(
+    client, dispatched, _case, age_seconds, tamper
+):
     import time
 
     body = json.dumps(MR_PAYLOAD).encode()
-    headers = standard_webhook_headers(body, GITLAB_SECRET, at=time.time() - age_seconds)
+    headers = standard_webhook_headers(
+        body, GITLAB_SECRET, at=time.time() - age_seconds
+    )
     sent = body + b" " if tamper else body
     response = post_webhook(
         client, "gitlab", None, "Merge Request Hook", body=sent, extra_headers=headers
