@@ -60,7 +60,9 @@ _PULL_FIELDS = {
     "closed_at": "closed_at",
     "author_external_id": "author_external_id",
 }
-_EMPTY = (None, "", [])
+# What an older snapshot may fill in. Lists are left out: an empty list is a
+# real value ("nobody requested"), so only the newest snapshot sets them.
+_UNKNOWN = (None, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,9 @@ def pull_request_upsert(
         updates = {
             field: value
             for field, value in values.items()
-            if getattr(row, field) in _EMPTY and field != "provider_updated_at"
+            if getattr(row, field) in _UNKNOWN
+            and not isinstance(value, list)
+            and field != "provider_updated_at"
         }
     updates.update(_author_updates(row, snapshot, repository))
     _head_record(row, snapshot)
@@ -166,6 +170,13 @@ def _pull_values(snapshot: PullRequestSnapshot) -> dict[str, Any]:
             continue
         values[target] = list(value) if isinstance(value, tuple) else value
     values["state"] = str(snapshot.state)
+    author_id = snapshot.author_external_id or (
+        snapshot.author.external_id if snapshot.author else ""
+    )
+    if author_id:
+        values["author_external_id"] = author_id
+    else:
+        values.pop("author_external_id", None)
     return values
 
 
