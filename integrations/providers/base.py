@@ -203,14 +203,21 @@ class Provider(Protocol):
 # --- small, strict payload readers shared by the adapters -------------------------
 
 
-def require(data: Any, *path: str) -> Any:
-    """``data[path[0]][path[1]]...``; PayloadError naming the path when absent."""
+def require(data: Any, *path: str, at: str = "") -> Any:
+    """``data[path[0]][path[1]]...``; PayloadError naming the path when absent.
+
+    ``at`` names where ``data`` sits in the payload, for the message only.
+    """
     current = data
     for depth, key in enumerate(path):
         if not isinstance(current, dict) or current.get(key) is None:
-            raise PayloadError(f"payload has no {'.'.join(path[: depth + 1])}")
+            raise PayloadError(f"payload has no {_dotted(at, path[: depth + 1])}")
         current = current[key]
     return current
+
+
+def _dotted(at: str, path: tuple[str, ...]) -> str:
+    return ".".join((at, *path) if at else path)
 
 
 def optional(data: Any, *path: str) -> Any:
@@ -222,17 +229,17 @@ def optional(data: Any, *path: str) -> Any:
     return current
 
 
-def require_int(data: Any, *path: str) -> int:
-    value = require(data, *path)
+def require_int(data: Any, *path: str, at: str = "") -> int:
+    value = require(data, *path, at=at)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise PayloadError(f"payload field {'.'.join(path)} is not an integer")
+        raise PayloadError(f"payload field {_dotted(at, path)} is not an integer")
     return value
 
 
-def require_str(data: Any, *path: str) -> str:
-    value = require(data, *path)
+def require_str(data: Any, *path: str, at: str = "") -> str:
+    value = require(data, *path, at=at)
     if not isinstance(value, str):
-        raise PayloadError(f"payload field {'.'.join(path)} is not a string")
+        raise PayloadError(f"payload field {_dotted(at, path)} is not a string")
     return value
 
 

@@ -172,8 +172,8 @@ def _repository_from(repo: dict, host: str) -> RepositorySnapshot:
     return RepositorySnapshot(
         provider="github",
         host=host,
-        external_id=require_int(repo, "id"),
-        full_name=require_str(repo, "full_name"),
+        external_id=require_int(repo, "id", at="repository"),
+        full_name=require_str(repo, "full_name", at="repository"),
         default_branch=repo.get("default_branch")
         if isinstance(repo.get("default_branch"), str)
         else None,
@@ -184,7 +184,7 @@ def _repository_from(repo: dict, host: str) -> RepositorySnapshot:
 
 def _pull_request(pr: dict) -> PullRequestSnapshot:
     merged_at = parse_optional_time(pr.get("merged_at"), "pull_request.merged_at")
-    state_text = require_str(pr, "state")
+    state_text = require_str(pr, "state", at="pull_request")
     if pr.get("merged") is True or merged_at is not None:
         state = PullState.MERGED
     elif state_text == "closed":
@@ -197,7 +197,7 @@ def _pull_request(pr: dict) -> PullRequestSnapshot:
     base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
     has_reviewers = isinstance(pr.get("requested_reviewers"), list)
     return PullRequestSnapshot(
-        number=require_int(pr, "number"),
+        number=require_int(pr, "number", at="pull_request"),
         external_id=pr.get("id") if isinstance(pr.get("id"), int) else None,
         title=text(pr.get("title")),
         state=state,
@@ -256,7 +256,7 @@ def _parse_pull_request(kind: EventKind, payload: Payload) -> NormalizedEvent:
 def _parse_review(kind: EventKind, payload: Payload) -> NormalizedEvent:
     pr = _pull_request(require(payload, "pull_request"))
     review = require(payload, "review")
-    state_text = require_str(review, "state").lower()
+    state_text = require_str(review, "state", at="review").lower()
     state = _REVIEW_STATES.get(state_text)
     if state is None:
         raise PayloadError(f"review.state {state_text!r} is not a submitted state")
@@ -264,7 +264,7 @@ def _parse_review(kind: EventKind, payload: Payload) -> NormalizedEvent:
         state = ReviewState.DISMISSED
     submitted = parse_time(review.get("submitted_at"), "review.submitted_at")
     snapshot = ReviewSnapshot(
-        external_id=str(require_int(review, "id")),
+        external_id=str(require_int(review, "id", at="review")),
         reviewer=_user(review.get("user"), "review.user"),
         state=state,
         submitted_at=submitted,
@@ -292,7 +292,7 @@ def _parse_issue_comment(kind: EventKind, payload: Payload) -> NormalizedEvent |
     # An issue is only a summary of the PR: no head, no version (updated_at=None),
     # so it fills a missing row but never overwrites a pull_request snapshot.
     pr = PullRequestSnapshot(
-        number=require_int(issue, "number"),
+        number=require_int(issue, "number", at="issue"),
         title=text(issue.get("title")),
         state=state,
         url=text(optional(issue, "pull_request", "html_url")),
@@ -311,7 +311,7 @@ def _comment(payload: Payload, kind: EventKind, comment_kind: CommentKind):
     created = parse_time(comment.get("created_at"), "comment.created_at")
     review_id = comment.get("pull_request_review_id")
     return CommentSnapshot(
-        external_id=str(require_int(comment, "id")),
+        external_id=str(require_int(comment, "id", at="comment")),
         kind=comment_kind,
         author=_user(comment.get("user"), "comment.user"),
         body=text(comment.get("body")),
@@ -377,7 +377,7 @@ def _parse_installation(kind: EventKind, payload: Payload) -> NormalizedEvent:
         removed = ()
         replaces_all = action == "created"
     snapshot = InstallationSnapshot(
-        installation_id=require_int(installation, "id"),
+        installation_id=require_int(installation, "id", at="installation"),
         account_login=text(optional(account, "login")),
         action=action,
         added=added if action != "deleted" else (),

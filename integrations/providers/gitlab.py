@@ -178,7 +178,7 @@ def _lower(headers: Headers) -> dict[str, str]:
 
 def _user(payload: Payload) -> UserRef:
     user = require(payload, "user")
-    username = require_str(user, "username")
+    username = require_str(user, "username", at="user")
     return UserRef(
         login=username,
         external_id=str(user.get("id") or ""),
@@ -196,7 +196,7 @@ def _repository(payload: Payload) -> RepositorySnapshot:
         provider="gitlab",
         host=host_of(web_url) or "gitlab.com",
         external_id=external_id if isinstance(external_id, int) else None,
-        full_name=require_str(project, "path_with_namespace"),
+        full_name=require_str(project, "path_with_namespace", at="project"),
         default_branch=text(project.get("default_branch")) or None,
         web_url=web_url,
         is_private=_visibility(project),
@@ -209,10 +209,15 @@ def _visibility(project: dict) -> bool | None:
 
 
 def _merge_request(
-    attributes: dict, payload: Payload, *, with_people: bool, is_open_action: bool
+    attributes: dict,
+    payload: Payload,
+    *,
+    with_people: bool,
+    is_open_action: bool,
+    at: str = "object_attributes",
 ) -> PullRequestSnapshot:
     """One MR from ``object_attributes`` (MR hook) or ``merge_request`` (note hook)."""
-    state_text = require_str(attributes, "state")
+    state_text = require_str(attributes, "state", at=at)
     state = _STATES.get(state_text)
     if state is None:
         raise PayloadError(f"merge request state {state_text!r} is unknown")
@@ -227,7 +232,7 @@ def _merge_request(
         draft = attributes.get("work_in_progress")
     updated_at = parse_time(attributes.get("updated_at"), "merge_request.updated_at")
     return PullRequestSnapshot(
-        number=require_int(attributes, "iid"),
+        number=require_int(attributes, "iid", at=at),
         external_id=attributes.get("id")
         if isinstance(attributes.get("id"), int)
         else None,
@@ -321,10 +326,11 @@ def _parse_note(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
         payload,
         with_people=False,
         is_open_action=False,
+        at="merge_request",
     )
     created = parse_time(attributes.get("created_at"), "object_attributes.created_at")
     comment = CommentSnapshot(
-        external_id=str(require_int(attributes, "id")),
+        external_id=str(require_int(attributes, "id", at="object_attributes")),
         kind=CommentKind.NOTE,
         author=_user(payload),
         body=text(attributes.get("note")),
