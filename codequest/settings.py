@@ -12,7 +12,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CODEQUEST_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+if env.str("DJANGO_READ_DOT_ENV_FILE", default="").lower() in {"1", "true", "yes"}:
     environ.Env.read_env(str(BASE_DIR / ".env"))
 
 
@@ -39,8 +39,20 @@ def _stable_secret(name: str, factory) -> str:
     return config.generated_secret(VAR_DIR, name.lower(), factory)
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _strict_bool(name: str, default: bool) -> bool:
+    """true/false, 1/0, yes/no, on/off; anything else stops start-up."""
+    raw = env.str(name, default="true" if default else "false").strip().lower()
+    if raw not in _TRUE | _FALSE:
+        config.fail(f"{name} must be true or false, got {raw!r}")
+    return raw in _TRUE
+
+
 # --- Core -----------------------------------------------------------------------
-DEBUG = _setting(env.bool, "DJANGO_DEBUG", default=False)
+DEBUG = _strict_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = _stable_secret("SECRET_KEY", config.new_secret_key)
 ALLOWED_HOSTS = _setting(
     env.list, "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"]
@@ -213,7 +225,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_TASK_ALWAYS_EAGER = _setting(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = _strict_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
@@ -221,8 +233,9 @@ CELERY_TIMEZONE = "UTC"
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous or bad-token request gets 401 + WWW-Authenticate.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "codequest.pagination.StandardPagination",

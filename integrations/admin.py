@@ -140,8 +140,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Replay (reprocess) selected deliveries")
     def replay(self, request, queryset) -> None:
         outcomes: dict[str, int] = {}
-        for delivery in queryset.only("pk"):
-            status = services.delivery_process(delivery_id=delivery.pk, force=True)
+        for pk in queryset.values_list("pk", flat=True):
+            status = services.delivery_process(delivery_id=pk, force=True)
             outcomes[status] = outcomes.get(status, 0) + 1
         summary = ", ".join(
             f"{count} {status}" for status, count in sorted(outcomes.items())

@@ -40,7 +40,9 @@ class Key:
 
 
 def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict URL-safe base64 (padding optional): stray characters are an error."""
+    standard = text.replace("-", "+").replace("_", "/")
+    return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
 
 
 def parse_keys(raw_keys: Iterable[str]) -> list[Key]:
