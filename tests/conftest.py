@@ -49,7 +49,7 @@ def _webhook_settings(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-# --- payload corpora ------------------------------------------------------------------
+# --- payload corpora -----------------------------------------------------------
 
 
 def corpus_cases(provider: str) -> list[tuple[str, str, str]]:
@@ -104,7 +104,7 @@ def octokit_examples() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-# --- posting webhooks -------------------------------------------------------------------
+# --- posting webhooks ----------------------------------------------------------
 
 
 def github_signature(body: bytes, secret: str = GITHUB_SECRET) -> str:
@@ -168,7 +168,7 @@ def post_webhook(
     )
 
 
-# --- API clients ---------------------------------------------------------------------------
+# --- API clients ---------------------------------------------------------------
 
 
 @pytest.fixture

@@ -211,7 +211,7 @@ def _assert_gitlab_pull(pull: dict, attributes: dict, payload: dict) -> None:
     assert pull["url"] == attributes.get("url", "")
 
 
-# --- more real GitHub payloads: @octokit/webhooks-examples, installed by make test ------
+# --- more real GitHub payloads: @octokit/webhooks-examples, installed by make test
 
 OCTOKIT = octokit_examples()
 OCTOKIT_CASES = [

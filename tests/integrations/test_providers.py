@@ -29,7 +29,8 @@ needs_corpus = pytest.mark.skipif(
 def test_github_published_test_vector_verifies():
     # https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
     headers = {
-        "X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        "X-Hub-Signature-256": "sha256="
+        "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
     }
     assert github.verify(headers, b"Hello, World!", "It's a Secret to Everybody")
     assert not github.verify(headers, b"Hello, World?", "It's a Secret to Everybody")

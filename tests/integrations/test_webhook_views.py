@@ -250,7 +250,7 @@ def test_instance_secret_not_configured_refuses(client, settings, dispatched):
     assert WebhookDelivery.objects.count() == 0
 
 
-# --- per-hook URLs -------------------------------------------------------------------
+# --- per-hook URLs -------------------------------------------------------------
 
 
 @pytest.fixture
@@ -305,7 +305,7 @@ def test_hook_secret_is_encrypted_at_rest(gitlab_hook):
     assert WebhookEndpoint.objects.get().secret == "per-hook-token"
 
 
-# --- GitLab specifics ----------------------------------------------------------------------
+# --- GitLab specifics ----------------------------------------------------------
 
 
 def test_gitlab_wrong_token_is_401(client, dispatched):

@@ -206,7 +206,7 @@ def test_deleted_comment_stays_deleted():
     assert Comment.objects.get().is_deleted is True
 
 
-# --- GitLab -----------------------------------------------------------------------------
+# --- GitLab --------------------------------------------------------------------
 
 
 def gitlab_story() -> list[tuple[str, dict[str, Any]]]:
