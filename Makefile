@@ -52,7 +52,7 @@ services:
 	@scripts/test-services.sh
 
 bench-ingest: $(VENV)/.dev
-	bench/ingest/run.sh
+	$(BIN)/python -m bench.ingest.run
 
 clean:
 	rm -rf var/broker var/staticfiles .pytest_cache

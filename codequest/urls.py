@@ -5,12 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from codequest import views
 
 urlpatterns = [
+    # Webhooks first: the hottest URLs resolve without walking the others.
+    path("", include("integrations.urls")),
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("", include("integrations.urls")),
     path("", include("reviews.urls")),
     path("", include("django_prometheus.urls")),
 ]

@@ -191,6 +191,8 @@ class WebhookDelivery(models.Model):
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the sweeper when it re-queues a lost hand-off; never on the hot path.
+    requeued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "webhook deliveries"

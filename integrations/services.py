@@ -50,6 +50,7 @@ STORED_HEADERS = (
     "webhook-id",
     "webhook-timestamp",
 )
+SWEEP_REPEAT = timedelta(minutes=10)
 # Errors that may pass by themselves: retried with backoff.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (DatabaseError, ProviderTemporaryError)
 
@@ -79,7 +80,7 @@ def delivery_record(
     """
     handled = get_provider(provider).is_handled(event, action)
     status = Status.PENDING if handled else Status.IGNORED
-    kept = {name: headers[name] for name in STORED_HEADERS if headers.get(name)}
+    kept = {name: value for name in STORED_HEADERS if (value := headers.get(name))}
     params = [
         provider,
         hook.pk if hook else None,
@@ -378,13 +379,21 @@ def deliveries_replay(
 
 
 def deliveries_sweep() -> int:
-    """Hand pending deliveries that nobody picked up (a lost hand-off) to Celery."""
-    cutoff = timezone.now() - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
+    """Hand pending deliveries that nobody picked up (a lost hand-off) to Celery.
+
+    A delivery is re-queued at most every ``SWEEP_REPEAT``: when workers are
+    merely behind, its id is already queued and re-sending it every minute
+    would only grow the backlog.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
     pks = list(
         WebhookDelivery.objects.filter(status=Status.PENDING, received_at__lt=cutoff)
+        .exclude(requeued_at__gte=now - SWEEP_REPEAT)
         .order_by("received_at")
         .values_list("pk", flat=True)[:5000]
     )
+    WebhookDelivery.objects.filter(pk__in=pks).update(requeued_at=now)
     for start in range(0, len(pks), 100):
         dispatcher.send(pks[start : start + 100])
     if pks:

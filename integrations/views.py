@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -16,6 +18,7 @@ from integrations.models import WebhookEndpoint
 from integrations.providers import get_provider
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -64,12 +67,13 @@ def _receive(request: HttpRequest, provider: str, hook_id: str | None) -> HttpRe
         raise Rejected(
             400, "missing_headers", "missing or invalid event/delivery header"
         )
-    endpoint, secret = _secret(provider, hook_id)
+    endpoint, secret = _with_reconnect(_secret, provider, hook_id)
     if not adapter.verify(request.headers, body, secret):
         raise Rejected(401, "bad_signature", "signature or token does not verify")
     document, payload = _json_document(body, content_type)
     action, repository_name = adapter.summarize(event, payload)
-    result = services.delivery_record(
+    result = _with_reconnect(
+        services.delivery_record,
         provider=provider,
         hook=endpoint,
         delivery_id=delivery_id,
@@ -80,13 +84,27 @@ def _receive(request: HttpRequest, provider: str, hook_id: str | None) -> HttpRe
         body=document,
     )
     if result.status == "duplicate":
-        return JsonResponse(
-            {"status": "duplicate", "delivery": delivery_id}, status=200
-        )
+        return _json({"status": "duplicate", "delivery": delivery_id}, status=200)
     answer = {"status": result.status, "delivery": delivery_id}
     if result.status == "ignored":
         answer.update(event=event, action=action)
-    return JsonResponse(answer, status=202)
+    return _json(answer, status=202)
+
+
+def _with_reconnect(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call once more on a fresh connection when a kept-alive one has died.
+
+    Persistent connections are not pinged per request (CONN_HEALTH_CHECKS is
+    off to save a round trip per delivery); a connection the server dropped
+    fails on first use and is replaced here, so the provider still gets a 202.
+    """
+    try:
+        return function(*args, **kwargs)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return function(*args, **kwargs)
 
 
 def _content_type(request: HttpRequest, provider: str) -> str:
@@ -145,8 +163,13 @@ def _json_document(body: bytes, content_type: str) -> tuple[bytes, dict]:
     return body, document
 
 
-def _error(status: int, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
+def _json(data: dict[str, Any], *, status: int) -> HttpResponse:
+    """A JSON answer, serialized with orjson (this is the hot path)."""
+    return HttpResponse(orjson.dumps(data), status=status, content_type=JSON_TYPE)
+
+
+def _error(status: int, message: str, **headers: str) -> HttpResponse:
+    response = _json({"error": message}, status=status)
     for name, value in headers.items():
         response[name] = value
     return response

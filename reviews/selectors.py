@@ -8,7 +8,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from integrations.selectors import repositories_visible_to
-from reviews.models import Comment, PullRequest, Review
+from reviews.models import Comment, ProviderIdentity, PullRequest, Review
 
 
 def _scoped(queryset: QuerySet, user: Any, prefix: str) -> QuerySet:
@@ -64,3 +64,13 @@ def review_list(*, user: Any, filters: dict[str, Any]) -> QuerySet[Review]:
         if name in filters:
             queryset = queryset.filter(**{lookup: filters[name]})
     return queryset.order_by("-submitted_at", "-id")
+
+
+def member_label(identity: ProviderIdentity) -> str:
+    """The person behind a login: their username once linked, else provider:login."""
+    member = identity.member
+    if member is not None and member.user is not None:
+        return member.user.get_username()
+    if member is not None:
+        return member.display_name
+    return f"{identity.provider}:{identity.login}"

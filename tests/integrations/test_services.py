@@ -172,6 +172,12 @@ def test_sweeper_requeues_only_old_pending_deliveries(no_dispatch, settings):
     assert services.deliveries_sweep() == 1
     no_dispatch.assert_called_once_with([old.delivery_pk])
     assert fresh.delivery_pk is not None
+    # Still pending a minute later (workers behind): not queued a second time yet.
+    assert services.deliveries_sweep() == 0
+    WebhookDelivery.objects.filter(pk=old.delivery_pk).update(
+        requeued_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert services.deliveries_sweep() == 1
 
 
 def test_ping_on_a_registered_hook_marks_the_webhook_verified():
