@@ -168,9 +168,10 @@ def delivery_process(
             update_fields=["status", "error", "processed_at", "attempts", "repository"]
         )
     metrics.webhook_processed.labels(delivery.provider, str(status)).inc()
-    metrics.webhook_lag.labels(delivery.provider).observe(
-        (timezone.now() - delivery.received_at).total_seconds()
-    )
+    if not force:  # a replay's age is not queue lag
+        metrics.webhook_lag.labels(delivery.provider).observe(
+            (timezone.now() - delivery.received_at).total_seconds()
+        )
     metrics.webhook_processing.labels(delivery.provider).observe(
         (timezone.now() - started).total_seconds()
     )

@@ -44,30 +44,28 @@ def worker():
         yield running
 
 
-def wait_for(predicate, timeout=30.0):
+def post_and_wait_processed(client, delivery: str, timeout: float = 30.0) -> None:
+    """POST a real opened PR and wait until a worker has processed it."""
+    payload = load_payload("github", "pull_request.opened.1.json")
+    response = post_webhook(
+        client, "github", payload, "pull_request", delivery=delivery
+    )
+    assert response.status_code == 202
+    stored = WebhookDelivery.objects.filter(delivery_id=delivery)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
+    while not stored.filter(status="processed").exists():
+        assert time.monotonic() < deadline, stored.values("status", "error").first()
         time.sleep(0.1)
-    return False
 
 
 def test_committed_delivery_reaches_the_worker(client, worker):
-    payload = load_payload("github", "pull_request.opened.1.json")
-    response = post_webhook(
-        client, "github", payload, "pull_request", delivery="real-1"
-    )
-    assert response.status_code == 202
-    assert wait_for(
-        lambda: WebhookDelivery.objects.filter(
-            delivery_id="real-1", status="processed"
-        ).exists()
-    ), WebhookDelivery.objects.values("status", "error").first()
-    assert PullRequest.objects.get().title == payload["pull_request"]["title"]
+    post_and_wait_processed(client, "real-1")
+    assert PullRequest.objects.get().title == "Update the README with new information."
 
 
 def test_transient_failure_is_retried_by_the_worker(client, worker):
+    from django.db import OperationalError
+
     from reviews import services
 
     real = services.pull_request_upsert
@@ -76,22 +74,11 @@ def test_transient_failure_is_retried_by_the_worker(client, worker):
     def flaky(**kwargs):
         calls.append(1)
         if len(calls) == 1:
-            from django.db import OperationalError
-
             raise OperationalError("could not serialize access")
         return real(**kwargs)
 
-    payload = load_payload("github", "pull_request.opened.1.json")
     with mock.patch("reviews.services.pull_request_upsert", flaky):
-        response = post_webhook(
-            client, "github", payload, "pull_request", delivery="r-2"
-        )
-        assert response.status_code == 202
-        assert wait_for(
-            lambda: WebhookDelivery.objects.filter(
-                delivery_id="r-2", status="processed"
-            ).exists()
-        ), WebhookDelivery.objects.values("status", "error").first()
+        post_and_wait_processed(client, "r-2")
     assert len(calls) == 2
     assert PullRequest.objects.count() == 1
     assert WebhookDelivery.objects.get(delivery_id="r-2").attempts == 1
