@@ -29,7 +29,10 @@ if [ ! -f "$pg_data/PG_VERSION" ]; then
   [ "$(id -u)" = 0 ] && chown postgres: "$pg_data"
   as_postgres "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 >/dev/null
 fi
-if ! as_postgres "$pg_bin/pg_ctl" -D "$pg_data" status >/dev/null 2>&1; then
+# A PostgreSQL already answering on the port (ours from an earlier run, or one
+# the developer started) is used as it is.
+if ! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" \
+   && ! as_postgres "$pg_bin/pg_ctl" -D "$pg_data" status >/dev/null 2>&1; then
   # Durability is off: this cluster holds only throw-away test data.
   as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w \
     -o "-p $pg_port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off \
