@@ -117,7 +117,7 @@ def test_batch_hands_a_transient_failure_to_the_retrying_task():
         return real(delivery_id=delivery_id, final_attempt=final_attempt, force=force)
 
     with (
-        mock.patch("integrations.services.delivery_process", flaky),
+        mock.patch("integrations.services.deliveries.delivery_process", flaky),
         mock.patch("integrations.tasks.delivery_process_task.apply_async") as retry,
     ):
         outcome = services.deliveries_process(

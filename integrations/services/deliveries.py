@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from integrations import metrics
 from integrations.models import (
-    AppInstallation,
     ConnectedRepository,
     WebhookDelivery,
     WebhookEndpoint,
@@ -22,11 +21,13 @@ from integrations.models import (
 from integrations.providers import get_provider
 from integrations.providers.base import (
     EventKind,
-    InstallationSnapshot,
-    NormalizedEvent,
     PayloadError,
     ProviderTemporaryError,
-    RepositorySnapshot,
+)
+from integrations.services.repositories import (
+    installation_apply,
+    repository_for_event,
+    repository_touch,
 )
 
 logger = logging.getLogger(__name__)
@@ -207,104 +208,19 @@ def _apply(
     event = get_provider(delivery.provider).parse(delivery.event, payload)
     if event is None:
         return Status.IGNORED, None
-    repository = _repository_for(event, delivery.hook)
+    repository = repository_for_event(event, delivery.hook)
     if event.kind is EventKind.PING:
         _hook_verified(delivery.hook, repository)
     if event.installation is not None:
         installation_apply(provider=event.provider, snapshot=event.installation)
     event_apply(event=event, repository=repository)
     if repository is not None:
-        _touch(repository)
+        repository_touch(repository)
     return Status.PROCESSED, repository
 
 
 def _describe(exc: Exception) -> str:
     return f"{exc.__class__.__name__}: {exc}"[:2000]
-
-
-def _repository_for(
-    event: NormalizedEvent, hook: WebhookEndpoint | None
-) -> ConnectedRepository | None:
-    """The repository an event belongs to: the hook's, else found or created."""
-    if hook is not None and hook.repository_id is not None:
-        repository = hook.repository
-        if repository is not None and event.repository is not None:
-            _refresh(repository, event.repository)
-        return repository
-    if event.repository is None:
-        return None
-    repository = repository_upsert(snapshot=event.repository)
-    if hook is not None:
-        hook.repository = repository
-        hook.save(update_fields=["repository", "updated_at"])
-    return repository
-
-
-def repository_upsert(
-    *, snapshot: RepositorySnapshot, installation_id: int | None = None
-) -> ConnectedRepository:
-    """Find a repository by the provider's id (renames keep it), else create it."""
-    keys = {"provider": snapshot.provider, "host": snapshot.host}
-    if snapshot.external_id is not None:
-        keys["external_id"] = snapshot.external_id
-    else:
-        keys["full_name"] = snapshot.full_name
-    repository = ConnectedRepository.objects.filter(**keys).first()
-    if repository is None:
-        if snapshot.external_id is None:
-            raise PayloadError("payload names an unknown repository without its id")
-        try:
-            with transaction.atomic():
-                repository = ConnectedRepository.objects.create(
-                    **keys,
-                    full_name=snapshot.full_name,
-                    default_branch=snapshot.default_branch or "",
-                    web_url=snapshot.web_url[:1000],
-                    is_private=snapshot.is_private,
-                    installation_id=installation_id,
-                )
-            return repository
-        except IntegrityError:
-            repository = ConnectedRepository.objects.get(**keys)
-    _refresh(repository, snapshot, installation_id=installation_id, is_active=True)
-    return repository
-
-
-def _refresh(
-    repository: ConnectedRepository,
-    snapshot: RepositorySnapshot,
-    *,
-    installation_id: int | None = None,
-    is_active: bool | None = None,
-) -> None:
-    """Follow renames and default-branch changes; write only when something moved."""
-    if snapshot.external_id not in (None, repository.external_id):
-        return  # the hook's repository was replaced; do not rename it after another
-    wanted = {
-        "full_name": snapshot.full_name,
-        "default_branch": snapshot.default_branch,
-        "web_url": snapshot.web_url[:1000] or None,
-        "is_private": snapshot.is_private,
-        "installation_id": installation_id,
-        "is_active": is_active,
-    }
-    changed = [
-        field
-        for field, value in wanted.items()
-        if value is not None and getattr(repository, field) != value
-    ]
-    for field in changed:
-        setattr(repository, field, wanted[field])
-    if changed:
-        repository.save(update_fields=[*changed, "updated_at"])
-
-
-def _touch(repository: ConnectedRepository) -> None:
-    """Record activity at most once a minute per repository (a hot row otherwise)."""
-    now = timezone.now()
-    ConnectedRepository.objects.filter(pk=repository.pk).exclude(
-        last_event_at__gt=now - timedelta(minutes=1)
-    ).update(last_event_at=now)
 
 
 def _hook_verified(
@@ -317,44 +233,6 @@ def _hook_verified(
         ConnectedRepository.objects.filter(pk=repository.pk).update(
             webhook_status=ConnectedRepository.WebhookStatus.VERIFIED
         )
-
-
-def installation_apply(*, provider: str, snapshot: InstallationSnapshot) -> None:
-    """Keep an App installation and its repository list current."""
-    host = next(
-        (repo.host for repo in (*snapshot.added, *snapshot.removed)), None
-    ) or _default_host(provider)
-    installation, _ = AppInstallation.objects.update_or_create(
-        provider=provider,
-        host=host,
-        installation_id=snapshot.installation_id,
-        defaults={
-            "account_login": snapshot.account_login,
-            "is_active": snapshot.action != "deleted",
-            "is_suspended": snapshot.action == "suspend",
-        },
-    )
-    kept = [
-        repository_upsert(snapshot=repo, installation_id=snapshot.installation_id).pk
-        for repo in snapshot.added
-    ]
-    mine = ConnectedRepository.objects.filter(
-        installation_id=snapshot.installation_id, provider=provider
-    )
-    if snapshot.action == "deleted":
-        mine.update(is_active=False)
-    elif snapshot.replaces_all:
-        mine.exclude(pk__in=kept).update(is_active=False)
-    removed_ids = [repo.external_id for repo in snapshot.removed]
-    if removed_ids:
-        mine.filter(external_id__in=removed_ids).update(is_active=False)
-
-
-def _default_host(provider: str) -> str:
-    from urllib.parse import urlsplit
-
-    base = settings.GITHUB_WEB_URL if provider == "github" else settings.GITLAB_URL
-    return urlsplit(base).hostname or ""
 
 
 # --- replay and sweeping ------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""Integration services: deliveries (record, process, replay) and repositories."""
+
+from integrations.services.deliveries import (
+    STORED_HEADERS,
+    TRANSIENT_ERRORS,
+    RecordResult,
+    deliveries_process,
+    deliveries_replay,
+    deliveries_sweep,
+    delivery_process,
+    delivery_record,
+    dispatcher,
+)
+from integrations.services.repositories import (
+    installation_apply,
+    repository_for_event,
+    repository_touch,
+    repository_upsert,
+)
+
+__all__ = [
+    "STORED_HEADERS",
+    "TRANSIENT_ERRORS",
+    "RecordResult",
+    "deliveries_process",
+    "deliveries_replay",
+    "deliveries_sweep",
+    "delivery_process",
+    "delivery_record",
+    "dispatcher",
+    "installation_apply",
+    "repository_for_event",
+    "repository_touch",
+    "repository_upsert",
+]
