@@ -83,6 +83,12 @@ try:
 except config.ConfigError as exc:
     config.fail(str(exc))
 
+# PyGithub's pacing between calls (GitHub asks integrators not to burst).
+GITHUB_SECONDS_BETWEEN_REQUESTS: float | None = 0.25
+# How far back the first scan of a newly connected repository reaches.
+CODEQUEST_INITIAL_SCAN_DAYS = _setting(
+    env.int, "CODEQUEST_INITIAL_SCAN_DAYS", default=30
+)
 GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="")
 GITLAB_WEBHOOK_SECRET = env.str("GITLAB_WEBHOOK_SECRET", default="")
 GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="")

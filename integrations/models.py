@@ -16,6 +16,10 @@ class Provider(models.TextChoices):
     GITLAB = "gitlab", "GitLab"
 
 
+def _public_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
 class Organization(models.Model):
     """A team: owns repositories; its members see only its data."""
 
@@ -61,6 +65,58 @@ class OrganizationMembership(models.Model):
         return f"{self.user} in {self.organization} ({self.role})"
 
 
+class ProviderCredential(models.Model):
+    """A token that can call one provider's API, stored encrypted."""
+
+    class Kind(models.TextChoices):
+        ACCESS_TOKEN = "access_token", "Personal/project access token"
+        OAUTH = "oauth", "OAuth"
+        APP_INSTALLATION = "app_installation", "GitHub App installation"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+
+    public_id = models.CharField(max_length=64, unique=True, default=_public_id)
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="credentials",
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    api_url = models.URLField(max_length=500, help_text="The API base it is for.")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    label = models.CharField(
+        max_length=200, blank=True, help_text="Where it came from, never the token."
+    )
+    token_encrypted = models.TextField(editable=False)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "label"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.get_kind_display()} ({self.label or self.pk})"
+
+    @property
+    def token(self) -> str:
+        return crypto.decrypt(self.token_encrypted, purpose=self._purpose())
+
+    @token.setter
+    def token(self, value: str) -> None:
+        self.token_encrypted = crypto.encrypt(value, purpose=self._purpose())
+
+    def _purpose(self) -> str:
+        return f"provider-credential:{self.public_id}"
+
+
 class ConnectedRepository(models.Model):
     """A repository (GitHub) or project (GitLab) whose pull requests we mirror."""
 
@@ -89,6 +145,13 @@ class ConnectedRepository(models.Model):
     is_private = models.BooleanField(null=True)
     is_active = models.BooleanField(default=True)
     installation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    credential = models.ForeignKey(
+        ProviderCredential,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="repositories",
+    )
     webhook_status = models.CharField(
         max_length=20, choices=WebhookStatus.choices, default=WebhookStatus.NONE
     )
@@ -108,10 +171,6 @@ class ConnectedRepository(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.full_name}"
-
-
-def _public_id() -> str:
-    return secrets.token_urlsafe(18)
 
 
 class WebhookEndpoint(models.Model):

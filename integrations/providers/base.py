@@ -6,7 +6,7 @@ dataclasses below. Nothing outside ``integrations/providers`` reads a raw payloa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -184,8 +184,37 @@ class NormalizedEvent:
     thread_comment_ids: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class RepositoryAccess:
+    """What a token can do on one repository."""
+
+    repository: RepositorySnapshot
+    can_manage_hooks: bool
+
+
+PullRequestWithReviews = tuple[PullRequestSnapshot, list[ReviewSnapshot]]
+
+
+class RepoClient(Protocol):
+    """One provider's API for one token; every method may raise Provider*Error."""
+
+    def repository(self, full_name: str) -> RepositoryAccess: ...
+
+    def hook_ensure(self, full_name: str, *, url: str, secret: str) -> int: ...
+
+    def hook_ping(self, full_name: str, hook_id: int) -> None: ...
+
+    def hook_delete(self, full_name: str, hook_id: int) -> None: ...
+
+    def pull_requests(
+        self, full_name: str, *, updated_since: datetime
+    ) -> Iterator[PullRequestWithReviews]: ...
+
+
 class Provider(Protocol):
     slug: str
+
+    def client(self, token: str, base_url: str | None = None) -> RepoClient: ...
 
     def verify(self, headers: Headers, body: bytes, secret: str) -> bool: ...
 

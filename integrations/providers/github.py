@@ -8,7 +8,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
+
+import github
+import requests
 
 from integrations.providers.base import (
     CommentKind,
@@ -19,9 +25,14 @@ from integrations.providers.base import (
     NormalizedEvent,
     Payload,
     PayloadError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderTemporaryError,
     PullRequestSnapshot,
+    PullRequestWithReviews,
     PullState,
     PushSnapshot,
+    RepositoryAccess,
     RepositorySnapshot,
     ReviewSnapshot,
     ReviewState,
@@ -130,6 +141,16 @@ class GitHubProvider:
 
     def is_handled(self, event: str, action: str) -> bool:
         return (event, "" if event in _ACTIONLESS else action) in _KINDS
+
+    def client(self, token: str, base_url: str | None = None) -> GitHubClient:
+        """An API client for one token (``GITHUB_API_URL`` unless ``base_url``)."""
+        from django.conf import settings
+
+        return GitHubClient(
+            token,
+            base_url or settings.GITHUB_API_URL,
+            throttle=settings.GITHUB_SECONDS_BETWEEN_REQUESTS,
+        )
 
     def parse(self, event: str, payload: Payload) -> NormalizedEvent | None:
         """Pure: payload -> NormalizedEvent, or None for what we do not act on."""
@@ -418,3 +439,128 @@ _PARSERS = {
     "installation": _parse_installation,
     "installation_repositories": _parse_installation,
 }
+
+
+# --- API client (PyGithub) -------------------------------------------------------
+
+HOOK_EVENTS = [
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "pull_request_review_thread",
+    "issue_comment",
+    "push",
+]
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """PyGithub/requests errors as Provider*Error; messages never carry the token."""
+    try:
+        yield
+    except github.BadCredentialsException:
+        raise ProviderAuthError(f"{what}: GitHub refused the token (401)") from None
+    except github.UnknownObjectException:
+        raise ProviderError(f"{what}: not found, or the token cannot see it") from None
+    except github.RateLimitExceededException:
+        raise ProviderTemporaryError(f"{what}: GitHub rate limit exhausted") from None
+    except github.GithubException as exc:
+        message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
+        error = ProviderTemporaryError if exc.status >= 500 else ProviderError
+        raise error(
+            f"{what}: GitHub answered {exc.status} {message}".rstrip()
+        ) from None
+    except requests.RequestException as exc:
+        raise ProviderTemporaryError(f"{what}: {exc.__class__.__name__}") from None
+
+
+class GitHubClient:
+    """GitHub REST through PyGithub, for one token (github.com or Enterprise)."""
+
+    def __init__(self, token: str, base_url: str, *, throttle: float | None) -> None:
+        self._gh = github.Github(
+            auth=github.Auth.Token(token),
+            base_url=base_url,
+            timeout=10,
+            retry=github.GithubRetry(total=3),
+            seconds_between_requests=throttle,
+            seconds_between_writes=throttle,
+        )
+        self._repos: dict[str, Any] = {}
+
+    def _repo(self, full_name: str) -> Any:
+        if full_name not in self._repos:
+            with _translated(f"repository {full_name}"):
+                self._repos[full_name] = self._gh.get_repo(full_name)
+        return self._repos[full_name]
+
+    def repository(self, full_name: str) -> RepositoryAccess:
+        raw = self._repo(full_name).raw_data
+        permissions = raw.get("permissions") or {}
+        host = host_of(raw.get("html_url")) or "github.com"
+        return RepositoryAccess(
+            repository=_repository_from(raw, host),
+            can_manage_hooks=permissions.get("admin") is True,
+        )
+
+    def hook_ensure(self, full_name: str, *, url: str, secret: str) -> int:
+        """Create our hook, or update the one already pointing at ``url``."""
+        config = {
+            "url": url,
+            "content_type": "json",
+            "secret": secret,
+            "insecure_ssl": "0",
+        }
+        repo = self._repo(full_name)
+        with _translated(f"webhooks of {full_name}"):
+            for hook in repo.get_hooks():
+                if hook.config.get("url") == url:
+                    hook.edit("web", config, events=HOOK_EVENTS, active=True)
+                    return int(hook.id)
+            return int(repo.create_hook("web", config, HOOK_EVENTS, active=True).id)
+
+    def hook_ping(self, full_name: str, hook_id: int) -> None:
+        with _translated(f"ping of webhook {hook_id}"):
+            self._repo(full_name).get_hook(hook_id).ping()
+
+    def hook_delete(self, full_name: str, hook_id: int) -> None:
+        with _translated(f"deleting webhook {hook_id}"):
+            self._repo(full_name).get_hook(hook_id).delete()
+
+    def pull_requests(
+        self, full_name: str, *, updated_since: datetime
+    ) -> Iterator[PullRequestWithReviews]:
+        """Every open PR, and closed ones updated since then, newest first.
+
+        Each PR is read whole (``GET /pulls/N``, one call): the list endpoint
+        leaves out ``merged``, additions and deletions.
+        """
+        repo = self._repo(full_name)
+        with _translated(f"pull requests of {full_name}"):
+            for state in ("open", "closed"):
+                pulls = repo.get_pulls(state=state, sort="updated", direction="desc")
+                for pull in pulls:
+                    snapshot = _pull_request(pull.raw_data)
+                    stale = snapshot.updated_at and snapshot.updated_at < updated_since
+                    if state == "closed" and stale:
+                        break
+                    yield snapshot, self._reviews(pull)
+
+    def _reviews(self, pull: Any) -> list[ReviewSnapshot]:
+        reviews = []
+        for review in pull.get_reviews():
+            raw = review.raw_data
+            state = _REVIEW_STATES.get(text(raw.get("state")).lower())
+            if state is None or not raw.get("submitted_at"):
+                continue  # PENDING: not submitted yet
+            reviews.append(
+                ReviewSnapshot(
+                    external_id=str(require_int(raw, "id", at="review")),
+                    reviewer=_user(raw.get("user"), "review.user"),
+                    state=state,
+                    submitted_at=parse_time(raw["submitted_at"], "review.submitted_at"),
+                    body=text(raw.get("body")),
+                    commit_sha=text(raw.get("commit_id")),
+                )
+            )
+        return reviews

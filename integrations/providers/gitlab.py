@@ -11,6 +11,13 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import gitlab
+import requests
 
 from integrations.providers.base import (
     CommentKind,
@@ -20,9 +27,14 @@ from integrations.providers.base import (
     NormalizedEvent,
     Payload,
     PayloadError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderTemporaryError,
     PullRequestSnapshot,
+    PullRequestWithReviews,
     PullState,
     PushSnapshot,
+    RepositoryAccess,
     RepositorySnapshot,
     ReviewSnapshot,
     ReviewState,
@@ -104,6 +116,12 @@ class GitLabProvider:
 
     def event_name(self, headers: Headers) -> str:
         return headers.get("X-Gitlab-Event", "").strip()
+
+    def client(self, token: str, base_url: str | None = None) -> GitLabClient:
+        """An API client for one token (``GITLAB_URL`` unless ``base_url``)."""
+        from django.conf import settings
+
+        return GitLabClient(token, base_url or settings.GITLAB_URL)
 
     def delivery_id(self, headers: Headers, body: bytes) -> str:
         """``Idempotency-Key`` (kept across retries), else event UUID, else a hash."""
@@ -377,3 +395,179 @@ def _now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+# --- API client (python-gitlab) --------------------------------------------------
+
+MAINTAINER = 40  # GitLab access level needed to manage a project's webhooks
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """python-gitlab/requests errors as Provider*Error; never the token."""
+    try:
+        yield
+    except gitlab.exceptions.GitlabAuthenticationError:
+        raise ProviderAuthError(f"{what}: GitLab refused the token (401)") from None
+    except gitlab.exceptions.GitlabError as exc:
+        code = exc.response_code or 0
+        if code == 404:
+            raise ProviderError(
+                f"{what}: not found, or the token cannot see it"
+            ) from None
+        error = ProviderTemporaryError if code >= 500 or code == 429 else ProviderError
+        raise error(f"{what}: GitLab answered {code} {exc.error_message}") from None
+    except requests.RequestException as exc:
+        raise ProviderTemporaryError(f"{what}: {exc.__class__.__name__}") from None
+
+
+class GitLabClient:
+    """GitLab REST v4 through python-gitlab, for one token (any GitLab host)."""
+
+    def __init__(self, token: str, base_url: str) -> None:
+        self._gl = gitlab.Gitlab(
+            base_url,
+            private_token=token,
+            timeout=10,
+            retry_transient_errors=True,
+            keep_base_url=True,
+        )
+        self._projects: dict[str, Any] = {}
+
+    def _project(self, full_name: str) -> Any:
+        if full_name not in self._projects:
+            with _translated(f"project {full_name}"):
+                self._projects[full_name] = self._gl.projects.get(full_name)
+        return self._projects[full_name]
+
+    def repository(self, full_name: str) -> RepositoryAccess:
+        attrs = self._project(full_name).attributes
+        permissions = attrs.get("permissions") or {}
+        levels = [
+            (permissions.get(kind) or {}).get("access_level") or 0
+            for kind in ("project_access", "group_access")
+        ]
+        web_url = text(attrs.get("web_url"))
+        snapshot = RepositorySnapshot(
+            provider="gitlab",
+            host=host_of(web_url) or "gitlab.com",
+            external_id=require_int(attrs, "id", at="project"),
+            full_name=require_str(attrs, "path_with_namespace", at="project"),
+            default_branch=text(attrs.get("default_branch")) or None,
+            web_url=web_url,
+            is_private=attrs.get("visibility") == "private"
+            if isinstance(attrs.get("visibility"), str)
+            else None,
+        )
+        return RepositoryAccess(
+            repository=snapshot, can_manage_hooks=max(levels) >= MAINTAINER
+        )
+
+    def hook_ensure(self, full_name: str, *, url: str, secret: str) -> int:
+        """Create our hook, or update the one already pointing at ``url``."""
+        settings_ = {
+            "url": url,
+            "token": secret,
+            "merge_requests_events": True,
+            "note_events": True,
+            "push_events": True,
+            "enable_ssl_verification": url.startswith("https://"),
+        }
+        project = self._project(full_name)
+        with _translated(f"webhooks of {full_name}"):
+            for hook in project.hooks.list(get_all=True):
+                if hook.attributes.get("url") == url:
+                    for key, value in settings_.items():
+                        setattr(hook, key, value)
+                    hook.save()
+                    return int(hook.get_id())
+            return int(project.hooks.create(settings_).get_id())
+
+    def hook_ping(self, full_name: str, hook_id: int) -> None:
+        """GitLab's "Test" button: it sends a Push Hook to the URL."""
+        project = self._project(full_name)
+        with _translated(f"test of webhook {hook_id}"):
+            project.hooks.get(hook_id, lazy=True).test("push_events")
+
+    def hook_delete(self, full_name: str, hook_id: int) -> None:
+        with _translated(f"deleting webhook {hook_id}"):
+            self._project(full_name).hooks.delete(hook_id)
+
+    def pull_requests(
+        self, full_name: str, *, updated_since: datetime
+    ) -> Iterator[PullRequestWithReviews]:
+        """Every open MR, and the others updated since then, with approvals."""
+        project = self._project(full_name)
+        with _translated(f"merge requests of {full_name}"):
+            opened = project.mergerequests.list(state="opened", iterator=True)
+            recent = project.mergerequests.list(
+                updated_after=updated_since.isoformat(),
+                order_by="updated_at",
+                iterator=True,
+            )
+            seen: set[int] = set()
+            for merge_request in (*opened, *recent):
+                attrs = merge_request.attributes
+                if attrs.get("iid") in seen:
+                    continue
+                seen.add(attrs.get("iid"))
+                snapshot = merge_request_from_api(attrs)
+                yield snapshot, self._approvals(merge_request, snapshot)
+
+    def _approvals(self, merge_request: Any, snapshot: PullRequestSnapshot):
+        approvals = merge_request.approvals.get().attributes
+        reviews = []
+        for entry in approvals.get("approved_by") or []:
+            user = entry.get("user") if isinstance(entry, dict) else None
+            if not isinstance(user, dict) or not isinstance(user.get("username"), str):
+                continue
+            approver = UserRef(user["username"], str(user.get("id") or ""))
+            reviews.append(
+                ReviewSnapshot(
+                    external_id=f"approval:{approver.external_id or approver.login}",
+                    reviewer=approver,
+                    state=ReviewState.APPROVED,
+                    # The approvals API gives no time; the MR's is the best bound.
+                    submitted_at=snapshot.updated_at or snapshot.created_at,
+                    commit_sha=snapshot.head_sha or "",
+                )
+            )
+        return reviews
+
+
+def merge_request_from_api(attrs: dict) -> PullRequestSnapshot:
+    """A merge request as the REST API returns it (not the hook shape)."""
+    state_text = require_str(attrs, "state", at="merge_request")
+    state = _STATES.get(state_text)
+    if state is None:
+        raise PayloadError(f"merge request state {state_text!r} is unknown")
+    author = attrs.get("author") if isinstance(attrs.get("author"), dict) else {}
+    draft = attrs.get("draft")
+    if not isinstance(draft, bool):
+        draft = attrs.get("work_in_progress")
+    labels = attrs.get("labels") if isinstance(attrs.get("labels"), list) else []
+    merged_by = attrs.get("merge_user") or attrs.get("merged_by") or {}
+    return PullRequestSnapshot(
+        number=require_int(attrs, "iid", at="merge_request"),
+        external_id=attrs.get("id") if isinstance(attrs.get("id"), int) else None,
+        title=text(attrs.get("title")),
+        state=state,
+        url=text(attrs.get("web_url")),
+        author=UserRef(author["username"], str(author.get("id") or ""))
+        if isinstance(author.get("username"), str)
+        else None,
+        draft=draft if isinstance(draft, bool) else None,
+        head_sha=text(attrs.get("sha")) or None,
+        head_ref=text(attrs.get("source_branch")) or None,
+        base_ref=text(attrs.get("target_branch")) or None,
+        requested_reviewers=logins(attrs.get("reviewers"), "username"),
+        assignees=logins(attrs.get("assignees"), "username"),
+        labels=tuple(sorted(label for label in labels if isinstance(label, str))),
+        created_at=parse_optional_time(attrs.get("created_at"), "created_at"),
+        updated_at=parse_time(attrs.get("updated_at"), "merge_request.updated_at"),
+        merged_at=parse_optional_time(attrs.get("merged_at"), "merged_at"),
+        closed_at=parse_optional_time(attrs.get("closed_at"), "closed_at"),
+        merged_by=text(merged_by.get("username"))
+        if isinstance(merged_by, dict)
+        else None,
+    )

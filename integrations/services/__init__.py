@@ -1,5 +1,10 @@
 """Integration services: deliveries (record, process, replay) and repositories."""
 
+from integrations.services.connections import (
+    ConnectResult,
+    pull_requests_import,
+    repository_connect,
+)
 from integrations.services.deliveries import (
     STORED_HEADERS,
     TRANSIENT_ERRORS,
@@ -19,6 +24,9 @@ from integrations.services.repositories import (
 )
 
 __all__ = [
+    "ConnectResult",
+    "pull_requests_import",
+    "repository_connect",
     "STORED_HEADERS",
     "TRANSIENT_ERRORS",
     "RecordResult",

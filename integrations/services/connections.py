@@ -1,0 +1,164 @@
+"""Connecting a repository with an access token: validate, store, hook, scan."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.models import (
+    ConnectedRepository,
+    Organization,
+    ProviderCredential,
+    WebhookEndpoint,
+)
+from integrations.providers import get_provider
+from integrations.providers.base import (
+    EventKind,
+    NormalizedEvent,
+    ProviderAuthError,
+    ProviderError,
+    RepoClient,
+    RepositoryAccess,
+)
+from integrations.services.repositories import repository_upsert
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+# What a token needs to register our webhook, per provider (the error names it).
+HOOK_PERMISSION = {
+    "github": "admin access to the repository (classic token scope admin:repo_hook, "
+    "or fine-grained 'Webhooks: read and write')",
+    "gitlab": "the Maintainer role on the project (token scope api)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectResult:
+    repository: ConnectedRepository
+    webhook_url: str | None
+    pull_requests: int
+    reviews: int
+
+
+def repository_connect(
+    *,
+    provider: str,
+    full_name: str,
+    token: str,
+    api_url: str | None = None,
+    register_webhook: bool = True,
+    organization: Organization | None = None,
+    label: str = "",
+    progress: Progress = lambda line: None,
+) -> ConnectResult:
+    """Connect one repository: check access, store the token encrypted, register
+    (or update) our webhook and ping it, then import its pull requests through
+    the same apply path as webhooks. Safe to run again."""
+    adapter = get_provider(provider)
+    client = adapter.client(token, api_url)
+    access = client.repository(full_name)
+    progress(f"{provider}:{access.repository.full_name}: token can read the repository")
+    if register_webhook and not access.can_manage_hooks:
+        raise ProviderError(
+            f"the token can read {full_name} but cannot manage its webhooks: it needs "
+            f"{HOOK_PERMISSION[provider]}; or connect with --no-webhook"
+        )
+    repository = _store(provider, access, token, api_url, organization, label)
+    webhook_url = None
+    if register_webhook:
+        webhook_url = _register_webhook(client, repository, progress)
+    counts = pull_requests_import(
+        client=client, repository=repository, progress=progress
+    )
+    return ConnectResult(repository, webhook_url, *counts)
+
+
+@transaction.atomic
+def _store(provider, access: RepositoryAccess, token, api_url, organization, label):
+    base_url = api_url or (
+        settings.GITHUB_API_URL if provider == "github" else settings.GITLAB_URL
+    )
+    repository = repository_upsert(snapshot=access.repository)
+    credential = repository.credential or ProviderCredential(
+        provider=provider, kind=ProviderCredential.Kind.ACCESS_TOKEN
+    )
+    credential.api_url = base_url
+    credential.label = label[:200]
+    credential.organization = organization or repository.organization
+    credential.status = ProviderCredential.Status.ACTIVE
+    credential.last_error = ""
+    credential.token = token
+    credential.save()
+    repository.credential = credential
+    repository.organization = organization or repository.organization
+    repository.is_active = True
+    repository.save(
+        update_fields=["credential", "organization", "is_active", "updated_at"]
+    )
+    return repository
+
+
+def _register_webhook(
+    client: RepoClient, repository: ConnectedRepository, progress: Progress
+) -> str:
+    """Our hook with its own fresh secret; re-running updates, never duplicates."""
+    endpoint = repository.webhooks.filter(is_active=True).first()
+    if endpoint is None:
+        endpoint = WebhookEndpoint(provider=repository.provider, repository=repository)
+    endpoint.secret = secrets.token_urlsafe(32)
+    endpoint.save()
+    url = f"{settings.PUBLIC_URL}/webhooks/{repository.provider}/{endpoint.public_id}/"
+    hook_id = client.hook_ensure(repository.full_name, url=url, secret=endpoint.secret)
+    endpoint.provider_hook_id = hook_id
+    endpoint.save(update_fields=["provider_hook_id", "updated_at"])
+    repository.webhook_status = ConnectedRepository.WebhookStatus.PENDING
+    repository.save(update_fields=["webhook_status", "updated_at"])
+    progress(f"webhook {hook_id} delivers to {url}")
+    try:
+        client.hook_ping(repository.full_name, hook_id)
+        progress("ping sent: the webhook shows as verified once it arrives")
+    except ProviderAuthError:
+        raise
+    except ProviderError as exc:
+        progress(f"ping not sent ({exc}); the first real delivery verifies the hook")
+    return url
+
+
+def pull_requests_import(
+    *, client: RepoClient, repository: ConnectedRepository, progress: Progress
+) -> tuple[int, int]:
+    """Apply open pull requests and those updated in the scan window, with reviews."""
+    from reviews.services import event_apply
+
+    days = settings.CODEQUEST_INITIAL_SCAN_DAYS
+    since = timezone.now() - timedelta(days=days)
+    pulls = reviews = 0
+    for pull, pull_reviews in client.pull_requests(
+        repository.full_name, updated_since=since
+    ):
+        event = NormalizedEvent(
+            kind=EventKind.PR_UPDATED,
+            provider=repository.provider,
+            occurred_at=pull.updated_at or timezone.now(),
+            pull_request=pull,
+        )
+        event_apply(event=event, repository=repository)
+        for review in pull_reviews:
+            reviewed = replace(event, kind=EventKind.REVIEW_SUBMITTED, review=review)
+            event_apply(event=reviewed, repository=repository)
+        pulls += 1
+        reviews += len(pull_reviews)
+        progress(f"#{pull.number} {pull.state}: {len(pull_reviews)} reviews")
+    repository.last_synced_at = timezone.now()
+    repository.save(update_fields=["last_synced_at", "updated_at"])
+    progress(f"imported {pulls} pull requests and {reviews} reviews (last {days} days)")
+    return pulls, reviews
