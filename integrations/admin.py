@@ -12,6 +12,7 @@ from integrations.models import (
     ConnectedRepository,
     Organization,
     OrganizationMembership,
+    ProviderCredential,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -149,3 +150,19 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"Replayed: {summary or 'nothing selected'}", messages.INFO
         )
+
+
+@admin.register(ProviderCredential)
+class ProviderCredentialAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "provider",
+        "kind",
+        "organization",
+        "status",
+        "updated_at",
+    ]
+    list_filter = ["provider", "kind", "status"]
+    search_fields = ["label"]
+    exclude = ["token_encrypted"]
+    readonly_fields = ["public_id", "provider", "api_url", "kind", "last_error"]

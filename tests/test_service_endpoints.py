@@ -12,7 +12,7 @@ from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
-from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.models import ProviderCredential, WebhookDelivery, WebhookEndpoint
 from tests.conftest import GITHUB_SECRET, post_webhook
 from tests.factories import DeliveryFactory, PullRequestFactory
 
@@ -104,6 +104,11 @@ def test_admin_pages_render_and_never_show_secrets(admin_client):
     hook.save()
     delivery = DeliveryFactory(body=json.dumps({"action": "opened", "n": 1}).encode())
     PullRequestFactory()
+    credential = ProviderCredential(
+        provider="gitlab", api_url="https://gl.example", kind="oauth"
+    )
+    credential.token = "very-secret-hook-value"
+    credential.save()
     pages = [
         "/admin/integrations/webhookdelivery/",
         f"/admin/integrations/webhookdelivery/{delivery.pk}/change/",
@@ -113,12 +118,15 @@ def test_admin_pages_render_and_never_show_secrets(admin_client):
         "/admin/reviews/pullrequest/",
         "/admin/reviews/review/",
         "/admin/reviews/member/",
+        "/admin/integrations/providercredential/",
+        f"/admin/integrations/providercredential/{credential.pk}/change/",
     ]
     for page in pages:
         response = admin_client.get(page)
         assert response.status_code == 200, page
         assert b"very-secret-hook-value" not in response.content
         assert hook.secret_encrypted.encode() not in response.content
+        assert credential.token_encrypted.encode() not in response.content
     detail = admin_client.get(pages[1]).content.decode()
     assert "&quot;opened&quot;" in detail  # the pretty-printed payload
 

@@ -470,6 +470,9 @@ def _translated(what: str) -> Iterator[None]:
         raise error(
             f"{what}: GitHub answered {exc.status} {message}".rstrip()
         ) from None
+    except requests.exceptions.RetryError:
+        message = f"{what}: GitHub kept answering with server errors; try later"
+        raise ProviderTemporaryError(message) from None
     except requests.RequestException as exc:
         raise ProviderTemporaryError(f"{what}: {exc.__class__.__name__}") from None
 

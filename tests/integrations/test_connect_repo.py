@@ -51,7 +51,8 @@ def mock_github(rsps, *, existing_hooks: list | None = None) -> None:
     rsps.get(REPO, json=recorded("repo.json"))
     rsps.get(f"{REPO}/hooks", json=existing_hooks or recorded("hooks_list.json"))
     rsps.post(f"{REPO}/hooks", status=201, json=recorded("hook_created.json"))
-    rsps.patch(f"{REPO}/hooks/{HOOK_ID}", json=recorded("hook_created.json"))
+    if existing_hooks:
+        rsps.patch(f"{REPO}/hooks/{HOOK_ID}", json=recorded("hook_created.json"))
     rsps.get(f"{REPO}/hooks/{HOOK_ID}", json=recorded("hook_created.json"))
     rsps.post(f"{REPO}/hooks/{HOOK_ID}/pings", status=204)
     state = matchers.query_param_matcher(
@@ -111,7 +112,8 @@ def test_connect_validates_stores_registers_pings_and_imports():
     assert created[1].request.url.endswith(f"/hooks/{HOOK_ID}/pings")
     pull = PullRequest.objects.get()
     assert (pull.number, pull.author_login, pull.state) == (32, "jacquev6", "open")
-    assert pull.head_sha == "7ec473e793c0b63092d938707632639a41fd4369"
+    assert pull.head_sha == "aff8a573a19f0a42380e1c0cbbc63b6dc719f38e"
+    assert pull.base_ref == "topic/RewriteWithGeneratedCode"
     review = Review.objects.get()
     assert (review.reviewer_login, review.state) == ("jzelinskie", "approved")
     assert "imported 1 pull requests and 1 reviews" in output
@@ -155,7 +157,9 @@ def test_connecting_twice_updates_the_hook_instead_of_adding_one():
     assert Review.objects.count() == 1
 
 
-def test_the_ping_delivery_verifies_the_webhook(client):
+def test_the_ping_delivery_verifies_the_webhook(
+    client, django_capture_on_commit_callbacks
+):
     with responses.RequestsMock() as rsps:
         mock_github(rsps)
         connect()
@@ -164,7 +168,10 @@ def test_the_ping_delivery_verifies_the_webhook(client):
     ping["repository"] = recorded("repo.json")
     from unittest import mock
 
-    with mock.patch("integrations.dispatch.DeliveryDispatcher.send") as send:
+    with (
+        mock.patch("integrations.dispatch.DeliveryDispatcher.send") as send,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = post_webhook(
             client,
             "github",
@@ -247,5 +254,5 @@ def test_unknown_repository_and_missing_token():
 def test_server_error_is_reported_as_temporary():
     with responses.RequestsMock() as rsps:
         rsps.get(REPO, status=502, body="Bad Gateway")
-        with pytest.raises(CommandError, match="GitHub answered 502"):
+        with pytest.raises(CommandError, match="kept answering with server errors"):
             connect()

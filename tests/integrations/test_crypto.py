@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from codequest.config import new_encryption_key
 from integrations import crypto
-from integrations.models import WebhookEndpoint
+from integrations.models import ProviderCredential, WebhookEndpoint
 
 OLD, NEW = new_encryption_key(), new_encryption_key()
 
@@ -76,12 +76,18 @@ def test_rotate_command_reencrypts_with_the_first_key(settings):
     hook = WebhookEndpoint(provider="github")
     hook.secret = "hook-secret"
     hook.save()
+    credential = ProviderCredential(
+        provider="github", api_url="https://x", kind="oauth"
+    )
+    credential.token = "gho_token"
+    credential.save()
     settings.CODEQUEST_ENCRYPTION_KEYS = [NEW, OLD]
     out = StringIO()
     call_command("rotate_encryption_keys", stdout=out)
-    assert "Re-encrypted 1 secrets" in out.getvalue()
+    assert "Re-encrypted 2 secrets" in out.getvalue()
     settings.CODEQUEST_ENCRYPTION_KEYS = [NEW]  # the old key can now go
     assert WebhookEndpoint.objects.get().secret == "hook-secret"
+    assert ProviderCredential.objects.get().token == "gho_token"
     again = StringIO()
     call_command("rotate_encryption_keys", stdout=again)
     assert "Re-encrypted 0 secrets" in again.getvalue()

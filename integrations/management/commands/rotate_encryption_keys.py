@@ -4,7 +4,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from integrations import crypto
-from integrations.models import WebhookEndpoint
+from integrations.models import ProviderCredential, WebhookEndpoint
+
+# (model, encrypted column, property that decrypts/encrypts it)
+SEALED = [
+    (WebhookEndpoint, "secret_encrypted", "secret"),
+    (ProviderCredential, "token_encrypted", "token"),
+]
 
 
 class Command(BaseCommand):
@@ -18,13 +24,14 @@ class Command(BaseCommand):
         rotated = unchanged = 0
         try:
             with transaction.atomic():
-                for endpoint in WebhookEndpoint.objects.select_for_update().iterator():
-                    if crypto.key_id_of(endpoint.secret_encrypted) == current:
-                        unchanged += 1
-                        continue
-                    endpoint.secret = endpoint.secret
-                    endpoint.save(update_fields=["secret_encrypted", "updated_at"])
-                    rotated += 1
+                for model, column, attribute in SEALED:
+                    for row in model.objects.select_for_update().iterator():
+                        if crypto.key_id_of(getattr(row, column)) == current:
+                            unchanged += 1
+                            continue
+                        setattr(row, attribute, getattr(row, attribute))
+                        row.save(update_fields=[column, "updated_at"])
+                        rotated += 1
         except crypto.DecryptionError as exc:
             raise CommandError(
                 f"a secret cannot be decrypted with the configured keys: {exc}"
