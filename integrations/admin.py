@@ -40,13 +40,26 @@ class ConnectedRepositoryAdmin(admin.ModelAdmin):
         "host",
         "organization",
         "webhook_status",
+        "connection_status",
         "is_active",
         "last_event_at",
         "last_synced_at",
     ]
     list_filter = ["provider", "webhook_status", "is_active", "organization"]
+    list_select_related = ["organization", "credential"]
     search_fields = ["full_name", "host"]
-    readonly_fields = ["external_id", "installation_id", "last_event_at", "created_at"]
+    readonly_fields = [
+        "external_id",
+        "installation_id",
+        "credential",
+        "last_event_at",
+        "created_at",
+    ]
+
+    @admin.display(description="Connection")
+    def connection_status(self, repository: ConnectedRepository) -> str:
+        credential = repository.credential
+        return credential.get_status_display() if credential else "—"
 
 
 @admin.register(WebhookEndpoint)

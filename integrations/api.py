@@ -20,6 +20,10 @@ def _params(*names: str) -> list[OpenApiParameter]:
 
 class RepositoryListApi(ListAPIView):
     class OutputSerializer(serializers.ModelSerializer):
+        connection_status = serializers.CharField(
+            source="credential.status", default=None, allow_null=True
+        )
+
         class Meta:
             model = ConnectedRepository
             fields = [
@@ -30,6 +34,7 @@ class RepositoryListApi(ListAPIView):
                 "web_url",
                 "is_active",
                 "webhook_status",
+                "connection_status",
                 "last_event_at",
                 "last_synced_at",
             ]

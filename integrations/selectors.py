@@ -38,7 +38,7 @@ def repositories_visible_to(user: Any) -> QuerySet[ConnectedRepository]:
 
 
 def repository_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
-    queryset = repositories_visible_to(user)
+    queryset = repositories_visible_to(user).select_related("credential")
     if filters.get("provider"):
         queryset = queryset.filter(provider=filters["provider"])
     return queryset.order_by("provider", "full_name", "id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pytest
@@ -108,6 +109,25 @@ def test_review_fields_and_comment_count(api):
     assert item["comment_count"] == 2
     assert api.get("/api/v1/reviews/?reviewer=hubot").json()["count"] == 1
     assert api.get("/api/v1/reviews/?reviewer=other").json()["count"] == 0
+
+
+def test_repository_shows_a_connection_needing_reconnect(api):
+    from integrations.models import ProviderCredential
+
+    credential = ProviderCredential(
+        provider="github", api_url="https://api.github.com", kind="access_token"
+    )
+    credential.token = "ghp_x"
+    credential.status = "needs_reconnect"
+    credential.save()
+    RepositoryFactory(credential=credential)
+    RepositoryFactory()
+    items = api.get("/api/v1/repositories/").json()["results"]
+    assert sorted(str(item["connection_status"]) for item in items) == [
+        "None",
+        "needs_reconnect",
+    ]
+    assert all("token" not in json.dumps(item) for item in items)
 
 
 def test_delivery_fields_and_filters(api):

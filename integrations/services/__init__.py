@@ -2,8 +2,12 @@
 
 from integrations.services.connections import (
     ConnectResult,
+    NeedsReconnect,
+    credential_client,
+    credential_guard,
     pull_requests_import,
     repository_connect,
+    repository_disconnect,
 )
 from integrations.services.deliveries import (
     STORED_HEADERS,
@@ -25,6 +29,10 @@ from integrations.services.repositories import (
 
 __all__ = [
     "ConnectResult",
+    "NeedsReconnect",
+    "credential_client",
+    "credential_guard",
+    "repository_disconnect",
     "pull_requests_import",
     "repository_connect",
     "STORED_HEADERS",

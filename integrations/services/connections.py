@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -162,3 +163,64 @@ def pull_requests_import(
     repository.save(update_fields=["last_synced_at", "updated_at"])
     progress(f"imported {pulls} pull requests and {reviews} reviews (last {days} days)")
     return pulls, reviews
+
+
+class NeedsReconnect(ProviderAuthError):
+    """The stored token was refused before; nobody should try it again."""
+
+
+def credential_client(credential: ProviderCredential) -> RepoClient:
+    """An API client for a stored token; refuses one already marked refused."""
+    if credential.status == ProviderCredential.Status.NEEDS_RECONNECT:
+        raise NeedsReconnect(
+            f"the {credential.provider} token ({credential.label or credential.pk}) "
+            "was refused; reconnect it"
+        )
+    return get_provider(credential.provider).client(
+        credential.token, credential.api_url
+    )
+
+
+@contextmanager
+def credential_guard(credential: ProviderCredential) -> Iterator[None]:
+    """Mark a credential "needs reconnect" the moment the provider refuses it."""
+    try:
+        yield
+    except NeedsReconnect:
+        raise
+    except ProviderAuthError as exc:
+        ProviderCredential.objects.filter(pk=credential.pk).update(
+            status=ProviderCredential.Status.NEEDS_RECONNECT,
+            last_error=str(exc)[:2000],
+            updated_at=timezone.now(),
+        )
+        credential.status = ProviderCredential.Status.NEEDS_RECONNECT
+        logger.warning(
+            "integrations.credential.refused",
+            extra={"credential": credential.pk, "provider": credential.provider},
+        )
+        raise
+
+
+def repository_disconnect(
+    *, repository: ConnectedRepository, progress: Progress = lambda line: None
+) -> None:
+    """Remove our webhook from the provider (when the token still works) and stop
+    following the repository. Stored pull requests and reviews are kept."""
+    endpoints = list(repository.webhooks.filter(is_active=True))
+    credential = repository.credential
+    for endpoint in endpoints:
+        if endpoint.provider_hook_id and credential is not None:
+            try:
+                with credential_guard(credential):
+                    credential_client(credential).hook_delete(
+                        repository.full_name, endpoint.provider_hook_id
+                    )
+                progress(f"webhook {endpoint.provider_hook_id} removed")
+            except ProviderError as exc:
+                progress(f"webhook {endpoint.provider_hook_id} left in place: {exc}")
+        endpoint.is_active = False
+        endpoint.save(update_fields=["is_active", "updated_at"])
+    repository.is_active = False
+    repository.webhook_status = ConnectedRepository.WebhookStatus.NONE
+    repository.save(update_fields=["is_active", "webhook_status", "updated_at"])

@@ -256,3 +256,60 @@ def test_server_error_is_reported_as_temporary():
         rsps.get(REPO, status=502, body="Bad Gateway")
         with pytest.raises(CommandError, match="kept answering with server errors"):
             connect()
+
+
+def disconnect() -> str:
+    out = StringIO()
+    call_command(
+        "disconnect_repo",
+        "--provider",
+        "github",
+        "--repo",
+        "PyGithub/PyGithub",
+        stdout=out,
+    )
+    return out.getvalue()
+
+
+def test_disconnect_removes_our_webhook_and_keeps_the_data():
+    with responses.RequestsMock() as rsps:
+        mock_github(rsps)
+        connect()
+    with responses.RequestsMock() as rsps:
+        rsps.get(REPO, json=recorded("repo.json"))
+        rsps.get(f"{REPO}/hooks/{HOOK_ID}", json=recorded("hook_created.json"))
+        rsps.delete(f"{REPO}/hooks/{HOOK_ID}", status=204)
+        output = disconnect()
+    assert f"webhook {HOOK_ID} removed" in output
+    repository = ConnectedRepository.objects.get()
+    assert (repository.is_active, repository.webhook_status) == (False, "none")
+    assert not WebhookEndpoint.objects.get().is_active
+    assert PullRequest.objects.count() == 1
+
+
+def test_a_refused_token_needs_reconnect_and_is_not_tried_again():
+    from integrations.services import NeedsReconnect, credential_client
+
+    with responses.RequestsMock() as rsps:
+        mock_github(rsps)
+        connect()
+    with responses.RequestsMock() as rsps:
+        rsps.get(REPO, status=401, json={"message": "Bad credentials"})
+        output = disconnect()
+        assert len(rsps.calls) == 1
+    assert "left in place: repository PyGithub/PyGithub: GitHub refused" in output
+    credential = ProviderCredential.objects.get()
+    assert credential.status == "needs_reconnect"
+    assert "401" in credential.last_error
+    with responses.RequestsMock() as rsps, pytest.raises(NeedsReconnect):
+        credential_client(credential)  # no HTTP call: nothing registered above
+    # Connecting again with a working token clears the flag.
+    with responses.RequestsMock() as rsps:
+        mock_github(rsps)
+        connect()
+    assert ProviderCredential.objects.get().status == "active"
+
+
+def test_disconnect_unknown_repository_is_one_line():
+    with pytest.raises(CommandError, match="no connected github repository 'a/b'"):
+        call_command("disconnect_repo", "--provider", "github", "--repo", "a/b")
