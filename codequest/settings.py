@@ -144,6 +144,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.gitlab",
     "integrations",
     "reviews",
     "rewards",
@@ -159,6 +164,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -272,7 +278,48 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
     {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# django-allauth: "Connect GitHub"/"Connect GitLab" and sign-in with them.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_ADAPTER = "integrations.adapters.SocialAccountAdapter"
+# Tokens are kept by us, encrypted (ProviderCredential), not in allauth's table.
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the buttons POST: no login CSRF
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {
+        # read:user identifies you; repo reads pull requests of private
+        # repositories; admin:repo_hook registers our webhook.
+        "SCOPE": ["read:user", "repo", "admin:repo_hook"],
+        "APPS": [
+            {"client_id": GITHUB_OAUTH_CLIENT_ID, "secret": GITHUB_OAUTH_CLIENT_SECRET}
+        ]
+        if GITHUB_OAUTH_CLIENT_ID
+        else [],
+        **(
+            {}
+            if GITHUB_WEB_URL == "https://github.com"
+            else {"GITHUB_URL": GITHUB_WEB_URL}
+        ),
+    },
+    "gitlab": {
+        # read_user identifies you; api reads merge requests and manages hooks.
+        "SCOPE": ["read_user", "api"],
+        "GITLAB_URL": GITLAB_URL,
+        "APPS": [
+            {"client_id": GITLAB_OAUTH_CLIENT_ID, "secret": GITLAB_OAUTH_CLIENT_SECRET}
+        ]
+        if GITLAB_OAUTH_CLIENT_ID
+        else [],
+    },
+}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -3,12 +3,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from codequest import views
+from integrations.dashboard import dashboard
 
 urlpatterns = [
     # Webhooks first: the hottest URLs resolve without walking the others.
     path("", include("integrations.urls")),
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("dashboard/", dashboard, name="dashboard"),
+    path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -85,13 +85,24 @@ class ProviderCredential(models.Model):
         blank=True,
         related_name="credentials",
     )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="provider_credentials",
+        help_text="Whose OAuth grant it is.",
+    )
     provider = models.CharField(max_length=20, choices=Provider.choices)
     api_url = models.URLField(max_length=500, help_text="The API base it is for.")
+    account_login = models.CharField(max_length=255, blank=True)
     kind = models.CharField(max_length=30, choices=Kind.choices)
     label = models.CharField(
         max_length=200, blank=True, help_text="Where it came from, never the token."
     )
     token_encrypted = models.TextField(editable=False)
+    refresh_token_encrypted = models.TextField(editable=False, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.ACTIVE
     )
@@ -113,8 +124,23 @@ class ProviderCredential(models.Model):
     def token(self, value: str) -> None:
         self.token_encrypted = crypto.encrypt(value, purpose=self._purpose())
 
-    def _purpose(self) -> str:
-        return f"provider-credential:{self.public_id}"
+    @property
+    def refresh_token(self) -> str:
+        if not self.refresh_token_encrypted:
+            return ""
+        return crypto.decrypt(
+            self.refresh_token_encrypted, purpose=self._purpose("refresh")
+        )
+
+    @refresh_token.setter
+    def refresh_token(self, value: str) -> None:
+        self.refresh_token_encrypted = (
+            crypto.encrypt(value, purpose=self._purpose("refresh")) if value else ""
+        )
+
+    def _purpose(self, part: str = "token") -> str:
+        suffix = "" if part == "token" else f":{part}"
+        return f"provider-credential:{self.public_id}{suffix}"
 
 
 class ConnectedRepository(models.Model):

@@ -7,7 +7,8 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -224,3 +225,36 @@ def repository_disconnect(
     repository.is_active = False
     repository.webhook_status = ConnectedRepository.WebhookStatus.NONE
     repository.save(update_fields=["is_active", "webhook_status", "updated_at"])
+
+
+def oauth_credential_store(
+    *,
+    user: Any,
+    provider: str,
+    account_login: str,
+    token: str,
+    refresh_token: str = "",
+    expires_at: datetime | None = None,
+) -> ProviderCredential:
+    """Keep (or replace) a person's OAuth grant for one provider, encrypted."""
+    api_url = settings.GITHUB_API_URL if provider == "github" else settings.GITLAB_URL
+    credential = ProviderCredential.objects.filter(
+        user=user,
+        provider=provider,
+        api_url=api_url,
+        kind=ProviderCredential.Kind.OAUTH,
+    ).first() or ProviderCredential(
+        user=user,
+        provider=provider,
+        api_url=api_url,
+        kind=ProviderCredential.Kind.OAUTH,
+    )
+    credential.account_login = account_login[:255]
+    credential.label = f"OAuth @{account_login}"[:200]
+    credential.token = token
+    credential.refresh_token = refresh_token
+    credential.expires_at = expires_at
+    credential.status = ProviderCredential.Status.ACTIVE
+    credential.last_error = ""
+    credential.save()
+    return credential

@@ -10,6 +10,7 @@ from integrations.models import ProviderCredential, WebhookEndpoint
 SEALED = [
     (WebhookEndpoint, "secret_encrypted", "secret"),
     (ProviderCredential, "token_encrypted", "token"),
+    (ProviderCredential, "refresh_token_encrypted", "refresh_token"),
 ]
 
 
@@ -26,7 +27,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for model, column, attribute in SEALED:
                     for row in model.objects.select_for_update().iterator():
-                        if crypto.key_id_of(getattr(row, column)) == current:
+                        sealed = getattr(row, column)
+                        if not sealed or crypto.key_id_of(sealed) == current:
                             unchanged += 1
                             continue
                         setattr(row, attribute, getattr(row, attribute))

@@ -1,0 +1,84 @@
+"""django-allauth hooks: keep OAuth tokens encrypted in our table, answer errors
+on the dashboard in plain words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.providers.base import AuthError
+from django.contrib import messages
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from integrations.services import oauth_credential_store
+
+PROVIDER_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        """An existing person connected or signed in: keep their token (encrypted)."""
+        user = request.user if request.user.is_authenticated else sociallogin.user
+        if user is not None and user.pk:
+            _store(request, user, sociallogin)
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form=None):
+        """A new person signed up with the provider: keep their token too."""
+        user = super().save_user(request, sociallogin, form)
+        _store(request, user, sociallogin)
+        return user
+
+    def get_connect_redirect_url(self, request: HttpRequest, socialaccount) -> str:
+        return reverse("dashboard")
+
+    def on_authentication_error(
+        self,
+        request: HttpRequest,
+        provider: Any,
+        error: str | None = None,
+        exception: Exception | None = None,
+        extra_context: dict | None = None,
+    ) -> None:
+        """Back to the dashboard with a sentence a person understands."""
+        name = PROVIDER_NAMES.get(provider.id, provider.name)
+        messages.error(request, authentication_error_message(name, error, exception))
+        raise ImmediateHttpResponse(redirect("dashboard"))
+
+
+def authentication_error_message(
+    name: str, error: str | None, exception: Exception | None
+) -> str:
+    """One human sentence per way the OAuth dance can fail."""
+    if error == AuthError.CANCELLED:
+        return f"You cancelled the connection to {name}; nothing was changed."
+    if isinstance(exception, requests.RequestException):
+        return f"{name} did not answer. Please try again in a minute."
+    if exception is not None:
+        return f"{name} answered with an error. Please try again in a minute."
+    return (
+        f"The connection to {name} could not be completed: the link expired, was "
+        "already used, or access was refused. Please click the button again."
+    )
+
+
+def _store(request: HttpRequest, user: Any, sociallogin: SocialLogin) -> None:
+    token = sociallogin.token
+    if token is None or not token.token:
+        return
+    account = sociallogin.account
+    login = account.extra_data.get("login") or account.extra_data.get("username") or ""
+    oauth_credential_store(
+        user=user,
+        provider=account.provider,
+        account_login=str(login),
+        token=token.token,
+        refresh_token=token.token_secret or "",
+        expires_at=token.expires_at,
+    )
+    name = PROVIDER_NAMES.get(account.provider, account.provider)
+    messages.success(request, f"{name} connected as @{login}.")
