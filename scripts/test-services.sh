@@ -9,6 +9,7 @@ redis_port=${CODEQUEST_TEST_REDISPORT:-56379}
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v chromium >/dev/null || missing+=(chromium)  # the browser tests
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "test-services: need ${missing[*]}; install them or run as root" >&2
