@@ -32,7 +32,7 @@ if [ ! -f "$pg_data/PG_VERSION" ]; then
 fi
 # A PostgreSQL already answering on the port (ours from an earlier run, or one
 # the developer started) is used as it is.
-if ! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" \
+if ! "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc "SELECT 1" >/dev/null 2>&1 \
    && ! as_postgres "$pg_bin/pg_ctl" -D "$pg_data" status >/dev/null 2>&1; then
   # Durability is off: this cluster holds only throw-away test data.
   as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w \
