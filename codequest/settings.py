@@ -91,8 +91,17 @@ CODEQUEST_INITIAL_SCAN_DAYS = _setting(
 )
 GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="")
 GITLAB_WEBHOOK_SECRET = env.str("GITLAB_WEBHOOK_SECRET", default="")
-GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="")
-GITHUB_APP_PRIVATE_KEY = env.str("GITHUB_APP_PRIVATE_KEY", default="")
+GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="").strip()
+GITHUB_APP_PRIVATE_KEY = env.str("GITHUB_APP_PRIVATE_KEY", default="", multiline=True)
+if GITHUB_APP_PRIVATE_KEY.startswith("@"):
+    try:
+        GITHUB_APP_PRIVATE_KEY = Path(GITHUB_APP_PRIVATE_KEY[1:]).read_text()
+    except OSError as exc:
+        config.fail(f"GITHUB_APP_PRIVATE_KEY names a file that cannot be read ({exc})")
+if GITHUB_APP_ID and not GITHUB_APP_ID.isdigit():
+    config.fail("GITHUB_APP_ID must be the App's numeric id")
+if GITHUB_APP_PRIVATE_KEY and "-----BEGIN" not in GITHUB_APP_PRIVATE_KEY:
+    config.fail("GITHUB_APP_PRIVATE_KEY must be a PEM private key or @/path/to/key.pem")
 GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="")
 GITHUB_OAUTH_CLIENT_SECRET = env.str("GITHUB_OAUTH_CLIENT_SECRET", default="")
 GITLAB_OAUTH_CLIENT_ID = env.str("GITLAB_OAUTH_CLIENT_ID", default="")

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from codequest import views
+from integrations.app_views import GitHubInstallationListApi, github_install_callback
 from integrations.dashboard import dashboard
 
 urlpatterns = [
@@ -12,6 +13,12 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("dashboard/", dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),
+    path("auth/github/install", github_install_callback, name="github-install"),
+    path(
+        "auth/github/installations",
+        GitHubInstallationListApi.as_view(),
+        name="github-installations",
+    ),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -314,6 +314,14 @@ class AppInstallation(models.Model):
         blank=True,
         related_name="installations",
     )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="linked_installations",
+        help_text="Who installed it and came back through the setup URL.",
+    )
     is_active = models.BooleanField(default=True)
     is_suspended = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -45,6 +45,9 @@ def test_development_defaults_need_no_configuration(tmp_path):
         ({"GITLAB_URL": "ftp://gitlab.example.com"}, "GITLAB_URL"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG"),
         ({"DATABASE_URL": "postgres://db/x"}, "SECRET_KEY"),
+        ({"GITHUB_APP_ID": "my-app"}, "GITHUB_APP_ID"),
+        ({"GITHUB_APP_PRIVATE_KEY": "not a key"}, "GITHUB_APP_PRIVATE_KEY"),
+        ({"GITHUB_APP_PRIVATE_KEY": "@/nonexistent/key.pem"}, "GITHUB_APP_PRIVATE_KEY"),
     ],
 )
 def test_bad_setting_fails_with_one_line(tmp_path, env, variable):

@@ -126,6 +126,9 @@ def installation_apply(*, provider: str, snapshot: InstallationSnapshot) -> None
     )
     if snapshot.action == "deleted":
         mine.update(is_active=False)
+        from integrations.services.github_app import installation_token_forget
+
+        installation_token_forget(snapshot.installation_id)
     elif snapshot.replaces_all:
         mine.exclude(pk__in=kept).update(is_active=False)
     removed_ids = [repo.external_id for repo in snapshot.removed]
