@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,7 @@ from integrations.providers.base import (
     NormalizedEvent,
     ProviderAuthError,
     ProviderError,
+    ProviderTemporaryError,
     RepoClient,
     RepositoryAccess,
 )
@@ -177,9 +179,109 @@ def credential_client(credential: ProviderCredential) -> RepoClient:
             f"the {credential.provider} token ({credential.label or credential.pk}) "
             "was refused; reconnect it"
         )
-    return get_provider(credential.provider).client(
-        credential.token, credential.api_url
+    token = credential_token(credential)
+    return get_provider(credential.provider).client(token, credential.api_url)
+
+
+# Refresh an expiring OAuth token this long before it runs out.
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+def credential_token(credential: ProviderCredential) -> str:
+    """The token to use now, refreshed first when it is about to expire."""
+    if _expiring(credential):
+        # The mark is made after the transaction, so a rollback cannot undo it.
+        with credential_guard(credential), transaction.atomic():
+            locked = ProviderCredential.objects.select_for_update().get(
+                pk=credential.pk
+            )
+            # Another worker may have refreshed it while we waited for the
+            # lock; refresh tokens are single-use, never spend one twice.
+            if _expiring(locked):
+                _refresh(locked)
+        credential.refresh_from_db()
+    return credential.token
+
+
+def _expiring(credential: ProviderCredential) -> bool:
+    return bool(
+        credential.expires_at
+        and credential.refresh_token_encrypted
+        and credential.expires_at - timezone.now() < REFRESH_MARGIN
     )
+
+
+def _refresh(credential: ProviderCredential) -> None:
+    """Trade the refresh token for a new access token (GitHub and GitLab OAuth)."""
+    if credential.provider == "github":
+        url = f"{settings.GITHUB_WEB_URL}/login/oauth/access_token"
+        extra = {}
+    else:
+        url = f"{settings.GITLAB_URL}/oauth/token"
+        extra = {
+            "redirect_uri": f"{settings.PUBLIC_URL}/accounts/gitlab/login/callback/"
+        }
+    client_id, secret = _oauth_app(credential.provider)
+    form = {
+        "client_id": client_id,
+        "client_secret": secret,
+        "grant_type": "refresh_token",
+        "refresh_token": credential.refresh_token,
+        **extra,
+    }
+    try:
+        response = requests.post(
+            url, data=form, headers={"Accept": "application/json"}, timeout=10
+        )
+    except requests.RequestException as exc:
+        raise ProviderTemporaryError(
+            f"refreshing the {credential.provider} token: {exc.__class__.__name__}"
+        ) from None
+    data = _json_or_empty(response)
+    if response.status_code >= 500:
+        raise ProviderTemporaryError(
+            f"refreshing the {credential.provider} token: HTTP {response.status_code}"
+        )
+    if response.status_code != 200 or "access_token" not in data:
+        reason = data.get("error") or f"HTTP {response.status_code}"
+        raise ProviderAuthError(
+            f"{credential.provider} refused to refresh the token ({reason})"
+        )
+    credential.token = data["access_token"]
+    credential.refresh_token = data.get("refresh_token") or credential.refresh_token
+    expires_in = data.get("expires_in")
+    credential.expires_at = (
+        timezone.now() + timedelta(seconds=int(expires_in)) if expires_in else None
+    )
+    credential.save(
+        update_fields=[
+            "token_encrypted",
+            "refresh_token_encrypted",
+            "expires_at",
+            "updated_at",
+        ]
+    )
+    logger.info(
+        "integrations.credential.refreshed",
+        extra={"credential": credential.pk, "provider": credential.provider},
+    )
+
+
+def _oauth_app(provider: str) -> tuple[str, str]:
+    apps = settings.SOCIALACCOUNT_PROVIDERS[provider].get("APPS") or []
+    if not apps:
+        raise ProviderAuthError(
+            f"no {provider} OAuth app is configured to refresh with"
+        )
+    return apps[0]["client_id"], apps[0]["secret"]
+
+
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 @contextmanager
