@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from codequest import views
 from integrations.app_views import GitHubInstallationListApi, github_install_callback
-from integrations.dashboard import dashboard
+from integrations.dashboard import dashboard, repository_connect_view
 
 urlpatterns = [
     # Webhooks first: the hottest URLs resolve without walking the others.
@@ -12,6 +12,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("dashboard/", dashboard, name="dashboard"),
+    path(
+        "dashboard/repositories/connect",
+        repository_connect_view,
+        name="repository-connect",
+    ),
     path("accounts/", include("allauth.urls")),
     path("auth/github/install", github_install_callback, name="github-install"),
     path(

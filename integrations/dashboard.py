@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from integrations import selectors
+from integrations import selectors, services
+from integrations.forms import RepositoryConnectForm
 from integrations.models import ProviderCredential
+from integrations.providers.base import ProviderError
 
 PROVIDERS = [("github", "GitHub"), ("gitlab", "GitLab")]
 
@@ -34,12 +38,67 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for slug, name in PROVIDERS
     ]
     repositories = selectors.repository_list(user=request.user, filters={})[:200]
+    admin_of = _admin_of(request.user)
+    connect_form = (
+        RepositoryConnectForm(admin_of=admin_of) if admin_of.exists() else None
+    )
     return render(
         request,
         "integrations/dashboard.html",
-        {"connections": connections, "repositories": repositories},
+        {
+            "connections": connections,
+            "repositories": repositories,
+            "connect_form": connect_form,
+        },
     )
 
 
 def _configured(slug: str) -> bool:
     return bool(settings.SOCIALACCOUNT_PROVIDERS[slug].get("APPS"))
+
+
+def _admin_of(user):
+    from integrations.models import Organization, OrganizationMembership
+
+    return Organization.objects.filter(
+        memberships__user=user, memberships__role=OrganizationMembership.Role.ADMIN
+    )
+
+
+@login_required
+@require_POST
+def repository_connect_view(request: HttpRequest) -> HttpResponse:
+    """Team admins connect a repository with a token; others get 403."""
+    admin_of = _admin_of(request.user)
+    if not admin_of.exists():
+        return HttpResponseForbidden(
+            "Only organization admins can connect repositories."
+        )
+    form = RepositoryConnectForm(request.POST, admin_of=admin_of)
+    if not form.is_valid():
+        errors = "; ".join(
+            f"{form.fields[name].label or name}: {' '.join(messages_)}"
+            for name, messages_ in form.errors.items()
+        )
+        messages.error(request, f"Not connected. {errors}")
+        return redirect("dashboard")
+    data = form.cleaned_data
+    try:
+        result = services.repository_connect(
+            provider=data["provider"],
+            full_name=data["full_name"],
+            token=data["token"],
+            api_url=data["api_url"] or None,
+            register_webhook=data["register_webhook"],
+            organization=data["organization"],
+            label=f"dashboard, {request.user.get_username()}",
+        )
+    except ProviderError as exc:
+        messages.error(request, f"Not connected: {exc}.")
+        return redirect("dashboard")
+    messages.success(
+        request,
+        f"Connected {result.repository.full_name}: {result.pull_requests} pull "
+        f"requests and {result.reviews} reviews imported.",
+    )
+    return redirect("dashboard")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import responses
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from responses import matchers
 
@@ -313,3 +314,85 @@ def test_a_refused_token_needs_reconnect_and_is_not_tried_again():
 def test_disconnect_unknown_repository_is_one_line():
     with pytest.raises(CommandError, match="no connected github repository 'a/b'"):
         call_command("disconnect_repo", "--provider", "github", "--repo", "a/b")
+
+
+@pytest.fixture
+def team_admin(client):
+    from integrations.models import Organization, OrganizationMembership
+
+    user = get_user_model().objects.create_user("lead", password="pw")
+    team = Organization.objects.create(name="Core", slug="core")
+    OrganizationMembership.objects.create(organization=team, user=user, role="admin")
+    client.force_login(user)
+    return team
+
+
+def form_data(team, **changes) -> dict:
+    data = {
+        "organization": team.pk,
+        "provider": "github",
+        "full_name": "PyGithub/PyGithub",
+        "token": TOKEN,
+        "api_url": API,
+        "register_webhook": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def test_team_admin_connects_from_the_dashboard(client, team_admin):
+    with responses.RequestsMock() as rsps:
+        mock_github(rsps)
+        response = client.post(
+            "/dashboard/repositories/connect", form_data(team_admin), follow=True
+        )
+    page = response.content.decode()
+    assert (
+        "Connected PyGithub/PyGithub: 1 pull requests and 1 reviews imported." in page
+    )
+    assert TOKEN not in page
+    repository = ConnectedRepository.objects.get()
+    assert repository.organization == team_admin
+    assert ProviderCredential.objects.get().label == "dashboard, lead"
+
+
+def test_form_errors_and_provider_errors_are_messages(client, team_admin):
+    response = client.post(
+        "/dashboard/repositories/connect",
+        form_data(team_admin, full_name="not-a-path"),
+        follow=True,
+    )
+    assert "Use the full path, like octo/hello." in response.content.decode()
+    with responses.RequestsMock() as rsps:
+        rsps.get(REPO, status=401, json={"message": "Bad credentials"})
+        response = client.post(
+            "/dashboard/repositories/connect", form_data(team_admin), follow=True
+        )
+    assert "GitHub refused the token (401)" in response.content.decode()
+    assert ConnectedRepository.objects.count() == 0
+
+
+def test_members_who_are_not_admins_cannot_connect(client):
+    from integrations.models import Organization, OrganizationMembership
+
+    user = get_user_model().objects.create_user("dev", password="pw")
+    team = Organization.objects.create(name="Core", slug="core")
+    OrganizationMembership.objects.create(organization=team, user=user, role="member")
+    client.force_login(user)
+    assert "Connect a repository" not in client.get("/dashboard/").content.decode()
+    with responses.RequestsMock():
+        response = client.post("/dashboard/repositories/connect", form_data(team))
+    assert response.status_code == 403
+    assert ConnectedRepository.objects.count() == 0
+
+
+def test_admin_cannot_connect_into_another_team(client, team_admin):
+    from integrations.models import Organization
+
+    other = Organization.objects.create(name="Other", slug="other")
+    with responses.RequestsMock():
+        response = client.post(
+            "/dashboard/repositories/connect", form_data(other), follow=True
+        )
+    assert "Not connected." in response.content.decode()
+    assert ConnectedRepository.objects.count() == 0

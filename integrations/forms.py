@@ -1,0 +1,42 @@
+"""Forms: connecting a repository with an access token from the dashboard."""
+
+from __future__ import annotations
+
+from django import forms
+
+from integrations.models import Organization, Provider
+
+
+class RepositoryConnectForm(forms.Form):
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), empty_label=None
+    )
+    provider = forms.ChoiceField(choices=Provider.choices)
+    full_name = forms.CharField(
+        label="Repository",
+        max_length=500,
+        help_text="owner/name on GitHub, group/sub/project on GitLab",
+    )
+    token = forms.CharField(
+        label="Access token",
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted; never shown again.",
+    )
+    api_url = forms.URLField(
+        assume_scheme="https",
+        label="API base URL",
+        required=False,
+        help_text="GitHub Enterprise (https://HOST/api/v3) or self-managed GitLab.",
+    )
+    register_webhook = forms.BooleanField(initial=True, required=False)
+
+    def __init__(self, *args, admin_of, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = admin_of
+
+    def clean_full_name(self) -> str:
+        value = self.cleaned_data["full_name"].strip().strip("/")
+        if "/" not in value or " " in value:
+            raise forms.ValidationError("Use the full path, like octo/hello.")
+        return value
