@@ -112,7 +112,11 @@ def fake_github(settings, monkeypatch) -> Iterator[str]:
 def test_connect_github_in_a_real_browser(live_server, fake_github):
     from playwright.sync_api import sync_playwright
 
-    get_user_model().objects.create_user("mona", password="a-long-passphrase")
+    from integrations.models import Organization, OrganizationMembership
+
+    mona = get_user_model().objects.create_user("mona", password="a-long-passphrase")
+    team = Organization.objects.create(name="Core team", slug="core")
+    OrganizationMembership.objects.create(organization=team, user=mona, role="admin")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -131,9 +135,11 @@ def test_connect_github_in_a_real_browser(live_server, fake_github):
         banner = page.get_by_role("status").inner_text()
         card = page.locator("article", has_text="GitHub").first.inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard-connected.png"), full_page=True)
+        form_heading = page.get_by_role("heading", name="Connect a repository").count()
         browser.close()
     assert banner.strip() == "GitHub connected as @ahmad88me."
     assert "Connected as @ahmad88me" in card
+    assert form_heading == 1  # mona administers a team
     credential = ProviderCredential.objects.get()
     assert credential.user.username == "mona"
     assert credential.token == "access_token_removed"

@@ -341,6 +341,9 @@ def form_data(team, **changes) -> dict:
 
 
 def test_team_admin_connects_from_the_dashboard(client, team_admin):
+    dashboard = client.get("/dashboard/").content.decode()
+    assert "<title>Dashboard · CodeQuest Rewards</title>" in dashboard
+    assert 'type="password" name="token"' in dashboard
     with responses.RequestsMock() as rsps:
         mock_github(rsps)
         response = client.post(
