@@ -40,3 +40,19 @@ def deliveries_sweep_task() -> None:
     from integrations.services import deliveries_sweep
 
     deliveries_sweep()
+
+
+@shared_task(
+    name="integrations.repository_import",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def repository_import_task(repository_id: int) -> None:
+    """Import a followed repository's open and recent pull requests."""
+    from integrations.services import repository_import
+
+    repository_import(repository_id=repository_id)

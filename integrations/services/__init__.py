@@ -8,8 +8,10 @@ from integrations.services.connections import (
     credential_token,
     oauth_credential_store,
     pull_requests_import,
+    repository_client,
     repository_connect,
     repository_disconnect,
+    repository_import,
 )
 from integrations.services.deliveries import (
     STORED_HEADERS,
@@ -36,7 +38,9 @@ __all__ = [
     "credential_guard",
     "credential_token",
     "oauth_credential_store",
+    "repository_client",
     "repository_disconnect",
+    "repository_import",
     "pull_requests_import",
     "repository_connect",
     "STORED_HEADERS",

@@ -360,3 +360,33 @@ def oauth_credential_store(
     credential.last_error = ""
     credential.save()
     return credential
+
+
+def repository_client(repository: ConnectedRepository) -> RepoClient:
+    """The client to read a repository with: its App installation, else its token."""
+    if repository.provider == "github" and repository.installation_id:
+        from integrations.services.github_app import installation_token
+
+        token = installation_token(repository.installation_id)
+        return get_provider("github").client(token, None)
+    if repository.credential is None:
+        raise ProviderAuthError(f"{repository} has no credential to read it with")
+    return credential_client(repository.credential)
+
+
+def repository_import(*, repository_id: int) -> tuple[int, int]:
+    """Import a followed repository's pull requests (used after an App install)."""
+    repository = ConnectedRepository.objects.select_related("credential").get(
+        pk=repository_id
+    )
+    if repository.credential is not None:
+        with credential_guard(repository.credential):
+            client = repository_client(repository)
+            return pull_requests_import(
+                client=client, repository=repository, progress=lambda line: None
+            )
+    return pull_requests_import(
+        client=repository_client(repository),
+        repository=repository,
+        progress=lambda line: None,
+    )

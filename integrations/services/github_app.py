@@ -127,7 +127,18 @@ def installation_link(*, user: Any, installation_id: int) -> LinkedInstallation:
     ConnectedRepository.objects.filter(
         pk__in=[repo.pk for repo in repositories], organization__isnull=True
     ).update(organization=organization)
+    _schedule_imports([repo.pk for repo in repositories])
     return LinkedInstallation(installation, repositories)
+
+
+def _schedule_imports(repository_ids: list[int]) -> None:
+    """Import each repository's pull requests in the background, after commit."""
+    from django.db import transaction
+
+    from integrations.tasks import repository_import_task
+
+    for pk in repository_ids:
+        transaction.on_commit(lambda pk=pk: repository_import_task.delay(pk))
 
 
 def _installation_repositories(installation_id: int):

@@ -187,3 +187,65 @@ def test_install_without_connecting_github_first(client):
 def test_installations_need_a_signed_in_person(client):
     assert client.get("/auth/github/installations").status_code in (401, 403)
     assert client.get("/auth/github/install?installation_id=1").status_code == 302
+
+
+def test_linked_repositories_are_imported_in_the_background(
+    client, member, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    with (
+        responses.RequestsMock() as rsps,
+        mock.patch("integrations.tasks.repository_import_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        mock_install(rsps)
+        client.get("/auth/github/install", {"installation_id": "123456"})
+    imported = sorted(call.args[0] for call in delay.call_args_list)
+    assert imported == sorted(ConnectedRepository.objects.values_list("pk", flat=True))
+
+
+def test_importing_an_app_repository_reads_with_the_installation_token():
+    from integrations.services import repository_import
+    from reviews.models import PullRequest
+
+    repository = ConnectedRepository.objects.create(
+        provider="github",
+        host="github.com",
+        external_id=3544490,
+        full_name="PyGithub/PyGithub",
+        installation_id=123456,
+    )
+    repo_api = f"{API}/repos/PyGithub/PyGithub"
+    pulls = json.loads((RECORDED / "pulls_open.json").read_text())
+    with responses.RequestsMock() as rsps:
+        rsps.post(
+            f"{API}/app/installations/123456/access_tokens",
+            status=201,
+            json=token_body(timedelta(hours=1)),
+        )
+        rsps.get(repo_api, json=recorded("repo.json"))
+        rsps.get(
+            f"{repo_api}/pulls",
+            json=pulls,
+            match=[
+                responses.matchers.query_param_matcher(
+                    {"state": "open", "sort": "updated", "direction": "desc"}
+                )
+            ],
+        )
+        rsps.get(
+            f"{repo_api}/pulls",
+            json=[],
+            match=[
+                responses.matchers.query_param_matcher(
+                    {"state": "closed", "sort": "updated", "direction": "desc"}
+                )
+            ],
+        )
+        rsps.get(f"{repo_api}/pulls/32", json=pulls[0])
+        rsps.get(f"{repo_api}/pulls/32/reviews", json=recorded("reviews.json"))
+        assert repository_import(repository_id=repository.pk) == (1, 1)
+        bearer = rsps.calls[1].request.headers["Authorization"]
+    assert bearer == "token ghs_1llwuELtXN5HDOB99XhpcTXdJxbOuF0ZlSmj"
+    assert PullRequest.objects.get().number == 32
