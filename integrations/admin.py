@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import orjson
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.html import format_html
 
 from integrations import services
+from integrations.admin_scoping import OrganizationScopedAdmin
 from integrations.models import (
     AppInstallation,
     ConnectedRepository,
@@ -25,7 +27,10 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin):
+    def visible_to(self, user):
+        return Q(memberships__user=user)
+
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -33,7 +38,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConnectedRepository)
-class ConnectedRepositoryAdmin(admin.ModelAdmin):
+class ConnectedRepositoryAdmin(OrganizationScopedAdmin):
     list_display = [
         "full_name",
         "provider",
@@ -45,7 +50,13 @@ class ConnectedRepositoryAdmin(admin.ModelAdmin):
         "last_event_at",
         "last_synced_at",
     ]
-    list_filter = ["provider", "webhook_status", "is_active", "organization"]
+    list_filter = [
+        "provider",
+        "webhook_status",
+        "is_active",
+        # Only teams present in the (scoped) list, never every team's name.
+        ("organization", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["organization", "credential"]
     search_fields = ["full_name", "host"]
     readonly_fields = [
@@ -63,7 +74,9 @@ class ConnectedRepositoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(OrganizationScopedAdmin):
+    organization_path = "repository__organization"
+
     list_display = ["public_id", "provider", "repository", "is_active", "verified_at"]
     list_filter = ["provider", "is_active"]
     search_fields = ["public_id", "repository__full_name"]
@@ -72,7 +85,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(AppInstallation)
-class AppInstallationAdmin(admin.ModelAdmin):
+class AppInstallationAdmin(OrganizationScopedAdmin):
     list_display = [
         "installation_id",
         "account_login",
@@ -85,7 +98,9 @@ class AppInstallationAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(OrganizationScopedAdmin):
+    organization_path = "repository__organization"
+
     list_display = [
         "delivery_id",
         "provider",
@@ -166,7 +181,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderCredential)
-class ProviderCredentialAdmin(admin.ModelAdmin):
+class ProviderCredentialAdmin(OrganizationScopedAdmin):
+    def visible_to(self, user):
+        return Q(organization__memberships__user=user) | Q(user=user)
+
     list_display = [
         "__str__",
         "provider",

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
 from reviews.models import (
     Comment,
     Member,
@@ -17,14 +18,14 @@ class IdentityInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(SuperuserOnlyAdmin):
     list_display = ["display_name", "user", "created_at"]
     search_fields = ["display_name", "identities__login", "user__username"]
     inlines = [IdentityInline]
 
 
 @admin.register(ProviderIdentity)
-class ProviderIdentityAdmin(admin.ModelAdmin):
+class ProviderIdentityAdmin(SuperuserOnlyAdmin):
     list_display = ["login", "provider", "host", "member", "is_bot"]
     list_filter = ["provider", "is_bot"]
     search_fields = ["login", "member__display_name"]
@@ -47,7 +48,9 @@ class ReviewInline(admin.TabularInline):
 
 
 @admin.register(PullRequest)
-class PullRequestAdmin(admin.ModelAdmin):
+class PullRequestAdmin(OrganizationScopedAdmin):
+    organization_path = "repository__organization"
+
     list_display = [
         "__str__",
         "title",
@@ -64,7 +67,9 @@ class PullRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(OrganizationScopedAdmin):
+    organization_path = "pull_request__repository__organization"
+
     list_display = ["reviewer_login", "state", "pull_request", "submitted_at"]
     list_filter = ["state"]
     search_fields = ["reviewer_login", "pull_request__repository__full_name"]
@@ -73,7 +78,9 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(OrganizationScopedAdmin):
+    organization_path = "pull_request__repository__organization"
+
     list_display = [
         "author_login",
         "kind",

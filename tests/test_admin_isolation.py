@@ -1,0 +1,90 @@
+"""Staff who are not superusers see only their teams' rows in the admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
+from integrations.models import OrganizationMembership
+from tests.factories import (
+    CommentFactory,
+    DeliveryFactory,
+    OrganizationFactory,
+    PullRequestFactory,
+    ReviewFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+LISTS = [
+    "/admin/integrations/organization/",
+    "/admin/integrations/connectedrepository/",
+    "/admin/integrations/webhookdelivery/",
+    "/admin/reviews/pullrequest/",
+    "/admin/reviews/review/",
+    "/admin/reviews/comment/",
+]
+
+
+@pytest.fixture
+def teams():
+    mine = OrganizationFactory(name="Team Mine", slug="mine")
+    theirs = OrganizationFactory(name="Team Theirs", slug="theirs")
+    for team, tag in ((mine, "mine"), (theirs, "theirs")):
+        pull = PullRequestFactory(
+            repository__organization=team,
+            repository__full_name=f"acme/repo-{tag}",
+            title=f"pull-{tag}",
+        )
+        ReviewFactory(pull_request=pull, reviewer_login=f"reviewer-{tag}")
+        CommentFactory(pull_request=pull, author_login=f"commenter-{tag}")
+        DeliveryFactory(repository=pull.repository, delivery_id=f"delivery-{tag}")
+    return mine, theirs
+
+
+@pytest.fixture
+def staff_client(client, teams):
+    user = get_user_model().objects.create_user("staffer", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.all())
+    OrganizationMembership.objects.create(organization=teams[0], user=user)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_staff_see_only_their_team(staff_client, path):
+    response = staff_client.get(path)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "theirs" not in page.lower()
+    assert "mine" in page.lower()
+
+
+def test_staff_cannot_open_another_teams_row(staff_client, teams):
+    from reviews.models import PullRequest
+
+    theirs = PullRequest.objects.get(title="pull-theirs")
+    response = staff_client.get(f"/admin/reviews/pullrequest/{theirs.pk}/change/")
+    assert response.status_code == 302  # "does not exist" for this person
+    assert "pull-theirs" not in staff_client.get(response["Location"]).content.decode()
+
+
+def test_people_and_identities_are_for_superusers(staff_client):
+    assert staff_client.get("/admin/reviews/member/").status_code == 403
+
+
+def test_organization_pickers_offer_only_own_teams(staff_client, teams):
+    from integrations.models import ConnectedRepository
+
+    mine = ConnectedRepository.objects.get(full_name="acme/repo-mine")
+    page = staff_client.get(
+        f"/admin/integrations/connectedrepository/{mine.pk}/change/"
+    ).content.decode()
+    assert "Team Mine" in page
+    assert "Team Theirs" not in page
+
+
+def test_superusers_see_everything(admin_client, teams):
+    page = admin_client.get("/admin/reviews/pullrequest/").content.decode()
+    assert "pull-mine" in page and "pull-theirs" in page
