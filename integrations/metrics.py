@@ -1,6 +1,6 @@
 """The project's own Prometheus metrics (labels bounded: no ids, no numbers)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 webhook_deliveries = Counter(
     "codequest_webhook_deliveries_total",
@@ -27,4 +27,20 @@ webhook_lag = Histogram(
     "Time from receiving a delivery to finishing its processing.",
     ["provider"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
+
+provider_calls = Counter(
+    "codequest_provider_calls_total",
+    "Provider API operations, by outcome.",
+    ["provider", "operation", "outcome"],
+)
+provider_call_seconds = Histogram(
+    "codequest_provider_call_seconds",
+    "Duration of one provider API operation (all its HTTP requests and retries).",
+    ["provider", "operation"],
+)
+provider_rate_limit_remaining = Gauge(
+    "codequest_provider_rate_limit_remaining",
+    "Requests left in the current primary rate-limit window, as last reported.",
+    ["provider", "host"],
 )

@@ -6,12 +6,17 @@ dataclasses below. Nothing outside ``integrations/providers`` reads a raw payloa
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
 
 Headers = Mapping[str, str]
 Payload = dict[str, Any]
@@ -209,6 +214,43 @@ class RepoClient(Protocol):
     def pull_requests(
         self, full_name: str, *, updated_since: datetime
     ) -> Iterator[PullRequestWithReviews]: ...
+
+
+@contextmanager
+def recorded_call(provider: str, operation: str) -> Iterator[None]:
+    """Time, count and log one provider operation (the audit trail is the log).
+
+    ``operation`` comes from a fixed set per adapter, so metric labels stay
+    bounded; nothing secret is logged.
+    """
+    from integrations import metrics
+
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except ProviderAuthError:
+        outcome = "auth_error"
+        raise
+    except ProviderTemporaryError:
+        outcome = "temporary_error"
+        raise
+    except ProviderError:
+        outcome = "error"
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        metrics.provider_calls.labels(provider, operation, outcome).inc()
+        metrics.provider_call_seconds.labels(provider, operation).observe(elapsed)
+        logger.info(
+            "integrations.provider.call",
+            extra={
+                "provider": provider,
+                "operation": operation,
+                "outcome": outcome,
+                "ms": round(elapsed * 1000, 1),
+            },
+        )
 
 
 class Provider(Protocol):

@@ -16,6 +16,7 @@ from typing import Any
 import github
 import requests
 
+from integrations import metrics
 from integrations.providers.base import (
     CommentKind,
     CommentSnapshot,
@@ -42,6 +43,7 @@ from integrations.providers.base import (
     optional,
     parse_optional_time,
     parse_time,
+    recorded_call,
     require,
     require_int,
     require_str,
@@ -454,8 +456,17 @@ HOOK_EVENTS = [
 
 
 @contextmanager
-def _translated(what: str) -> Iterator[None]:
-    """PyGithub/requests errors as Provider*Error; messages never carry the token."""
+def _translated(operation: str, what: str) -> Iterator[None]:
+    """Record the operation; PyGithub/requests errors become Provider*Error.
+
+    Messages never carry the token.
+    """
+    with recorded_call("github", operation), _translating(what):
+        yield
+
+
+@contextmanager
+def _translating(what: str) -> Iterator[None]:
     try:
         yield
     except github.BadCredentialsException:
@@ -490,10 +501,24 @@ class GitHubClient:
             seconds_between_writes=throttle,
         )
         self._repos: dict[str, Any] = {}
+        self._host = host_of(base_url) or "api.github.com"
+
+    @contextmanager
+    def _call(self, operation: str, what: str) -> Iterator[None]:
+        """One recorded operation; then export the rate limit GitHub reported."""
+        try:
+            with _translated(operation, what):
+                yield
+        finally:
+            remaining = self._gh.requester.rate_limiting[0]
+            if remaining >= 0:
+                metrics.provider_rate_limit_remaining.labels("github", self._host).set(
+                    remaining
+                )
 
     def _repo(self, full_name: str) -> Any:
         if full_name not in self._repos:
-            with _translated(f"repository {full_name}"):
+            with self._call("repository", f"repository {full_name}"):
                 self._repos[full_name] = self._gh.get_repo(full_name)
         return self._repos[full_name]
 
@@ -515,7 +540,7 @@ class GitHubClient:
             "insecure_ssl": "0",
         }
         repo = self._repo(full_name)
-        with _translated(f"webhooks of {full_name}"):
+        with self._call("hooks", f"webhooks of {full_name}"):
             for hook in repo.get_hooks():
                 if hook.config.get("url") == url:
                     hook.edit("web", config, events=HOOK_EVENTS, active=True)
@@ -523,11 +548,11 @@ class GitHubClient:
             return int(repo.create_hook("web", config, HOOK_EVENTS, active=True).id)
 
     def hook_ping(self, full_name: str, hook_id: int) -> None:
-        with _translated(f"ping of webhook {hook_id}"):
+        with self._call("hook_ping", f"ping of webhook {hook_id}"):
             self._repo(full_name).get_hook(hook_id).ping()
 
     def hook_delete(self, full_name: str, hook_id: int) -> None:
-        with _translated(f"deleting webhook {hook_id}"):
+        with self._call("hook_delete", f"deleting webhook {hook_id}"):
             self._repo(full_name).get_hook(hook_id).delete()
 
     def pull_requests(
@@ -539,7 +564,7 @@ class GitHubClient:
         leaves out ``merged``, additions and deletions.
         """
         repo = self._repo(full_name)
-        with _translated(f"pull requests of {full_name}"):
+        with self._call("pull_requests", f"pull requests of {full_name}"):
             for state in ("open", "closed"):
                 pulls = repo.get_pulls(state=state, sort="updated", direction="desc")
                 for pull in pulls:

@@ -44,6 +44,7 @@ from integrations.providers.base import (
     optional,
     parse_optional_time,
     parse_time,
+    recorded_call,
     require,
     require_int,
     require_str,
@@ -403,8 +404,14 @@ MAINTAINER = 40  # GitLab access level needed to manage a project's webhooks
 
 
 @contextmanager
-def _translated(what: str) -> Iterator[None]:
-    """python-gitlab/requests errors as Provider*Error; never the token."""
+def _translated(operation: str, what: str) -> Iterator[None]:
+    """Record the operation; python-gitlab errors become Provider*Error."""
+    with recorded_call("gitlab", operation), _translating(what):
+        yield
+
+
+@contextmanager
+def _translating(what: str) -> Iterator[None]:
     try:
         yield
     except gitlab.exceptions.GitlabAuthenticationError:
@@ -436,7 +443,7 @@ class GitLabClient:
 
     def _project(self, full_name: str) -> Any:
         if full_name not in self._projects:
-            with _translated(f"project {full_name}"):
+            with _translated("repository", f"project {full_name}"):
                 self._projects[full_name] = self._gl.projects.get(full_name)
         return self._projects[full_name]
 
@@ -474,7 +481,7 @@ class GitLabClient:
             "enable_ssl_verification": url.startswith("https://"),
         }
         project = self._project(full_name)
-        with _translated(f"webhooks of {full_name}"):
+        with _translated("hooks", f"webhooks of {full_name}"):
             for hook in project.hooks.list(get_all=True):
                 if hook.attributes.get("url") == url:
                     for key, value in settings_.items():
@@ -486,11 +493,11 @@ class GitLabClient:
     def hook_ping(self, full_name: str, hook_id: int) -> None:
         """GitLab's "Test" button: it sends a Push Hook to the URL."""
         project = self._project(full_name)
-        with _translated(f"test of webhook {hook_id}"):
+        with _translated("hook_ping", f"test of webhook {hook_id}"):
             project.hooks.get(hook_id, lazy=True).test("push_events")
 
     def hook_delete(self, full_name: str, hook_id: int) -> None:
-        with _translated(f"deleting webhook {hook_id}"):
+        with _translated("hook_delete", f"deleting webhook {hook_id}"):
             self._project(full_name).hooks.delete(hook_id)
 
     def pull_requests(
@@ -498,7 +505,7 @@ class GitLabClient:
     ) -> Iterator[PullRequestWithReviews]:
         """Every open MR, and the others updated since then, with approvals."""
         project = self._project(full_name)
-        with _translated(f"merge requests of {full_name}"):
+        with _translated("pull_requests", f"merge requests of {full_name}"):
             opened = project.mergerequests.list(state="opened", iterator=True)
             recent = project.mergerequests.list(
                 updated_after=updated_since.isoformat(),

@@ -62,7 +62,7 @@ def installation_token(installation_id: int) -> str:
             return crypto.decrypt(sealed, purpose=purpose)
         except crypto.DecryptionError:
             cache.delete(_cache_key(installation_id))
-    with _translated(f"token for installation {installation_id}"):
+    with _translated("app_token", f"token for installation {installation_id}"):
         minted = _integration().get_access_token(installation_id)
     lifetime = (minted.expires_at - timezone.now() - TOKEN_MARGIN).total_seconds()
     if lifetime > 0:
@@ -91,7 +91,7 @@ def user_installations(credential: ProviderCredential) -> list[dict[str, Any]]:
         retry=github.GithubRetry(total=3),
         seconds_between_requests=settings.GITHUB_SECONDS_BETWEEN_REQUESTS,
     )
-    with _translated("your GitHub App installations"):
+    with _translated("user_installations", "your GitHub App installations"):
         return [item.raw_data for item in client.get_user().get_installations()]
 
 
@@ -151,7 +151,9 @@ def _installation_repositories(installation_id: int):
     )
     host = _host()
     snapshots = []
-    with _translated(f"repositories of installation {installation_id}"):
+    with _translated(
+        "installation_repositories", f"repositories of installation {installation_id}"
+    ):
         page = 1
         while True:
             _, data = client.requester.requestJsonAndCheck(

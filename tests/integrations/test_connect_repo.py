@@ -48,8 +48,18 @@ def _client_settings(settings, monkeypatch):
     monkeypatch.setenv("GH_TOKEN", TOKEN)
 
 
+# Rate-limit headers as recorded with repo.json (Repository.setUp.txt).
+RATE_HEADERS = {
+    "X-RateLimit-Limit": "5000",
+    "X-RateLimit-Remaining": "4999",
+    "X-RateLimit-Reset": "1736238735",
+    "X-RateLimit-Used": "1",
+    "X-RateLimit-Resource": "core",
+}
+
+
 def mock_github(rsps, *, existing_hooks: list | None = None) -> None:
-    rsps.get(REPO, json=recorded("repo.json"))
+    rsps.get(REPO, json=recorded("repo.json"), headers=RATE_HEADERS)
     rsps.get(f"{REPO}/hooks", json=existing_hooks or recorded("hooks_list.json"))
     rsps.post(f"{REPO}/hooks", status=201, json=recorded("hook_created.json"))
     if existing_hooks:
@@ -399,3 +409,54 @@ def test_admin_cannot_connect_into_another_team(client, team_admin):
         )
     assert "Not connected." in response.content.decode()
     assert ConnectedRepository.objects.count() == 0
+
+
+def _sample(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_every_provider_operation_is_recorded(caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="integrations.providers.base")
+    ok_before = _sample(
+        "codequest_provider_calls_total",
+        provider="github",
+        operation="repository",
+        outcome="ok",
+    )
+    refused_before = _sample(
+        "codequest_provider_calls_total",
+        provider="github",
+        operation="repository",
+        outcome="auth_error",
+    )
+    with responses.RequestsMock() as rsps:
+        mock_github(rsps)
+        connect()
+    with responses.RequestsMock() as rsps:
+        rsps.get(REPO, status=401, json={"message": "Bad credentials"})
+        with pytest.raises(CommandError):
+            connect()
+    operations = [
+        (record.operation, record.outcome)
+        for record in caplog.records
+        if record.getMessage() == "integrations.provider.call"
+    ]
+    assert operations == [
+        ("repository", "ok"),
+        ("hooks", "ok"),
+        ("hook_ping", "ok"),
+        ("pull_requests", "ok"),
+        ("repository", "auth_error"),
+    ]
+    ok = "codequest_provider_calls_total"
+    labels = {"provider": "github", "operation": "repository"}
+    assert _sample(ok, **labels, outcome="ok") == ok_before + 1
+    assert _sample(ok, **labels, outcome="auth_error") == refused_before + 1
+    assert (
+        _sample("codequest_provider_rate_limit_remaining", provider="github", host=HOST)
+        == 4999
+    )
