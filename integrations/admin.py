@@ -28,6 +28,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
+    organization_path = ""
+
     def visible_to(self, user):
         return Q(memberships__user=user)
 
@@ -184,6 +186,13 @@ class WebhookDeliveryAdmin(OrganizationScopedAdmin):
 class ProviderCredentialAdmin(OrganizationScopedAdmin):
     def visible_to(self, user):
         return Q(organization__memberships__user=user) | Q(user=user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.user_id == request.user.pk:
+            return super(OrganizationScopedAdmin, self).has_change_permission(
+                request, obj
+            )
+        return super().has_change_permission(request, obj)
 
     list_display = [
         "__str__",

@@ -22,6 +22,39 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     def visible_to(self, user: Any) -> Q:
         return Q(**{f"{self.organization_path}__memberships__user": user})
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        """Changing a team's rows (hooks, credentials...) is for that team's admins."""
+        allowed = super().has_change_permission(request, obj)
+        if not allowed or obj is None or request.user.is_superuser:
+            return allowed
+        return self._is_team_admin(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        if not allowed or obj is None or request.user.is_superuser:
+            return allowed
+        return self._is_team_admin(request.user, obj)
+
+    def _is_team_admin(self, user: Any, obj: Any) -> bool:
+        from integrations.models import OrganizationMembership
+
+        path = (
+            f"{self.organization_path}__memberships"
+            if self.organization_path
+            else "memberships"
+        )
+        return (
+            type(obj)
+            .objects.filter(
+                pk=obj.pk,
+                **{
+                    f"{path}__user": user,
+                    f"{path}__role": OrganizationMembership.Role.ADMIN,
+                },
+            )
+            .exists()
+        )
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         """Offer only the person's own teams in organization pickers."""
         from integrations.models import Organization

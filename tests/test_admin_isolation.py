@@ -88,3 +88,32 @@ def test_organization_pickers_offer_only_own_teams(staff_client, teams):
 def test_superusers_see_everything(admin_client, teams):
     page = admin_client.get("/admin/reviews/pullrequest/").content.decode()
     assert "pull-mine" in page and "pull-theirs" in page
+
+
+def test_team_members_who_are_not_admins_cannot_change_rows(staff_client, teams):
+    from integrations.models import ConnectedRepository
+
+    mine = ConnectedRepository.objects.get(full_name="acme/repo-mine")
+    url = f"/admin/integrations/connectedrepository/{mine.pk}/change/"
+    page = staff_client.get(url).content.decode()
+    assert 'name="_save"' not in page  # read-only for a plain member
+    response = staff_client.post(url, {"full_name": "hijacked"})
+    assert response.status_code == 403
+    mine.refresh_from_db()
+    assert mine.full_name == "acme/repo-mine"
+
+
+def test_team_admins_can_change_their_rows(client, teams):
+    from integrations.models import ConnectedRepository
+
+    user = get_user_model().objects.create_user("lead", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.all())
+    OrganizationMembership.objects.create(
+        organization=teams[0], user=user, role="admin"
+    )
+    client.force_login(user)
+    mine = ConnectedRepository.objects.get(full_name="acme/repo-mine")
+    page = client.get(
+        f"/admin/integrations/connectedrepository/{mine.pk}/change/"
+    ).content.decode()
+    assert 'name="_save"' in page
