@@ -92,6 +92,8 @@ CODEQUEST_INITIAL_SCAN_DAYS = _setting(
 GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="")
 GITLAB_WEBHOOK_SECRET = env.str("GITLAB_WEBHOOK_SECRET", default="")
 GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="").strip()
+# The App's URL name (github.com/apps/<slug>): enables "Install the GitHub App".
+GITHUB_APP_SLUG = env.str("GITHUB_APP_SLUG", default="").strip()
 GITHUB_APP_PRIVATE_KEY = env.str("GITHUB_APP_PRIVATE_KEY", default="", multiline=True)
 if GITHUB_APP_PRIVATE_KEY.startswith("@"):
     try:

@@ -42,6 +42,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     connect_form = (
         RepositoryConnectForm(admin_of=admin_of) if admin_of.exists() else None
     )
+    app_install_url = (
+        f"{settings.GITHUB_WEB_URL}/apps/{settings.GITHUB_APP_SLUG}/installations/new"
+        if settings.GITHUB_APP_SLUG
+        else None
+    )
     return render(
         request,
         "integrations/dashboard.html",
@@ -49,6 +54,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "connections": connections,
             "repositories": repositories,
             "connect_form": connect_form,
+            "app_install_url": app_install_url,
         },
     )
 

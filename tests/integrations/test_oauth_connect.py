@@ -184,3 +184,10 @@ def test_signing_in_with_github_creates_the_person_and_keeps_the_token(client):
     assert response.redirect_chain[-1][0] == "/dashboard/"
     user = get_user_model().objects.get(username="ahmad88me")
     assert ProviderCredential.objects.get().user == user
+
+
+def test_install_the_github_app_link(client, member, settings):
+    assert "Install the GitHub App" not in client.get("/dashboard/").content.decode()
+    settings.GITHUB_APP_SLUG = "codequest-rewards"
+    page = client.get("/dashboard/").content.decode()
+    assert 'href="https://github.com/apps/codequest-rewards/installations/new"' in page
