@@ -191,3 +191,37 @@ def test_install_the_github_app_link(client, member, settings):
     settings.GITHUB_APP_SLUG = "codequest-rewards"
     page = client.get("/dashboard/").content.decode()
     assert 'href="https://github.com/apps/codequest-rewards/installations/new"' in page
+
+
+def test_connect_gitlab_happy_path(client, member, settings):
+    providers = dict(settings.SOCIALACCOUNT_PROVIDERS)
+    providers["gitlab"] = {
+        **providers["gitlab"],
+        "APPS": [{"client_id": "gl-client", "secret": "gl-secret"}],
+    }
+    settings.SOCIALACCOUNT_PROVIDERS = providers
+    response = client.post("/accounts/gitlab/login/?process=connect")
+    location = urlsplit(response["Location"])
+    assert (location.netloc, location.path) == ("gitlab.com", "/oauth/authorize")
+    query = parse_qs(location.query)
+    assert sorted(query["scope"][0].split()) == ["api", "read_user"]
+    gitlab_docs = RECORDED.parent / "gitlab"
+    with responses.RequestsMock() as rsps:
+        rsps.post(
+            "https://gitlab.com/oauth/token",
+            json=json.loads((gitlab_docs / "oauth_token.json").read_text()),
+        )
+        rsps.get(
+            "https://gitlab.com/api/v4/user",
+            json=json.loads((gitlab_docs / "user.json").read_text()),
+        )
+        page = client.get(
+            "/accounts/gitlab/login/callback/",
+            {"code": "c", "state": query["state"][0]},
+            follow=True,
+        ).content.decode()
+    assert "GitLab connected as @john_smith." in page
+    credential = ProviderCredential.objects.get(provider="gitlab")
+    assert credential.token.startswith("c97d1fe5")
+    assert credential.refresh_token.startswith("803c1fd4")
+    assert credential.expires_at is not None
