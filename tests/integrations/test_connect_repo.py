@@ -460,3 +460,17 @@ def test_every_provider_operation_is_recorded(caplog):
         _sample("codequest_provider_rate_limit_remaining", provider="github", host=HOST)
         == 4999
     )
+
+
+def test_a_passing_server_error_is_retried():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(REPO, status=502, body="Bad Gateway")
+        rsps.get(REPO, json=recorded("repo.json"), headers=RATE_HEADERS)
+        rsps.get(f"{REPO}/hooks", json=[])
+        rsps.post(f"{REPO}/hooks", status=201, json=recorded("hook_created.json"))
+        rsps.get(f"{REPO}/hooks/{HOOK_ID}", json=recorded("hook_created.json"))
+        rsps.post(f"{REPO}/hooks/{HOOK_ID}/pings", status=204)
+        rsps.get(f"{REPO}/pulls", json=[])
+        connect()
+        assert [call.response.status_code for call in rsps.calls[:2]] == [502, 200]
+    assert ConnectedRepository.objects.count() == 1

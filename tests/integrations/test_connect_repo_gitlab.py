@@ -160,3 +160,42 @@ def test_gitlab_refused_token():
         with pytest.raises(CommandError, match=r"GitLab refused the token \(401\)"):
             connect()
     assert ProviderCredential.objects.count() == 0
+
+
+def test_gitlab_rate_limit_answer_is_waited_out_and_retried():
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site",
+            status=429,
+            json={"message": "429 Too Many Requests"},
+            headers={"Retry-After": "0"},
+        )
+        mock_gitlab(rsps)
+        connect()
+        statuses = [call.response.status_code for call in rsps.calls[:2]]
+    assert statuses == [429, 200]
+    assert ConnectedRepository.objects.count() == 1
+
+
+def test_disconnect_gitlab_removes_the_hook():
+    with responses.RequestsMock() as rsps:
+        mock_gitlab(rsps)
+        connect()
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site",
+            json=recorded("project.json"),
+        )
+        rsps.delete(f"{PROJECT}/hooks/1", status=204)
+        out = StringIO()
+        call_command(
+            "disconnect_repo",
+            "--provider",
+            "gitlab",
+            "--repo",
+            "diaspora/diaspora-project-site",
+            stdout=out,
+        )
+    assert "webhook 1 removed" in out.getvalue()
+    assert not WebhookEndpoint.objects.get().is_active
+    assert not ConnectedRepository.objects.get().is_active
