@@ -21,7 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-pg_data="$root/var/test-postgres"
+# Under /tmp, not the checkout: the postgres user must reach it even when the
+# checkout lives in a directory only root can enter.
+pg_data="${TMPDIR:-/tmp}/codequest-test-postgres-$(printf %s "$root" | md5sum | cut -c1-8)"
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
