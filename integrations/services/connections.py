@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -379,14 +379,10 @@ def repository_import(*, repository_id: int) -> tuple[int, int]:
     repository = ConnectedRepository.objects.select_related("credential").get(
         pk=repository_id
     )
-    if repository.credential is not None:
-        with credential_guard(repository.credential):
-            client = repository_client(repository)
-            return pull_requests_import(
-                client=client, repository=repository, progress=lambda line: None
-            )
-    return pull_requests_import(
-        client=repository_client(repository),
-        repository=repository,
-        progress=lambda line: None,
-    )
+    credential = repository.credential
+    with credential_guard(credential) if credential else nullcontext():
+        return pull_requests_import(
+            client=repository_client(repository),
+            repository=repository,
+            progress=lambda line: None,
+        )
