@@ -249,3 +249,19 @@ def test_importing_an_app_repository_reads_with_the_installation_token():
         bearer = rsps.calls[1].request.headers["Authorization"]
     assert bearer == "token ghs_1llwuELtXN5HDOB99XhpcTXdJxbOuF0ZlSmj"
     assert PullRequest.objects.get().number == 32
+
+
+def test_installations_of_another_team_are_not_listed(client, member):
+    from integrations.models import Organization, OrganizationMembership
+
+    theirs = Organization.objects.create(name="Theirs", slug="theirs")
+    owner = get_user_model().objects.create_user("owner")
+    OrganizationMembership.objects.create(organization=theirs, user=owner)
+    AppInstallation.objects.create(
+        host="github.com",
+        installation_id=777,
+        account_login="their-org",
+        organization=theirs,
+        linked_by=owner,
+    )
+    assert client.get("/auth/github/installations").json() == []
