@@ -215,6 +215,12 @@ class RepoClient(Protocol):
         self, full_name: str, *, updated_since: datetime
     ) -> Iterator[PullRequestWithReviews]: ...
 
+    def file_read(self, full_name: str, path: str, ref: str) -> str | None: ...
+
+    def reviewers_request(
+        self, full_name: str, number: int, *, logins: list[str], teams: list[str]
+    ) -> None: ...
+
 
 @contextmanager
 def recorded_call(provider: str, operation: str) -> Iterator[None]:

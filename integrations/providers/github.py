@@ -574,6 +574,34 @@ class GitHubClient:
                         break
                     yield snapshot, self._reviews(pull)
 
+    def file_read(self, full_name: str, path: str, ref: str) -> str | None:
+        """A text file at ``ref`` (CODEOWNERS), or None when it does not exist."""
+        repo = self._repo(full_name)
+        try:
+            with self._call("file_read", f"{path} of {full_name}"):
+                content = repo.get_contents(path, ref=ref)
+        except ProviderError as exc:
+            if "not found" in str(exc):
+                return None
+            raise
+        if isinstance(content, list):  # a directory of that name
+            return None
+        return content.decoded_content.decode("utf-8", "replace")
+
+    def reviewers_request(
+        self, full_name: str, number: int, *, logins: list[str], teams: list[str]
+    ) -> None:
+        """POST requested_reviewers: users by login, teams by slug (one call)."""
+        repo = self._repo(full_name)
+        body = {
+            "reviewers": logins,
+            "team_reviewers": [team.rsplit("/", 1)[-1].lstrip("@") for team in teams],
+        }
+        with self._call("reviewers_request", f"reviewers of {full_name}#{number}"):
+            self._gh.requester.requestJsonAndCheck(
+                "POST", f"{repo.url}/pulls/{number}/requested_reviewers", input=body
+            )
+
     def _reviews(self, pull: Any) -> list[ReviewSnapshot]:
         reviews = []
         for review in pull.get_reviews():

@@ -521,6 +521,36 @@ class GitLabClient:
                 snapshot = merge_request_from_api(attrs)
                 yield snapshot, self._approvals(merge_request, snapshot)
 
+    def file_read(self, full_name: str, path: str, ref: str) -> str | None:
+        """A text file at ``ref`` (CODEOWNERS), or None when it does not exist."""
+        project = self._project(full_name)
+        try:
+            with _translated("file_read", f"{path} of {full_name}"):
+                raw = project.files.raw(file_path=path, ref=ref)
+        except ProviderError as exc:
+            if "not found" in str(exc):
+                return None
+            raise
+        return bytes(raw).decode("utf-8", "replace")
+
+    def reviewers_request(
+        self, full_name: str, number: int, *, logins: list[str], teams: list[str]
+    ) -> None:
+        """Add reviewers to the MR's reviewer_ids (GitLab has no team reviewers)."""
+        project = self._project(full_name)
+        with _translated("reviewers_request", f"reviewers of {full_name}!{number}"):
+            merge_request = project.mergerequests.get(number)
+            ids = [
+                reviewer["id"]
+                for reviewer in merge_request.attributes.get("reviewers") or []
+            ]
+            for login in logins:
+                users = self._gl.users.list(username=login, get_all=False)
+                if users and users[0].id not in ids:
+                    ids.append(users[0].id)
+            merge_request.reviewer_ids = ids
+            merge_request.save()
+
     def _approvals(self, merge_request: Any, snapshot: PullRequestSnapshot):
         approvals = merge_request.approvals.get().attributes
         reviews = []

@@ -474,3 +474,55 @@ def test_a_passing_server_error_is_retried():
         connect()
         assert [call.response.status_code for call in rsps.calls[:2]] == [502, 200]
     assert ConnectedRepository.objects.count() == 1
+
+
+CODEOWNERS_TEXT = "* @global-owner\n*.py @acme/backend\n"
+
+
+def contents_body(path: str, text: str) -> dict:
+    """The contents API envelope (Repository.testGetContentsWithRef.txt) for a file."""
+    import base64
+
+    encoded = base64.encodebytes(text.encode()).decode()
+    return {
+        "type": "file",
+        "path": path,
+        "name": path.rsplit("/", 1)[-1],
+        "encoding": "base64",
+        "content": encoded,
+        "size": len(text),
+        "sha": "3929e1cac3d833cf0c05b10d20de66bcc35a3815",
+        "url": f"{API}/repos/PyGithub/PyGithub/contents/{path}?ref=main",
+    }
+
+
+def test_github_reads_codeowners_and_requests_reviewers():
+    from integrations.providers import get_provider
+
+    client = get_provider("github").client(TOKEN, API)
+    with responses.RequestsMock() as rsps:
+        rsps.get(REPO, json=recorded("repo.json"))
+        rsps.get(
+            f"{REPO}/contents/.github/CODEOWNERS",
+            json=contents_body(".github/CODEOWNERS", CODEOWNERS_TEXT),
+            match=[matchers.query_param_matcher({"ref": "main"})],
+        )
+        rsps.get(
+            f"{REPO}/contents/CODEOWNERS",
+            status=404,
+            json={"message": "Not Found"},
+            match=[matchers.query_param_matcher({"ref": "main"})],
+        )
+        rsps.post(f"{REPO}/pulls/32/requested_reviewers", status=201, body="")
+        assert client.file_read("PyGithub/PyGithub", ".github/CODEOWNERS", "main") == (
+            CODEOWNERS_TEXT
+        )
+        assert client.file_read("PyGithub/PyGithub", "CODEOWNERS", "main") is None
+        client.reviewers_request(
+            "PyGithub/PyGithub",
+            32,
+            logins=["sfdye"],
+            teams=["@PyGithub/pygithub-owners"],
+        )
+        sent = json.loads(rsps.calls[-1].request.body)
+    assert sent == {"reviewers": ["sfdye"], "team_reviewers": ["pygithub-owners"]}

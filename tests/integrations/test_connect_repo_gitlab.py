@@ -199,3 +199,46 @@ def test_disconnect_gitlab_removes_the_hook():
     assert "webhook 1 removed" in out.getvalue()
     assert not WebhookEndpoint.objects.get().is_active
     assert not ConnectedRepository.objects.get().is_active
+
+
+def test_gitlab_reads_codeowners_and_adds_reviewers():
+    from integrations.providers import get_provider
+
+    client = get_provider("gitlab").client(TOKEN, BASE)
+    merge_request = recorded("merge_requests.json")[0]
+    user = recorded("user.json")
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site",
+            json=recorded("project.json"),
+        )
+        rsps.get(
+            f"{PROJECT}/repository/files/CODEOWNERS/raw",
+            body="[Backend]\n*.rb @backend\n",
+            match=[matchers.query_param_matcher({"ref": "main"})],
+        )
+        rsps.get(
+            f"{PROJECT}/repository/files/docs%2FCODEOWNERS/raw",
+            status=404,
+            json={"message": "404 File Not Found"},
+        )
+        rsps.get(f"{PROJECT}/merge_requests/1", json=merge_request)
+        rsps.get(
+            f"{BASE}/api/v4/users",
+            json=[user],
+            match=[
+                matchers.query_param_matcher(
+                    {"username": "john_smith"}, strict_match=False
+                )
+            ],
+        )
+        rsps.put(f"{PROJECT}/merge_requests/1", json=merge_request)
+        project_path = "diaspora/diaspora-project-site"
+        assert client.file_read(project_path, "CODEOWNERS", "main") == (
+            "[Backend]\n*.rb @backend\n"
+        )
+        assert client.file_read(project_path, "docs/CODEOWNERS", "main") is None
+        client.reviewers_request(project_path, 1, logins=["john_smith"], teams=[])
+        sent = json.loads(rsps.calls[-1].request.body)
+    # The existing reviewer (id 2) is kept; john_smith (id 1) is added.
+    assert sent["reviewer_ids"] == [2, 1]
