@@ -588,6 +588,23 @@ class GitHubClient:
             return None
         return content.decoded_content.decode("utf-8", "replace")
 
+    def changed_files(self, full_name: str, number: int) -> list[str]:
+        """Paths a PR changes (renames count under their new name), all pages."""
+        repo = self._repo(full_name)
+        paths: list[str] = []
+        with self._call("changed_files", f"files of {full_name}#{number}"):
+            page = 1
+            while True:
+                _, items = self._gh.requester.requestJsonAndCheck(
+                    "GET",
+                    f"{repo.url}/pulls/{number}/files",
+                    {"per_page": 100, "page": page},
+                )
+                paths.extend(item["filename"] for item in items)
+                if len(items) < 100 or page >= 30:  # GitHub lists 3,000 at most
+                    return paths
+                page += 1
+
     def reviewers_request(
         self, full_name: str, number: int, *, logins: list[str], teams: list[str]
     ) -> None:

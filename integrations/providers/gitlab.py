@@ -533,6 +533,16 @@ class GitLabClient:
             raise
         return bytes(raw).decode("utf-8", "replace")
 
+    def changed_files(self, full_name: str, number: int) -> list[str]:
+        """Paths an MR changes, from its diffs (GitLab 15.7+), all pages."""
+        project = self._project(full_name)
+        with _translated("changed_files", f"files of {full_name}!{number}"):
+            diffs = self._gl.http_list(
+                f"/projects/{project.get_id()}/merge_requests/{number}/diffs",
+                iterator=True,
+            )
+            return [item["new_path"] for item in diffs]
+
     def reviewers_request(
         self, full_name: str, number: int, *, logins: list[str], teams: list[str]
     ) -> None:

@@ -526,3 +526,16 @@ def test_github_reads_codeowners_and_requests_reviewers():
         )
         sent = json.loads(rsps.calls[-1].request.body)
     assert sent == {"reviewers": ["sfdye"], "team_reviewers": ["pygithub-owners"]}
+
+
+def test_github_lists_the_files_a_pull_request_changes():
+    from integrations.providers import get_provider
+
+    client = get_provider("github").client(TOKEN, API)
+    with responses.RequestsMock() as rsps:
+        rsps.get(REPO, json=recorded("repo.json"))
+        rsps.get(f"{REPO}/pulls/31/files", json=recorded("pull_files.json"))
+        assert client.changed_files("PyGithub/PyGithub", 31) == [
+            "codegen/templates/GithubObject.py",
+            "src/github/AuthenticatedUser.py",
+        ]

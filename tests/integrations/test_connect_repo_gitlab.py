@@ -242,3 +242,22 @@ def test_gitlab_reads_codeowners_and_adds_reviewers():
         sent = json.loads(rsps.calls[-1].request.body)
     # The existing reviewer (id 2) is kept; john_smith (id 1) is added.
     assert sent["reviewer_ids"] == [2, 1]
+
+
+def test_gitlab_lists_the_files_a_merge_request_changes():
+    from integrations.providers import get_provider
+
+    client = get_provider("gitlab").client(TOKEN, BASE)
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site",
+            json=recorded("project.json"),
+        )
+        rsps.get(
+            f"{PROJECT}/merge_requests/1/diffs",
+            json=recorded("merge_request_diffs.json"),
+        )
+        assert client.changed_files("diaspora/diaspora-project-site", 1) == [
+            "README",
+            "VERSION",
+        ]
