@@ -2,12 +2,16 @@ from django.contrib import admin
 
 from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
 from reviews.models import (
+    AvailabilityWindow,
     Comment,
     Member,
     ProviderIdentity,
     PullRequest,
     PullRequestHead,
+    RepositoryReviewSettings,
     Review,
+    ReviewAssignment,
+    ReviewerProfile,
 )
 
 
@@ -92,3 +96,58 @@ class CommentAdmin(OrganizationScopedAdmin):
     search_fields = ["author_login", "body"]
     list_select_related = ["pull_request__repository"]
     raw_id_fields = ["pull_request"]
+
+
+@admin.register(RepositoryReviewSettings)
+class RepositoryReviewSettingsAdmin(OrganizationScopedAdmin):
+    organization_path = "repository__organization"
+    list_display = ["repository", "auto_assign", "strategy", "reviewer_count"]
+    list_filter = ["auto_assign", "strategy"]
+    search_fields = ["repository__full_name"]
+    list_select_related = ["repository"]
+
+
+@admin.register(ReviewAssignment)
+class ReviewAssignmentAdmin(OrganizationScopedAdmin):
+    organization_path = "pull_request__repository__organization"
+    list_display = [
+        "pull_request",
+        "reviewers",
+        "teams",
+        "status",
+        "trigger",
+        "created_at",
+    ]
+    list_filter = ["status", "trigger", "strategy"]
+    list_select_related = ["pull_request__repository"]
+    readonly_fields = [
+        "pull_request",
+        "trigger",
+        "is_automatic",
+        "strategy",
+        "reviewers",
+        "teams",
+        "explanation",
+        "head_sha",
+        "status",
+        "error",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ReviewerProfile)
+class ReviewerProfileAdmin(SuperuserOnlyAdmin):
+    list_display = ["identity", "capacity", "never_assign", "timezone"]
+    search_fields = ["identity__login"]
+    raw_id_fields = ["identity"]
+
+
+@admin.register(AvailabilityWindow)
+class AvailabilityWindowAdmin(SuperuserOnlyAdmin):
+    # The note is the person's own; the admin sees only when they are away.
+    list_display = ["identity", "starts_at", "ends_at"]
+    exclude = ["note"]
+    raw_id_fields = ["identity"]

@@ -201,3 +201,121 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.external_id} by {self.author_login}"
+
+
+class ReviewerProfile(models.Model):
+    """How much review work a person takes, and when (set by them or an admin)."""
+
+    identity = models.OneToOneField(
+        ProviderIdentity, on_delete=models.CASCADE, related_name="reviewer_profile"
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=5, help_text="Open review requests at most."
+    )
+    never_assign = models.BooleanField(default=False)
+    timezone = models.CharField(max_length=64, default="UTC")
+    workday_start_hour = models.PositiveSmallIntegerField(default=9)
+    workday_end_hour = models.PositiveSmallIntegerField(default=18)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"reviewer profile of {self.identity}"
+
+
+class AvailabilityWindow(models.Model):
+    """A time away (vacation, leave); the note stays private to the person."""
+
+    identity = models.ForeignKey(
+        ProviderIdentity, on_delete=models.CASCADE, related_name="away"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="away_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identity} away {self.starts_at:%Y-%m-%d}–{self.ends_at:%Y-%m-%d}"
+
+
+class AssignmentStrategy(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round robin (least recently requested)"
+    LOAD_BALANCE = "load_balance", "Load balance (last 30 days)"
+    OPEN_LOAD = "open_load", "Current open load, by size"
+    EXPERTISE = "expertise", "Expertise blended with load"
+
+
+class RepositoryReviewSettings(models.Model):
+    repository = models.OneToOneField(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="review_settings"
+    )
+    auto_assign = models.BooleanField(default=True)
+    strategy = models.CharField(
+        max_length=20,
+        choices=AssignmentStrategy.choices,
+        default=AssignmentStrategy.LOAD_BALANCE,
+    )
+    reviewer_count = models.PositiveSmallIntegerField(default=1)
+    pool = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Logins or teams, e.g. ["@kim", "@org/web"].',
+    )
+    teams = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Team members, e.g. {"@org/web": ["kim", "lee"]}.',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "repository review settings"
+
+    def __str__(self) -> str:
+        return f"review settings of {self.repository}"
+
+
+class ReviewAssignment(models.Model):
+    """One reviewer choice, with its explanation; one automatic choice per PR."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested on the provider"
+        NOBODY = "nobody", "Nobody to request"
+        FAILED = "failed", "Failed"
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="assignments"
+    )
+    trigger = models.CharField(max_length=40)
+    is_automatic = models.BooleanField(default=True)
+    strategy = models.CharField(max_length=20, choices=AssignmentStrategy.choices)
+    reviewers = models.JSONField(default=list)
+    teams = models.JSONField(default=list)
+    explanation = models.JSONField(default=dict)
+    head_sha = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request"],
+                condition=models.Q(is_automatic=True),
+                name="one_automatic_assignment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment for {self.pull_request_id}: {', '.join(self.reviewers)}"

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -21,6 +22,7 @@ from integrations.models import (
 from integrations.providers import get_provider
 from integrations.providers.base import (
     EventKind,
+    NormalizedEvent,
     PayloadError,
     ProviderTemporaryError,
 )
@@ -213,10 +215,22 @@ def _apply(
         _hook_verified(delivery.hook, repository)
     if event.installation is not None:
         installation_apply(provider=event.provider, snapshot=event.installation)
-    event_apply(event=event, repository=repository)
+    result = event_apply(event=event, repository=repository)
+    _schedule_assignment(event, result)
     if repository is not None:
         repository_touch(repository)
     return Status.PROCESSED, repository
+
+
+def _schedule_assignment(event: NormalizedEvent, result: Any) -> None:
+    """Opened or ready for review: choose reviewers once it is committed."""
+    from reviews.services import ASSIGN_ON
+    from reviews.tasks import reviewer_assign_task
+
+    trigger = ASSIGN_ON.get(event.kind)
+    pull = result.pull_request
+    if trigger and pull is not None and not pull.draft:
+        transaction.on_commit(lambda: reviewer_assign_task.delay(pull.pk, trigger))
 
 
 def _describe(exc: Exception) -> str:

@@ -1,0 +1,23 @@
+"""Celery tasks for reviews: thin wrappers around services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from integrations.services import TRANSIENT_ERRORS
+
+
+@shared_task(
+    name="reviews.reviewer_assign",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def reviewer_assign_task(pull_request_id: int, trigger: str) -> None:
+    """Choose and request reviewers for one pull request."""
+    from reviews.services import reviewer_assign
+
+    reviewer_assign(pull_request_id=pull_request_id, trigger=trigger)

@@ -1,0 +1,157 @@
+"""End to end: a real pull_request.opened delivery leads to reviewers chosen from
+CODEOWNERS and requested on the (mocked) provider, with the explanation stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+from responses import matchers
+
+from integrations.models import ConnectedRepository, ProviderCredential
+from reviews.models import (
+    AvailabilityWindow,
+    ProviderIdentity,
+    RepositoryReviewSettings,
+    ReviewAssignment,
+)
+from tests.conftest import SHARED_FIXTURES, load_payload, post_webhook
+from tests.integrations.test_connect_repo import contents_body, recorded
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        not (SHARED_FIXTURES / "github").exists(), reason="payload corpus not found"
+    ),
+]
+
+API = "https://api.github.com:443/repos/Codertocat/Hello-World"
+
+
+@pytest.fixture
+def repository(settings):
+    settings.GITHUB_SECONDS_BETWEEN_REQUESTS = None
+    payload = load_payload("github", "pull_request.opened.1.json")
+    credential = ProviderCredential(
+        provider="github", api_url="https://api.github.com", kind="access_token"
+    )
+    credential.token = "ghp_assign"
+    credential.save()
+    repository = ConnectedRepository.objects.create(
+        provider="github",
+        host="github.com",
+        external_id=payload["repository"]["id"],
+        full_name="Codertocat/Hello-World",
+        credential=credential,
+    )
+    RepositoryReviewSettings.objects.create(
+        repository=repository,
+        teams={"@octo/backend": ["alice", "bob", "Codertocat"]},
+    )
+    return repository
+
+
+def repo_body() -> dict:
+    text = json.dumps(recorded("repo.json"))
+    text = text.replace("ghe.example.com/api/v3", "api.github.com")
+    text = text.replace("PyGithub/PyGithub", "Codertocat/Hello-World")
+    return json.loads(text)
+
+
+def mock_provider(rsps, codeowners: str) -> None:
+    rsps.get(API, json=repo_body())
+    rsps.get(f"{API}/pulls/2/files", json=recorded("pull_files.json"))
+    rsps.get(
+        f"{API}/contents/.github/CODEOWNERS",
+        json=contents_body(".github/CODEOWNERS", codeowners),
+        match=[matchers.query_param_matcher({"ref": "master"})],
+    )
+    rsps.post(f"{API}/pulls/2/requested_reviewers", status=201, body="")
+
+
+def deliver(client, eager_celery, capture):
+    payload = load_payload("github", "pull_request.opened.1.json")
+    with capture(execute=True):
+        response = post_webhook(client, "github", payload, "pull_request")
+    assert response.status_code == 202
+
+
+def test_opened_pull_request_gets_a_code_owner(
+    client, repository, eager_celery, django_capture_on_commit_callbacks
+):
+    with responses.RequestsMock() as rsps:
+        mock_provider(rsps, "* @global\n*.py @octo/backend\n")
+        deliver(client, eager_celery, django_capture_on_commit_callbacks)
+        sent = json.loads(rsps.calls[-1].request.body)
+    assignment = ReviewAssignment.objects.get()
+    assert assignment.status == "requested"
+    assert sent["reviewers"] == assignment.reviewers == ["alice"]
+    explanation = assignment.explanation
+    assert explanation["pool"]["alice"] == ["code owner (codeowners)"]
+    assert explanation["filtered"]["Codertocat"] == "is the author"
+    assert assignment.trigger == "opened" and assignment.is_automatic
+
+
+def test_someone_away_is_skipped_and_the_next_owner_asked(
+    client, repository, eager_celery, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    alice = ProviderIdentity.objects.create(
+        provider="github", host="github.com", login="alice"
+    )
+    AvailabilityWindow.objects.create(
+        identity=alice,
+        starts_at=timezone.now() - timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=6),
+        note="holiday",
+    )
+    with responses.RequestsMock() as rsps:
+        mock_provider(rsps, "*.py @octo/backend\n")
+        deliver(client, eager_celery, django_capture_on_commit_callbacks)
+    assignment = ReviewAssignment.objects.get()
+    assert assignment.reviewers == ["bob"]
+    assert assignment.explanation["filtered"]["alice"].startswith(
+        "unavailable: away until"
+    )
+    assert "holiday" not in json.dumps(assignment.explanation)  # the note stays private
+
+
+def test_assignment_runs_once_per_pull_request(
+    client, repository, eager_celery, django_capture_on_commit_callbacks
+):
+    from reviews.services import reviewer_assign
+
+    with responses.RequestsMock() as rsps:
+        mock_provider(rsps, "*.py @octo/backend\n")
+        deliver(client, eager_celery, django_capture_on_commit_callbacks)
+    pull_id = ReviewAssignment.objects.get().pull_request_id
+    with responses.RequestsMock():  # no provider call at all
+        assert reviewer_assign(pull_request_id=pull_id, trigger="opened") is None
+    assert ReviewAssignment.objects.count() == 1
+
+
+def test_drafts_are_not_assigned(repository):
+    from reviews.models import PullRequest
+    from reviews.services import reviewer_assign
+
+    pull = PullRequest.objects.create(
+        repository=repository, number=9, state="open", draft=True, author_login="x"
+    )
+    with responses.RequestsMock():
+        assert reviewer_assign(pull_request_id=pull.pk, trigger="opened") is None
+
+
+def test_provider_failure_is_recorded_not_raised(
+    client, repository, eager_celery, django_capture_on_commit_callbacks
+):
+    with responses.RequestsMock() as rsps:
+        rsps.get(API, json=repo_body())
+        rsps.get(f"{API}/pulls/2/files", status=403, json={"message": "Forbidden"})
+        deliver(client, eager_celery, django_capture_on_commit_callbacks)
+    assignment = ReviewAssignment.objects.get()
+    assert assignment.status == "failed"
+    assert "403" in assignment.error
