@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus a 503 instead of a 500 when the database is down."""
+    """DRF's handler, plus a 503 instead of a 500 when the database is down.
+
+    Only connection-level errors are "unavailable"; a bad query is a bug and
+    stays a logged 500.
+    """
     response = drf_exception_handler(exc, context)
-    if response is None and isinstance(exc, DatabaseError):
+    if response is None and isinstance(exc, OperationalError | InterfaceError):
         return Response({"error": "database unavailable, try again"}, status=503)
     return response
 

@@ -142,6 +142,9 @@ WEBHOOK_SWEEP_AFTER_SECONDS = _setting(
 )
 WEBHOOK_MAX_ATTEMPTS = 6
 
+# Most points one person can earn in a day (rewards anti-gaming).
+REWARDS_DAILY_CAP = _setting(env.int, "CODEQUEST_REWARDS_DAILY_CAP", default=60)
+
 # --- Applications ---------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -28,5 +28,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("reviews.urls")),
+    path("", include("rewards.urls")),
     path("", include("django_prometheus.urls")),
 ]

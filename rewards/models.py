@@ -1,1 +1,64 @@
-"""Points rules and the append-only ledger arrive with the rewards feature."""
+"""Points rules (editable, versioned) and the append-only points ledger."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from reviews.models import ProviderIdentity, PullRequest
+
+
+class PointsRule(models.Model):
+    """What one kind of contribution is worth; every change bumps the version."""
+
+    key = models.SlugField(max_length=50, unique=True)
+    points = models.IntegerField()
+    description = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.points} points, v{self.version})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            before = PointsRule.objects.filter(pk=self.pk).values("points").first()
+            if before and before["points"] != self.points:
+                self.version += 1
+        super().save(*args, **kwargs)
+
+
+class PointsEntry(models.Model):
+    """One line of the ledger: never updated or deleted; reversals are new lines."""
+
+    identity = models.ForeignKey(
+        ProviderIdentity, on_delete=models.PROTECT, related_name="points_entries"
+    )
+    rule = models.ForeignKey(PointsRule, on_delete=models.PROTECT, related_name="+")
+    rule_version = models.PositiveIntegerField()
+    points = models.IntegerField()
+    reason = models.CharField(max_length=200)
+    source = models.CharField(max_length=200, help_text="What earned it.")
+    pull_request = models.ForeignKey(
+        PullRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="points_entries",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "points entries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity", "rule", "source"], name="points_paid_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} {self.identity} ({self.reason})"

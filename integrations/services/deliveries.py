@@ -200,6 +200,7 @@ def _apply(
     delivery: WebhookDelivery,
 ) -> tuple[str, ConnectedRepository | None]:
     from reviews.services import event_apply
+    from rewards.services import points_award
 
     try:
         payload = orjson.loads(bytes(delivery.body))
@@ -216,6 +217,7 @@ def _apply(
     if event.installation is not None:
         installation_apply(provider=event.provider, snapshot=event.installation)
     result = event_apply(event=event, repository=repository)
+    points_award(event=event, pull_request=result.pull_request)
     _schedule_assignment(event, result)
     if repository is not None:
         repository_touch(repository)

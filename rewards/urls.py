@@ -1,0 +1,10 @@
+from django.urls import path
+
+from rewards import api
+
+app_name = "rewards"
+
+urlpatterns = [
+    path("api/v1/leaderboard/", api.LeaderboardListApi.as_view(), name="leaderboard"),
+    path("api/v1/points/", api.PointsListApi.as_view(), name="points"),
+]
