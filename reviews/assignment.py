@@ -88,14 +88,16 @@ def _pool(request: Request) -> dict[str, set[str]]:
     """login -> why they are in the pool (owner of a section, team pool)."""
     pool: dict[str, set[str]] = {}
     for ownership in request.ownerships:
-        for login in _expand(ownership.owners, request.teams):
+        for login in owners_expand(ownership.owners, request.teams):
             pool.setdefault(login, set()).add(f"code owner ({ownership.section})")
-    for login in _expand(request.team_pool, request.teams):
+    for login in owners_expand(request.team_pool, request.teams):
         pool.setdefault(login, set()).add("repository pool")
     return pool
 
 
-def _expand(owners: Iterable[str], teams: Mapping[str, tuple[str, ...]]) -> list[str]:
+def owners_expand(
+    owners: Iterable[str], teams: Mapping[str, tuple[str, ...]]
+) -> list[str]:
     """@user -> user; @org/team and @group -> their members; emails are skipped."""
     logins = []
     for owner in owners:
@@ -152,7 +154,7 @@ def _choose(ranked: list[str], request: Request) -> list[str]:
     for ownership in request.ownerships:
         if ownership.is_optional:
             continue
-        owners = set(_expand(ownership.owners, request.teams))
+        owners = set(owners_expand(ownership.owners, request.teams))
         if owners & set(chosen):
             continue
         best = next((login for login in ranked if login in owners), None)

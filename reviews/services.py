@@ -28,7 +28,7 @@ from integrations.providers.base import (
     ReviewSnapshot,
     UserRef,
 )
-from reviews.assignment import Person, Strategy, reviewers_choose
+from reviews.assignment import Person, Strategy, owners_expand, reviewers_choose
 from reviews.assignment import Request as AssignmentRequest
 from reviews.codeowners import Ownership, find_file, parse
 from reviews.models import (
@@ -434,8 +434,10 @@ def _assignment_request(pull: PullRequest, settings_, client) -> AssignmentReque
     )
     teams = {name: tuple(members) for name, members in settings_.teams.items()}
     candidates = {
-        login for ownership in ownerships for login in _logins(ownership.owners, teams)
-    } | set(_logins(settings_.pool, teams))
+        login
+        for ownership in ownerships
+        for login in owners_expand(ownership.owners, teams)
+    } | set(owners_expand(settings_.pool, teams))
     return AssignmentRequest(
         author=pull.author_login,
         ownerships=ownerships,
@@ -461,16 +463,6 @@ def _ownerships(codeowners, files: list[str]) -> tuple[Ownership, ...]:
                 ownership.section, owners, ownership.approvals, ownership.is_optional
             )
     return tuple(merged.values())
-
-
-def _logins(owners, teams) -> list[str]:
-    logins = []
-    for owner in owners:
-        if owner in teams:
-            logins.extend(teams[owner])
-        elif owner.startswith("@") and not owner.startswith("@@"):
-            logins.append(owner[1:])
-    return logins
 
 
 def _reviewer_facts(
