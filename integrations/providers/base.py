@@ -26,6 +26,10 @@ class ProviderError(Exception):
     """A provider answered in a way we cannot use."""
 
 
+class ProviderNotFoundError(ProviderError):
+    """404: the thing does not exist, or the token may not see it."""
+
+
 class ProviderAuthError(ProviderError):
     """Credentials were refused (401/403 bad credentials)."""
 

@@ -28,6 +28,7 @@ from integrations.providers.base import (
     PayloadError,
     ProviderAuthError,
     ProviderError,
+    ProviderNotFoundError,
     ProviderTemporaryError,
     PullRequestSnapshot,
     PullRequestWithReviews,
@@ -472,7 +473,9 @@ def _translating(what: str) -> Iterator[None]:
     except github.BadCredentialsException:
         raise ProviderAuthError(f"{what}: GitHub refused the token (401)") from None
     except github.UnknownObjectException:
-        raise ProviderError(f"{what}: not found, or the token cannot see it") from None
+        raise ProviderNotFoundError(
+            f"{what}: not found, or the token cannot see it"
+        ) from None
     except github.RateLimitExceededException:
         raise ProviderTemporaryError(f"{what}: GitHub rate limit exhausted") from None
     except github.GithubException as exc:
@@ -580,10 +583,8 @@ class GitHubClient:
         try:
             with self._call("file_read", f"{path} of {full_name}"):
                 content = repo.get_contents(path, ref=ref)
-        except ProviderError as exc:
-            if "not found" in str(exc):
-                return None
-            raise
+        except ProviderNotFoundError:
+            return None
         if isinstance(content, list):  # a directory of that name
             return None
         return content.decoded_content.decode("utf-8", "replace")

@@ -29,6 +29,7 @@ from integrations.providers.base import (
     PayloadError,
     ProviderAuthError,
     ProviderError,
+    ProviderNotFoundError,
     ProviderTemporaryError,
     PullRequestSnapshot,
     PullRequestWithReviews,
@@ -419,7 +420,7 @@ def _translating(what: str) -> Iterator[None]:
     except gitlab.exceptions.GitlabError as exc:
         code = exc.response_code or 0
         if code == 404:
-            raise ProviderError(
+            raise ProviderNotFoundError(
                 f"{what}: not found, or the token cannot see it"
             ) from None
         error = ProviderTemporaryError if code >= 500 or code == 429 else ProviderError
@@ -527,10 +528,8 @@ class GitLabClient:
         try:
             with _translated("file_read", f"{path} of {full_name}"):
                 raw = project.files.raw(file_path=path, ref=ref)
-        except ProviderError as exc:
-            if "not found" in str(exc):
-                return None
-            raise
+        except ProviderNotFoundError:
+            return None
         return bytes(raw).decode("utf-8", "replace")
 
     def changed_files(self, full_name: str, number: int) -> list[str]:
