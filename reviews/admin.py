@@ -12,6 +12,7 @@ from reviews.models import (
     Review,
     ReviewAssignment,
     ReviewerProfile,
+    ReviewRequest,
 )
 
 
@@ -101,8 +102,16 @@ class CommentAdmin(OrganizationScopedAdmin):
 @admin.register(RepositoryReviewSettings)
 class RepositoryReviewSettingsAdmin(OrganizationScopedAdmin):
     organization_path = "repository__organization"
-    list_display = ["repository", "auto_assign", "strategy", "reviewer_count"]
-    list_filter = ["auto_assign", "strategy"]
+    list_display = [
+        "repository",
+        "auto_assign",
+        "strategy",
+        "reviewer_count",
+        "sla_hours",
+        "sla_reminder",
+        "sla_reassign",
+    ]
+    list_filter = ["auto_assign", "strategy", "sla_reminder", "sla_reassign"]
     search_fields = ["repository__full_name"]
     list_select_related = ["repository"]
 
@@ -132,6 +141,37 @@ class ReviewAssignmentAdmin(OrganizationScopedAdmin):
         "status",
         "error",
         "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ReviewRequest)
+class ReviewRequestAdmin(OrganizationScopedAdmin):
+    """Who was asked to review what, and whether the SLA reminder went out."""
+
+    organization_path = "pull_request__repository__organization"
+    list_display = [
+        "reviewer_login",
+        "pull_request",
+        "requested_at",
+        "responded_at",
+        "is_active",
+        "reminded_at",
+        "reassigned_at",
+    ]
+    list_filter = ["is_active"]
+    search_fields = ["reviewer_login", "pull_request__repository__full_name"]
+    list_select_related = ["pull_request__repository"]
+    readonly_fields = [
+        "pull_request",
+        "reviewer_login",
+        "requested_at",
+        "responded_at",
+        "is_active",
+        "reminded_at",
+        "reassigned_at",
     ]
 
     def has_add_permission(self, request) -> bool:

@@ -146,6 +146,64 @@ class PullRequestHead(models.Model):
         return f"{self.pull_request} @ {self.sha[:7]}"
 
 
+class PullRequestFile(models.Model):
+    """A path a PR changes, kept so expertise can be scored from history."""
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="files"
+    )
+    path = models.CharField(max_length=1024)
+    directory = models.CharField(max_length=1024, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "path"], name="unique_pull_file"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class ReviewRequest(models.Model):
+    """One person asked to review a PR: since when, and when they first answered.
+
+    Kept from the provider's ``requested_reviewers`` on every newer snapshot, so
+    requests made on the provider and by us are tracked the same way.
+    """
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="review_requests"
+    )
+    reviewer_login = models.CharField(max_length=255)
+    requested_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Still requested on the provider."
+    )
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    reassigned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "reviewer_login"], name="unique_review_request"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["reviewer_login", "is_active"], name="review_request_open_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_login} on {self.pull_request_id}"
+
+
 class Review(models.Model):
     """A submitted review; a GitLab approval is a review with state approved."""
 
@@ -254,6 +312,12 @@ class AssignmentStrategy(models.TextChoices):
     EXPERTISE = "expertise", "Expertise blended with load"
 
 
+class SlaReminder(models.TextChoices):
+    COMMENT = "comment", "Comment on the pull request and nudge on the dashboard"
+    DASHBOARD = "dashboard", "Dashboard nudge only"
+    OFF = "off", "No reminder"
+
+
 class RepositoryReviewSettings(models.Model):
     repository = models.OneToOneField(
         ConnectedRepository, on_delete=models.CASCADE, related_name="review_settings"
@@ -273,7 +337,21 @@ class RepositoryReviewSettings(models.Model):
     teams = models.JSONField(
         default=dict,
         blank=True,
-        help_text='Team members, e.g. {"@org/web": ["kim", "lee"]}.',
+        help_text='Team members, e.g. {"@org/web": ["kim", "lee"]}. Teams not '
+        "listed here are read from the provider.",
+    )
+    sla_hours = models.PositiveSmallIntegerField(
+        default=9,
+        help_text="Business hours a review request may wait (9 = one working day).",
+    )
+    sla_reminder = models.CharField(
+        max_length=20,
+        choices=SlaReminder.choices,
+        default=SlaReminder.COMMENT,
+    )
+    sla_reassign = models.BooleanField(
+        default=False,
+        help_text="After a second SLA period, request someone else instead.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

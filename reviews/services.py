@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -28,20 +27,14 @@ from integrations.providers.base import (
     ReviewSnapshot,
     UserRef,
 )
-from reviews.assignment import Person, Strategy, owners_expand, reviewers_choose
-from reviews.assignment import Request as AssignmentRequest
-from reviews.codeowners import Ownership, find_file, parse
 from reviews.models import (
-    AvailabilityWindow,
     Comment,
     ProviderIdentity,
     PullRequest,
     PullRequestHead,
     PullState,
-    RepositoryReviewSettings,
     Review,
-    ReviewAssignment,
-    ReviewerProfile,
+    ReviewRequest,
     ReviewState,
 )
 
@@ -120,9 +113,11 @@ def pull_request_upsert(
         row, created = _pull_create(repository, snapshot)
         if created:
             _head_record(row, snapshot)
+            _requests_sync(row, snapshot)
             return row, True
     values = _pull_values(snapshot)
     if _is_newer(snapshot, row):
+        _requests_sync(row, snapshot)
         updates = {
             field: value
             for field, value in values.items()
@@ -238,6 +233,54 @@ def _head_record(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
     ).update(seen_at=seen_at)
 
 
+def _requests_sync(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
+    """Track who is asked to review (from the newest requested_reviewers list)."""
+    if snapshot.requested_reviewers is None:
+        return
+    requested = set(snapshot.requested_reviewers)
+    requests = ReviewRequest.objects.filter(pull_request=row)
+    if not requested:
+        requests.filter(is_active=True).update(is_active=False)
+        return
+    when = snapshot.updated_at or snapshot.created_at or timezone.now()
+    ReviewRequest.objects.bulk_create(
+        [
+            ReviewRequest(pull_request=row, reviewer_login=login, requested_at=when)
+            for login in sorted(requested)
+        ],
+        ignore_conflicts=True,
+    )
+    requests.filter(reviewer_login__in=requested, is_active=False).update(
+        is_active=True, requested_at=when, responded_at=None, reminded_at=None
+    )
+    requests.exclude(reviewer_login__in=requested).filter(is_active=True).update(
+        is_active=False
+    )
+    # A review that arrived before its request (out-of-order deliveries).
+    first_reviews = (
+        Review.objects.filter(
+            pull_request=row,
+            reviewer_login=models.OuterRef("reviewer_login"),
+            submitted_at__gte=models.OuterRef("requested_at"),
+        )
+        .order_by("submitted_at")
+        .values("submitted_at")[:1]
+    )
+    requests.filter(responded_at__isnull=True, reviewer_login__in=requested).update(
+        responded_at=models.Subquery(first_reviews)
+    )
+
+
+def _request_answered(pull_request: PullRequest, login: str, when) -> None:
+    ReviewRequest.objects.filter(
+        pull_request=pull_request,
+        reviewer_login=login,
+        requested_at__lte=when,
+    ).filter(
+        models.Q(responded_at__isnull=True) | models.Q(responded_at__gt=when)
+    ).update(responded_at=when)
+
+
 def review_upsert(*, pull_request: PullRequest, snapshot: ReviewSnapshot) -> bool:
     """Create or update one review; returns whether anything changed."""
     values = {
@@ -257,6 +300,9 @@ def review_upsert(*, pull_request: PullRequest, snapshot: ReviewSnapshot) -> boo
             **values,
         )
         if created is not None:
+            _request_answered(
+                pull_request, snapshot.reviewer.login, snapshot.submitted_at
+            )
             return True
         row = _locked(
             Review, pull_request=pull_request, external_id=snapshot.external_id
@@ -362,191 +408,3 @@ def _save_changes(row: models.Model, values: dict[str, Any]) -> bool:
         setattr(row, field, values[field])
     row.save(update_fields=[*changed, "updated_at"])
     return True
-
-
-# --- reviewer assignment --------------------------------------------------------
-
-ASSIGN_ON = {EventKind.PR_OPENED: "opened", EventKind.PR_READY: "ready_for_review"}
-
-
-def reviewer_assign(*, pull_request_id: int, trigger: str) -> ReviewAssignment | None:
-    """Choose reviewers for a PR and request them on the provider.
-
-    Automatic runs (opened / ready for review) happen once per PR and never for
-    drafts; ``trigger="manual"`` always runs. The decision and its explanation
-    are stored whatever happens on the provider.
-    """
-    from integrations.providers.base import ProviderError
-    from integrations.services import repository_client
-
-    pull = PullRequest.objects.select_related("repository").get(pk=pull_request_id)
-    if not pull.repository.credential_id and not pull.repository.installation_id:
-        # Known from webhooks only: nothing to read CODEOWNERS or request with.
-        logger.info("reviews.assignment.no_credential", extra={"pull": pull.pk})
-        return None
-    settings_ = RepositoryReviewSettings.objects.filter(
-        repository=pull.repository
-    ).first() or RepositoryReviewSettings(repository=pull.repository)
-    automatic = trigger != "manual"
-    if automatic and not _assignable(pull, settings_):
-        return None
-    try:
-        client = repository_client(pull.repository)
-        request = _assignment_request(pull, settings_, client)
-    except ProviderError as exc:
-        return _assignment_save(pull, settings_, trigger, automatic, None, str(exc))
-    decision = reviewers_choose(request)
-    error = ""
-    if decision.reviewers or decision.teams:
-        try:
-            client.reviewers_request(
-                pull.repository.full_name,
-                pull.number,
-                logins=list(decision.reviewers),
-                teams=list(decision.teams),
-            )
-        except ProviderError as exc:
-            error = str(exc)
-    return _assignment_save(pull, settings_, trigger, automatic, decision, error)
-
-
-def _assignable(pull: PullRequest, settings_: RepositoryReviewSettings) -> bool:
-    return (
-        settings_.auto_assign
-        and pull.state == PullState.OPEN
-        and not pull.draft
-        and not ReviewAssignment.objects.filter(
-            pull_request=pull, is_automatic=True
-        ).exists()
-    )
-
-
-def _assignment_request(pull: PullRequest, settings_, client) -> AssignmentRequest:
-    repository = pull.repository
-    files = client.changed_files(repository.full_name, pull.number)
-    ref = pull.base_ref or repository.default_branch
-    found = find_file(
-        lambda path: client.file_read(repository.full_name, path, ref),
-        repository.provider,
-    )
-    ownerships = (
-        _ownerships(parse(found[1], repository.provider), files) if found else ()
-    )
-    teams = {name: tuple(members) for name, members in settings_.teams.items()}
-    candidates = {
-        login
-        for ownership in ownerships
-        for login in owners_expand(ownership.owners, teams)
-    } | set(owners_expand(settings_.pool, teams))
-    return AssignmentRequest(
-        author=pull.author_login,
-        ownerships=ownerships,
-        team_pool=tuple(settings_.pool),
-        teams=teams,
-        people=_reviewer_facts(repository, candidates),
-        strategy=Strategy(settings_.strategy),
-        count=settings_.reviewer_count,
-        is_urgent="urgent" in {label.lower() for label in pull.labels},
-    )
-
-
-def _ownerships(codeowners, files: list[str]) -> tuple[Ownership, ...]:
-    """Per section, the owners of every changed file it covers, merged."""
-    merged: dict[str, Ownership] = {}
-    for path in files:
-        for ownership in codeowners.owners_for(path):
-            before = merged.get(ownership.section)
-            owners = tuple(
-                dict.fromkeys((*(before.owners if before else ()), *ownership.owners))
-            )
-            merged[ownership.section] = Ownership(
-                ownership.section, owners, ownership.approvals, ownership.is_optional
-            )
-    return tuple(merged.values())
-
-
-def _reviewer_facts(
-    repository: ConnectedRepository, logins: set[str]
-) -> dict[str, Person]:
-    """What the chooser needs to know about each candidate: four queries in all."""
-    now = timezone.now()
-    identities = {
-        identity.login: identity
-        for identity in ProviderIdentity.objects.filter(
-            provider=repository.provider, host=repository.host, login__in=logins
-        ).select_related("reviewer_profile")
-    }
-    away = dict(
-        AvailabilityWindow.objects.filter(
-            identity__in=identities.values(), starts_at__lte=now, ends_at__gt=now
-        ).values_list("identity__login", "ends_at")
-    )
-    open_pulls = PullRequest.objects.filter(
-        repository__organization=repository.organization, state=PullState.OPEN
-    ).values_list("requested_reviewers", "additions", "deletions")
-    recent = ReviewAssignment.objects.filter(
-        pull_request__repository=repository,
-        created_at__gte=now - timedelta(days=30),
-    ).values_list("reviewers", "created_at")
-    people = {}
-    for login in logins:
-        identity = identities.get(login)
-        profile = getattr(identity, "reviewer_profile", None) if identity else None
-        requested = [
-            (adds or 0) + (dels or 0)
-            for reviewers, adds, dels in open_pulls
-            if login in reviewers
-        ]
-        mine = [when for reviewers, when in recent if login in reviewers]
-        people[login] = Person(
-            login=login,
-            is_bot=bool(identity and identity.is_bot),
-            never_assign=bool(profile and profile.never_assign),
-            unavailable=f"away until {away[login]:%Y-%m-%d}" if login in away else "",
-            outside_working_hours=bool(profile) and not _working_now(profile, now),
-            capacity=profile.capacity if profile else 5,
-            open_requests=len(requested),
-            open_request_lines=sum(requested),
-            requests_last_30_days=len(mine),
-            last_requested_at=max(mine) if mine else None,
-        )
-    return people
-
-
-def _working_now(profile: ReviewerProfile, now) -> bool:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        local = now.astimezone(ZoneInfo(profile.timezone))
-    except ZoneInfoNotFoundError:
-        return True
-    return local.weekday() < 5 and (
-        profile.workday_start_hour <= local.hour < profile.workday_end_hour
-    )
-
-
-def _assignment_save(pull, settings_, trigger, automatic, decision, error):
-    reviewers = list(decision.reviewers) if decision else []
-    teams = list(decision.teams) if decision else []
-    if error:
-        status = ReviewAssignment.Status.FAILED
-    elif reviewers or teams:
-        status = ReviewAssignment.Status.REQUESTED
-    else:
-        status = ReviewAssignment.Status.NOBODY
-    try:
-        with transaction.atomic():
-            return ReviewAssignment.objects.create(
-                pull_request=pull,
-                trigger=trigger,
-                is_automatic=automatic,
-                strategy=settings_.strategy,
-                reviewers=reviewers,
-                teams=teams,
-                explanation=decision.explanation if decision else {},
-                head_sha=pull.head_sha,
-                status=status,
-                error=error[:2000],
-            )
-    except IntegrityError:
-        return None  # another worker made the automatic assignment first

@@ -18,6 +18,14 @@ from integrations.services import TRANSIENT_ERRORS
 )
 def reviewer_assign_task(pull_request_id: int, trigger: str) -> None:
     """Choose and request reviewers for one pull request."""
-    from reviews.services import reviewer_assign
+    from reviews.assignment.service import reviewer_assign
 
     reviewer_assign(pull_request_id=pull_request_id, trigger=trigger)
+
+
+@shared_task(name="reviews.review_sla_check", ignore_result=True)
+def review_sla_check_task() -> None:
+    """Remind once, then (when enabled) reassign review requests past their SLA."""
+    from reviews.assignment.sla import review_sla_check
+
+    review_sla_check()

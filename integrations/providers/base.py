@@ -227,6 +227,16 @@ class RepoClient(Protocol):
         self, full_name: str, number: int, *, logins: list[str], teams: list[str]
     ) -> None: ...
 
+    def reviewers_remove(
+        self, full_name: str, number: int, *, logins: list[str]
+    ) -> None: ...
+
+    def comment_create(self, full_name: str, number: int, body: str) -> None: ...
+
+    def team_members(self, full_name: str, team: str) -> list[str]: ...
+
+    def users_busy(self, logins: list[str]) -> dict[str, str]: ...
+
 
 @contextmanager
 def recorded_call(provider: str, operation: str) -> Iterator[None]:

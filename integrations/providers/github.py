@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -592,19 +593,22 @@ class GitHubClient:
     def changed_files(self, full_name: str, number: int) -> list[str]:
         """Paths a PR changes (renames count under their new name), all pages."""
         repo = self._repo(full_name)
-        paths: list[str] = []
         with self._call("changed_files", f"files of {full_name}#{number}"):
-            page = 1
-            while True:
-                _, items = self._gh.requester.requestJsonAndCheck(
-                    "GET",
-                    f"{repo.url}/pulls/{number}/files",
-                    {"per_page": 100, "page": page},
-                )
-                paths.extend(item["filename"] for item in items)
-                if len(items) < 100 or page >= 30:  # GitHub lists 3,000 at most
-                    return paths
-                page += 1
+            # GitHub lists 3,000 files at most: 30 pages.
+            items = self._pages(f"{repo.url}/pulls/{number}/files", max_pages=30)
+        return [item["filename"] for item in items]
+
+    def _pages(self, url: str, *, max_pages: int) -> list[dict]:
+        """Every item of a paginated list (100 per page), up to ``max_pages``."""
+        items: list[dict] = []
+        for page in range(1, max_pages + 1):
+            _, batch = self._gh.requester.requestJsonAndCheck(
+                "GET", url, {"per_page": 100, "page": page}
+            )
+            items.extend(batch)
+            if len(batch) < 100:
+                break
+        return items
 
     def reviewers_request(
         self, full_name: str, number: int, *, logins: list[str], teams: list[str]
@@ -619,6 +623,56 @@ class GitHubClient:
             self._gh.requester.requestJsonAndCheck(
                 "POST", f"{repo.url}/pulls/{number}/requested_reviewers", input=body
             )
+
+    def reviewers_remove(
+        self, full_name: str, number: int, *, logins: list[str]
+    ) -> None:
+        """DELETE requested_reviewers for these users (reassignment)."""
+        repo = self._repo(full_name)
+        with self._call("reviewers_remove", f"reviewers of {full_name}#{number}"):
+            self._gh.requester.requestJsonAndCheck(
+                "DELETE",
+                f"{repo.url}/pulls/{number}/requested_reviewers",
+                input={"reviewers": logins, "team_reviewers": []},
+            )
+
+    def comment_create(self, full_name: str, number: int, body: str) -> None:
+        """A conversation comment on the pull request (issue comments API)."""
+        repo = self._repo(full_name)
+        with self._call("comment_create", f"comment on {full_name}#{number}"):
+            self._gh.requester.requestJsonAndCheck(
+                "POST", f"{repo.url}/issues/{number}/comments", input={"body": body}
+            )
+
+    def team_members(self, full_name: str, team: str) -> list[str]:
+        """Logins of ``@org/team`` (all pages); needs read:org or members read."""
+        org, _, slug = team.lstrip("@").partition("/")
+        with self._call("team_members", f"members of {team}"):
+            items = self._pages(f"/orgs/{org}/teams/{slug}/members", max_pages=10)
+        return [item["login"] for item in items]
+
+    def users_busy(self, logins: list[str]) -> dict[str, str]:
+        """Who set "Busy" (limited availability) on GitHub: login -> message.
+
+        One GraphQL query for everyone (aliases u0, u1, ...); REST has no status.
+        https://docs.github.com/en/graphql/reference/objects#userstatus
+        """
+        if not logins:
+            return {}
+        fields = " ".join(
+            f"u{index}: user(login: {json.dumps(login)}) "
+            "{ status { message indicatesLimitedAvailability } }"
+            for index, login in enumerate(logins)
+        )
+        with self._call("users_busy", "user status"):
+            _, data = self._gh.requester.graphql_query(f"query {{ {fields} }}", {})
+        busy = {}
+        for index, login in enumerate(logins):
+            user = (data.get("data") or {}).get(f"u{index}") or {}
+            status = user.get("status") or {}
+            if status.get("indicatesLimitedAvailability") is True:
+                busy[login] = text(status.get("message")) or "busy"
+        return busy
 
     def _reviews(self, pull: Any) -> list[ReviewSnapshot]:
         reviews = []

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import gitlab
 import requests
@@ -559,6 +560,48 @@ class GitLabClient:
                     ids.append(users[0].id)
             merge_request.reviewer_ids = ids
             merge_request.save()
+
+    def reviewers_remove(
+        self, full_name: str, number: int, *, logins: list[str]
+    ) -> None:
+        """Drop these users from the MR's reviewer_ids (reassignment)."""
+        project = self._project(full_name)
+        with _translated("reviewers_remove", f"reviewers of {full_name}!{number}"):
+            merge_request = project.mergerequests.get(number)
+            merge_request.reviewer_ids = [
+                reviewer["id"]
+                for reviewer in merge_request.attributes.get("reviewers") or []
+                if reviewer.get("username") not in logins
+            ]
+            merge_request.save()
+
+    def comment_create(self, full_name: str, number: int, body: str) -> None:
+        """A note on the merge request."""
+        project = self._project(full_name)
+        with _translated("comment_create", f"note on {full_name}!{number}"):
+            project.mergerequests.get(number, lazy=True).notes.create({"body": body})
+
+    def team_members(self, full_name: str, team: str) -> list[str]:
+        """Usernames of group ``@group/sub`` including inherited members."""
+        path = team.lstrip("@")
+        with _translated("team_members", f"members of {team}"):
+            members = self._gl.groups.get(path, lazy=True).members_all.list(
+                get_all=True
+            )
+        return [member.username for member in members if member.state == "active"]
+
+    def users_busy(self, logins: list[str]) -> dict[str, str]:
+        """Who set "Busy" on GitLab: username -> status message.
+
+        https://docs.gitlab.com/api/users/#get-the-status-of-a-user
+        """
+        busy = {}
+        for login in logins:
+            with _translated("users_busy", f"status of {login}"):
+                status = self._gl.http_get(f"/users/{quote(login, safe='')}/status")
+            if isinstance(status, dict) and status.get("availability") == "busy":
+                busy[login] = text(status.get("message")) or "busy"
+        return busy
 
     def _approvals(self, merge_request: Any, snapshot: PullRequestSnapshot):
         approvals = merge_request.approvals.get().attributes

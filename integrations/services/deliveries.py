@@ -226,7 +226,7 @@ def _apply(
 
 def _schedule_assignment(event: NormalizedEvent, result: Any) -> None:
     """Opened or ready for review: choose reviewers once it is committed."""
-    from reviews.services import ASSIGN_ON
+    from reviews.assignment.service import ASSIGN_ON
     from reviews.tasks import reviewer_assign_task
 
     trigger = ASSIGN_ON.get(event.kind)

@@ -68,6 +68,11 @@ def mock_provider(rsps, codeowners: str) -> None:
         match=[matchers.query_param_matcher({"ref": "master"})],
     )
     rsps.post(f"{API}/pulls/2/requested_reviewers", status=201, body="")
+    # Nobody has set "Busy": the recorded status answer (not limited).
+    rsps.post(
+        "https://api.github.com:443/graphql",
+        json=recorded("graphql_user_status.json"),
+    )
 
 
 def deliver(client, eager_celery, capture):
@@ -123,7 +128,7 @@ def test_someone_away_is_skipped_and_the_next_owner_asked(
 def test_assignment_runs_once_per_pull_request(
     client, repository, eager_celery, django_capture_on_commit_callbacks
 ):
-    from reviews.services import reviewer_assign
+    from reviews.assignment.service import reviewer_assign
 
     with responses.RequestsMock() as rsps:
         mock_provider(rsps, "*.py @octo/backend\n")
@@ -135,8 +140,8 @@ def test_assignment_runs_once_per_pull_request(
 
 
 def test_drafts_are_not_assigned(repository):
+    from reviews.assignment.service import reviewer_assign
     from reviews.models import PullRequest
-    from reviews.services import reviewer_assign
 
     pull = PullRequest.objects.create(
         repository=repository, number=9, state="open", draft=True, author_login="x"

@@ -6,6 +6,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 SCHEDULES = [
     # (name, task, every N seconds)
     ("Re-queue lost webhook deliveries", "integrations.deliveries_sweep", 60),
+    ("Remind and reassign overdue review requests", "reviews.review_sla_check", 900),
 ]
 
 

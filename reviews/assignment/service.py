@@ -1,0 +1,408 @@
+"""Gather the facts, run the chooser, request the reviewers on the provider.
+
+Automatic runs (opened / ready for review) happen once per pull request and
+never for drafts; ``trigger="manual"`` always runs. The decision and its
+explanation are stored whatever happens on the provider; the provider's later
+``requested_reviewers`` are the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integrations.models import ConnectedRepository
+from integrations.providers.base import EventKind, ProviderError
+from reviews.assignment.pipeline import (
+    Decision,
+    Person,
+    Request,
+    Strategy,
+    owners_expand,
+    reviewers_choose,
+)
+from reviews.business_time import is_working_time
+from reviews.codeowners import Ownership, find_file, parse
+from reviews.models import (
+    AvailabilityWindow,
+    ProviderIdentity,
+    PullRequest,
+    PullRequestFile,
+    PullState,
+    RepositoryReviewSettings,
+    Review,
+    ReviewAssignment,
+    ReviewState,
+)
+
+logger = logging.getLogger(__name__)
+
+ASSIGN_ON = {EventKind.PR_OPENED: "opened", EventKind.PR_READY: "ready_for_review"}
+EXPERTISE_DAYS = 180  # history considered for expertise
+EXPERTISE_HALF_LIFE_DAYS = 30  # a review 30 days old counts half
+EXPERTISE_ROWS = 3000  # most recent matching files read, at most
+TEAM_CACHE_SECONDS = 3600
+
+
+def reviewer_assign(
+    *, pull_request_id: int, trigger: str, exclude: Iterable[str] = ()
+) -> ReviewAssignment | None:
+    """Choose reviewers for a PR and request them on the provider.
+
+    ``exclude`` maps logins to leave out (SLA reassignment) — they are shown in
+    the explanation as filtered.
+    """
+    from integrations.services import repository_client
+
+    pull = PullRequest.objects.select_related("repository").get(pk=pull_request_id)
+    if not pull.repository.credential_id and not pull.repository.installation_id:
+        # Known from webhooks only: nothing to read CODEOWNERS or request with.
+        logger.info("reviews.assignment.no_credential", extra={"pull": pull.pk})
+        return None
+    settings_ = review_settings_get(pull.repository)
+    automatic = trigger in ASSIGN_ON.values()
+    if automatic and not _assignable(pull, settings_):
+        return None
+    try:
+        client = repository_client(pull.repository)
+        request = _assignment_request(pull, settings_, client, tuple(exclude))
+    except ProviderError as exc:
+        return _assignment_save(pull, settings_, trigger, automatic, None, str(exc))
+    decision = reviewers_choose(request)
+    error = ""
+    if decision.reviewers or decision.teams:
+        try:
+            client.reviewers_request(
+                pull.repository.full_name,
+                pull.number,
+                logins=list(decision.reviewers),
+                teams=list(decision.teams),
+            )
+        except ProviderError as exc:
+            error = str(exc)
+    return _assignment_save(pull, settings_, trigger, automatic, decision, error)
+
+
+def review_settings_get(repository: ConnectedRepository) -> RepositoryReviewSettings:
+    """The repository's review settings, defaults when none were saved."""
+    return RepositoryReviewSettings.objects.filter(
+        repository=repository
+    ).first() or RepositoryReviewSettings(repository=repository)
+
+
+def _assignable(pull: PullRequest, settings_: RepositoryReviewSettings) -> bool:
+    return (
+        settings_.auto_assign
+        and pull.state == PullState.OPEN
+        and not pull.draft
+        and not ReviewAssignment.objects.filter(
+            pull_request=pull, is_automatic=True
+        ).exists()
+    )
+
+
+def _assignment_request(
+    pull: PullRequest, settings_, client, exclude: tuple[str, ...]
+) -> Request:
+    repository = pull.repository
+    files = client.changed_files(repository.full_name, pull.number)
+    pull_files_record(pull=pull, paths=files)
+    ref = pull.base_ref or repository.default_branch
+    found = find_file(
+        lambda path: client.file_read(repository.full_name, path, ref),
+        repository.provider,
+    )
+    ownerships = (
+        _ownerships(parse(found[1], repository.provider), files) if found else ()
+    )
+    owners = [owner for ownership in ownerships for owner in ownership.owners]
+    teams = _teams(repository, settings_, [*owners, *settings_.pool], client)
+    candidates = set(owners_expand(owners, teams)) | set(
+        owners_expand(settings_.pool, teams)
+    )
+    people = _reviewer_facts(repository, candidates)
+    people = _with_expertise(people, pull, files)
+    people = _with_busy_status(people, client, pull.author_login)
+    for login in exclude:
+        if login in people:
+            people[login] = replace(people[login], unavailable="did not answer in time")
+    return Request(
+        author=pull.author_login,
+        ownerships=ownerships,
+        team_pool=tuple(settings_.pool),
+        teams=teams,
+        people=people,
+        strategy=Strategy(settings_.strategy),
+        count=settings_.reviewer_count,
+        is_urgent="urgent" in {label.lower() for label in pull.labels},
+    )
+
+
+def pull_files_record(*, pull: PullRequest, paths: Iterable[str]) -> None:
+    """Remember the paths a PR changes (expertise reads them later)."""
+    PullRequestFile.objects.bulk_create(
+        [
+            PullRequestFile(
+                pull_request=pull, path=path[:1024], directory=_directory(path)
+            )
+            for path in dict.fromkeys(paths)
+        ],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+
+
+def _directory(path: str) -> str:
+    return posixpath.dirname(path)[:1024]
+
+
+def _ownerships(codeowners, files: list[str]) -> tuple[Ownership, ...]:
+    """Per section, the owners of every changed file it covers, merged."""
+    merged: dict[str, Ownership] = {}
+    for path in files:
+        for ownership in codeowners.owners_for(path):
+            before = merged.get(ownership.section)
+            owners = tuple(
+                dict.fromkeys((*(before.owners if before else ()), *ownership.owners))
+            )
+            merged[ownership.section] = Ownership(
+                ownership.section, owners, ownership.approvals, ownership.is_optional
+            )
+    return tuple(merged.values())
+
+
+def _teams(
+    repository: ConnectedRepository, settings_, owners: list[str], client
+) -> dict[str, tuple[str, ...]]:
+    """Team members: listed in the review settings, otherwise asked of the provider.
+
+    Provider answers are cached for an hour (Django cache) per repository host;
+    a team the provider does not know stays unexpanded (and may be requested as
+    a team in the fallback).
+    """
+    teams = {name: tuple(members) for name, members in settings_.teams.items()}
+    for owner in dict.fromkeys(owners):
+        if owner in teams or not _is_team(owner, repository.provider):
+            continue
+        key = f"team-members:{repository.provider}:{repository.host}:{owner}"
+        members = cache.get(key)
+        if members is None:
+            try:
+                members = client.team_members(repository.full_name, owner)
+            except ProviderError as exc:
+                logger.info(
+                    "reviews.assignment.team_unreadable",
+                    extra={"team": owner, "error": str(exc)},
+                )
+                continue
+            cache.set(key, members, TEAM_CACHE_SECONDS)
+        if members:
+            teams[owner] = tuple(members)
+    return teams
+
+
+def _is_team(owner: str, provider: str) -> bool:
+    """GitHub teams are @org/team; on GitLab any @path may be a group."""
+    if not owner.startswith("@") or owner.startswith("@@"):
+        return False
+    return "/" in owner if provider == "github" else True
+
+
+def _reviewer_facts(
+    repository: ConnectedRepository, logins: set[str]
+) -> dict[str, Person]:
+    """What the chooser needs to know about each candidate: four queries in all."""
+    now = timezone.now()
+    identities = {
+        identity.login: identity
+        for identity in ProviderIdentity.objects.filter(
+            provider=repository.provider, host=repository.host, login__in=logins
+        ).select_related("reviewer_profile")
+    }
+    away = dict(
+        AvailabilityWindow.objects.filter(
+            identity__in=identities.values(), starts_at__lte=now, ends_at__gt=now
+        ).values_list("identity__login", "ends_at")
+    )
+    open_pulls = PullRequest.objects.filter(
+        repository__organization=repository.organization, state=PullState.OPEN
+    ).values_list("requested_reviewers", "additions", "deletions")
+    recent = ReviewAssignment.objects.filter(
+        pull_request__repository=repository,
+        created_at__gte=now - timedelta(days=30),
+    ).values_list("reviewers", "created_at")
+    load = _open_load(open_pulls, logins)
+    people = {}
+    for login in logins:
+        identity = identities.get(login)
+        profile = getattr(identity, "reviewer_profile", None) if identity else None
+        mine = [when for reviewers, when in recent if login in reviewers]
+        count, lines = load.get(login, (0, 0))
+        people[login] = Person(
+            login=login,
+            is_bot=bool(identity and identity.is_bot),
+            never_assign=bool(profile and profile.never_assign),
+            unavailable=f"away until {away[login]:%Y-%m-%d}" if login in away else "",
+            outside_working_hours=bool(profile)
+            and not is_working_time(
+                now,
+                zone=profile.timezone,
+                start_hour=profile.workday_start_hour,
+                end_hour=profile.workday_end_hour,
+            ),
+            capacity=profile.capacity if profile else 5,
+            open_requests=count,
+            open_request_lines=lines,
+            requests_last_30_days=len(mine),
+            last_requested_at=max(mine) if mine else None,
+        )
+    return people
+
+
+def _open_load(open_pulls, logins: set[str]) -> dict[str, tuple[int, int]]:
+    load: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for reviewers, additions, deletions in open_pulls:
+        for login in set(reviewers) & logins:
+            load[login][0] += 1
+            load[login][1] += (additions or 0) + (deletions or 0)
+    return {login: (count, lines) for login, (count, lines) in load.items()}
+
+
+def _with_expertise(
+    people: dict[str, Person], pull: PullRequest, files: list[str]
+) -> dict[str, Person]:
+    scores = expertise_scores(pull=pull, paths=files, logins=set(people))
+    return {
+        login: replace(person, expertise=scores.get(login, 0.0))
+        for login, person in people.items()
+    }
+
+
+def expertise_scores(
+    *, pull: PullRequest, paths: Iterable[str], logins: set[str]
+) -> dict[str, float]:
+    """Who reviewed or wrote changes to these files recently, 0..1 (best = 1).
+
+    A past PR that changed one of the same files counts fully, one that changed
+    a file in the same directory counts half; each authorship or review of it
+    is weighted by recency (half-life EXPERTISE_HALF_LIFE_DAYS). Two queries.
+    """
+    paths = set(paths)
+    if not paths or not logins:
+        return {}
+    now = timezone.now()
+    touched = (
+        PullRequestFile.objects.filter(
+            pull_request__repository_id=pull.repository_id,
+            directory__in={_directory(path) for path in paths},
+            pull_request__provider_created_at__gte=now - timedelta(days=EXPERTISE_DAYS),
+        )
+        .exclude(pull_request=pull)
+        .order_by("-pull_request__provider_created_at")
+        .values_list(
+            "pull_request_id",
+            "path",
+            "pull_request__author_login",
+            "pull_request__provider_created_at",
+        )[:EXPERTISE_ROWS]
+    )
+    match: dict[int, float] = {}
+    authors: dict[int, tuple[str, datetime]] = {}
+    for pull_id, path, author, created in touched:
+        match[pull_id] = max(match.get(pull_id, 0.0), 1.0 if path in paths else 0.5)
+        authors[pull_id] = (author, created)
+    raw: dict[str, float] = defaultdict(float)
+    for pull_id, (author, created) in authors.items():
+        if author in logins:
+            raw[author] += match[pull_id] * _decay(now, created)
+    reviews = (
+        Review.objects.filter(
+            pull_request_id__in=list(match), reviewer_login__in=logins
+        )
+        .exclude(state=ReviewState.DISMISSED)
+        .values_list("pull_request_id", "reviewer_login", "submitted_at")
+    )
+    for pull_id, login, submitted in reviews:
+        raw[login] += match[pull_id] * _decay(now, submitted)
+    best = max(raw.values(), default=0.0)
+    if not best:
+        return {}
+    return {login: round(value / best, 4) for login, value in raw.items()}
+
+
+def _decay(now: datetime, when: datetime) -> float:
+    age_days = max((now - when).total_seconds(), 0) / 86400
+    return 0.5 ** (age_days / EXPERTISE_HALF_LIFE_DAYS)
+
+
+def _with_busy_status(
+    people: dict[str, Person], client, author: str
+) -> dict[str, Person]:
+    """Mark people whose provider status says they are busy (where one exists).
+
+    Only candidates not already filtered for a cheaper reason are asked about;
+    when the provider cannot answer, nobody is marked busy.
+    """
+    ask = sorted(
+        login
+        for login, person in people.items()
+        if login != author
+        and not (person.is_bot or person.never_assign or person.unavailable)
+    )
+    if not ask:
+        return people
+    try:
+        busy = client.users_busy(ask)
+    except ProviderError as exc:
+        logger.info("reviews.assignment.busy_unknown", extra={"error": str(exc)})
+        return people
+    return {
+        login: replace(person, unavailable=f"busy on the provider: {busy[login]}")
+        if login in busy
+        else person
+        for login, person in people.items()
+    }
+
+
+def _assignment_save(
+    pull: PullRequest,
+    settings_: RepositoryReviewSettings,
+    trigger: str,
+    automatic: bool,
+    decision: Decision | None,
+    error: str,
+) -> ReviewAssignment | None:
+    reviewers = list(decision.reviewers) if decision else []
+    teams = list(decision.teams) if decision else []
+    if error:
+        status = ReviewAssignment.Status.FAILED
+    elif reviewers or teams:
+        status = ReviewAssignment.Status.REQUESTED
+    else:
+        status = ReviewAssignment.Status.NOBODY
+    values: dict[str, Any] = {
+        "pull_request": pull,
+        "trigger": trigger,
+        "is_automatic": automatic,
+        "strategy": settings_.strategy,
+        "reviewers": reviewers,
+        "teams": teams,
+        "explanation": decision.explanation if decision else {},
+        "head_sha": pull.head_sha,
+        "status": status,
+        "error": error[:2000],
+    }
+    try:
+        with transaction.atomic():
+            return ReviewAssignment.objects.create(**values)
+    except IntegrityError:
+        return None  # another worker made the automatic assignment first

@@ -1,0 +1,160 @@
+"""Review SLA: a request waiting too long gets one reminder, then maybe a new reviewer.
+
+The wait is counted in the reviewer's business hours (their time zone and
+working day), so nobody is "late" over a weekend. Each step is claimed in the
+database before the provider is called, so two beat runs never remind twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.providers.base import ProviderError, ProviderTemporaryError
+from reviews.assignment.service import review_settings_get, reviewer_assign
+from reviews.business_time import business_hours_between
+from reviews.models import (
+    PullState,
+    ReviewAssignment,
+    ReviewerProfile,
+    ReviewRequest,
+    SlaReminder,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SlaResult:
+    reminded: list[str] = field(default_factory=list)
+    reassigned: list[str] = field(default_factory=list)
+
+
+def review_sla_check(*, now: datetime | None = None) -> SlaResult:
+    """One pass over every open, unanswered review request."""
+    now = now or timezone.now()
+    result = SlaResult()
+    pending = list(
+        ReviewRequest.objects.filter(
+            is_active=True,
+            responded_at__isnull=True,
+            reassigned_at__isnull=True,
+            pull_request__state=PullState.OPEN,
+        )
+        .exclude(pull_request__draft=True)
+        .select_related("pull_request__repository")
+        .order_by("requested_at", "id")
+    )
+    profiles = _profiles({request.reviewer_login for request in pending})
+    settings_cache: dict[int, object] = {}
+    for request in pending:
+        repository = request.pull_request.repository
+        if repository.pk not in settings_cache:
+            settings_cache[repository.pk] = review_settings_get(repository)
+        settings_ = settings_cache[repository.pk]
+        waited = request_waited_hours(request, profiles, now)
+        label = f"{repository.full_name}#{request.pull_request.number}"
+        due = waited >= settings_.sla_hours and request.reminded_at is None
+        if due and _remind(request, settings_, waited, now):
+            result.reminded.append(f"{request.reviewer_login} on {label}")
+        if (
+            settings_.sla_reassign
+            and request.reminded_at is not None
+            and waited >= 2 * settings_.sla_hours
+            and _reassign(request, now)
+        ):
+            result.reassigned.append(f"{request.reviewer_login} on {label}")
+    return result
+
+
+def _profiles(logins: set[str]) -> dict[str, ReviewerProfile]:
+    return {
+        profile.identity.login: profile
+        for profile in ReviewerProfile.objects.filter(
+            identity__login__in=logins
+        ).select_related("identity")
+    }
+
+
+def request_waited_hours(
+    request: ReviewRequest, profiles: dict[str, ReviewerProfile], now: datetime
+) -> float:
+    """Business hours the request has waited, in the reviewer's own working day."""
+    profile = profiles.get(request.reviewer_login)
+    if profile is None:
+        return business_hours_between(request.requested_at, now)
+    return business_hours_between(
+        request.requested_at,
+        now,
+        zone=profile.timezone,
+        start_hour=profile.workday_start_hour,
+        end_hour=profile.workday_end_hour,
+    )
+
+
+def _remind(request: ReviewRequest, settings_, waited: float, now: datetime) -> bool:
+    """Claim the reminder, then post it (a dashboard nudge needs no call)."""
+    if settings_.sla_reminder == SlaReminder.OFF:
+        return False
+    claimed = ReviewRequest.objects.filter(
+        pk=request.pk, reminded_at__isnull=True
+    ).update(reminded_at=now)
+    if not claimed:
+        return False
+    request.reminded_at = now
+    if settings_.sla_reminder != SlaReminder.COMMENT:
+        return True
+    pull = request.pull_request
+    body = (
+        f"@{request.reviewer_login}, a friendly nudge from CodeQuest: this has been "
+        f"waiting for your review for {waited:.0f} business hours (the team aims "
+        f"for {settings_.sla_hours}). If you can't get to it soon, remove yourself "
+        "as a reviewer and someone else will be asked."
+    )
+    try:
+        _client(pull.repository).comment_create(
+            pull.repository.full_name, pull.number, body
+        )
+    except ProviderTemporaryError:
+        # Try again on the next pass; the nudge still shows on the dashboard.
+        ReviewRequest.objects.filter(pk=request.pk).update(reminded_at=None)
+        request.reminded_at = None
+        return False
+    except ProviderError as exc:
+        logger.info("reviews.sla.reminder_failed", extra={"error": str(exc)})
+    return True
+
+
+def _reassign(request: ReviewRequest, now: datetime) -> bool:
+    """Ask someone else; the late reviewer's request is withdrawn on the provider."""
+    claimed = ReviewRequest.objects.filter(
+        Q(pk=request.pk) & Q(reassigned_at__isnull=True)
+    ).update(reassigned_at=now)
+    if not claimed:
+        return False
+    pull = request.pull_request
+    assignment = reviewer_assign(
+        pull_request_id=pull.pk,
+        trigger="sla_reassign",
+        exclude=[request.reviewer_login],
+    )
+    if assignment is None or assignment.status != ReviewAssignment.Status.REQUESTED:
+        logger.info("reviews.sla.nobody_else", extra={"pull": pull.pk})
+        return False
+    try:
+        _client(pull.repository).reviewers_remove(
+            pull.repository.full_name, pull.number, logins=[request.reviewer_login]
+        )
+    except ProviderError as exc:
+        logger.info("reviews.sla.unrequest_failed", extra={"error": str(exc)})
+    return True
+
+
+def _client(repository):
+    from integrations.services import repository_client
+
+    return repository_client(repository)
