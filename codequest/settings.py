@@ -144,6 +144,9 @@ WEBHOOK_MAX_ATTEMPTS = 6
 
 # Most points one person can earn in a day (rewards anti-gaming).
 REWARDS_DAILY_CAP = _setting(env.int, "CODEQUEST_REWARDS_DAILY_CAP", default=60)
+# Review credit stays provisional until the pull request is merged or closed, or
+# at most this many days (0 = credit counts at once).
+REWARDS_HOLD_DAYS = _setting(env.int, "CODEQUEST_REWARDS_HOLD_DAYS", default=14)
 
 # --- Applications ---------------------------------------------------------------
 INSTALLED_APPS = [

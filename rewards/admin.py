@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
-from rewards.models import PointsEntry, PointsRule
+from rewards.models import PointsEntry, PointsRule, Season
 
 
 @admin.register(PointsRule)
@@ -21,6 +21,7 @@ class PointsEntryAdmin(OrganizationScopedAdmin):
         "reason",
         "rule",
         "rule_version",
+        "earned_at",
         "created_at",
     ]
     list_filter = ["rule"]
@@ -35,3 +36,12 @@ class PointsEntryAdmin(OrganizationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Season)
+class SeasonAdmin(OrganizationScopedAdmin):
+    """Team admins define seasons; leaderboard period=season uses the running one."""
+
+    list_display = ["name", "organization", "starts_at", "ends_at"]
+    list_filter = ["organization"]
+    search_fields = ["name"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 
 from codequest.api import query_filters
@@ -17,6 +18,9 @@ class LeaderboardListApi(ListAPIView):
         member = serializers.CharField()
         identities = serializers.ListField(child=serializers.CharField())
         points = serializers.IntegerField()
+        provisional = serializers.IntegerField(
+            help_text="Review credit waiting for its pull request to finish."
+        )
         reviews = serializers.IntegerField()
 
     serializer_class = OutputSerializer
@@ -35,11 +39,14 @@ class LeaderboardListApi(ListAPIView):
             self.request.query_params,
             {"period": tuple(selectors.PERIODS), "team": None},
         )
-        return selectors.leaderboard_list(
-            user=self.request.user,
-            period=filters.get("period", "all"),
-            team=filters.get("team", ""),
-        )
+        try:
+            return selectors.leaderboard_list(
+                user=self.request.user,
+                period=filters.get("period", "all"),
+                team=filters.get("team", ""),
+            )
+        except selectors.NoSeasonError as exc:
+            raise ValidationError({"error": f"period=season: {exc}"}) from None
 
 
 class PointsListApi(ListAPIView):
@@ -50,6 +57,7 @@ class PointsListApi(ListAPIView):
             source="pull_request.repository.full_name", default=None
         )
         number = serializers.IntegerField(source="pull_request.number", default=None)
+        provisional = serializers.SerializerMethodField()
 
         class Meta:
             model = PointsEntry
@@ -60,11 +68,16 @@ class PointsListApi(ListAPIView):
                 "provider",
                 "repository",
                 "number",
+                "provisional",
+                "earned_at",
                 "created_at",
             ]
 
         def get_member(self, entry: PointsEntry) -> str:
             return member_label(entry.identity)
+
+        def get_provisional(self, entry: PointsEntry) -> bool:
+            return selectors.entry_is_provisional(entry)
 
     serializer_class = OutputSerializer
 

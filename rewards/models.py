@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from integrations.models import Organization
 from reviews.models import ProviderIdentity, PullRequest
 
 
@@ -49,6 +50,10 @@ class PointsEntry(models.Model):
         blank=True,
         related_name="points_entries",
     )
+    earned_at = models.DateTimeField(
+        db_index=True,
+        help_text="When the work was done (provider time); periods count by it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -62,3 +67,28 @@ class PointsEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points:+d} {self.identity} ({self.reason})"
+
+
+class Season(models.Model):
+    """A named stretch of time a team competes over (a quarter, a hackathon)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="seasons"
+    )
+    name = models.CharField(max_length=100)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="season_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organization})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -110,7 +110,12 @@ def test_rubber_stamp_on_a_big_change_earns_nothing(pull):
     quick = review_event(pull, submitted_at=timezone.now() + timedelta(seconds=30))
     assert points_award(event=quick, pull_request=pull) == []
     considered = review_event(pull, submitted_at=timezone.now() + timedelta(minutes=20))
-    assert len(points_award(event=considered, pull_request=pull)) == 1
+    earned = points_award(event=considered, pull_request=pull)
+    # A session, and the size bonus: 400 changed lines = 4 units of 2 points.
+    assert [(entry.rule.key, entry.points) for entry in earned] == [
+        ("review_session", 10),
+        ("review_size", 8),
+    ]
 
 
 def test_dismissal_is_a_compensating_entry(pull):
@@ -198,12 +203,14 @@ def test_real_deliveries_to_ledger_and_leaderboard(
             "member": "github:octocat",
             "identities": ["github:octocat"],
             "points": 13,
+            "provisional": 0,
             "reviews": 1,
         },
         {
             "member": "github:Codertocat",
             "identities": ["github:Codertocat"],
             "points": 5,
+            "provisional": 0,
             "reviews": 0,
         },
     ]
@@ -216,3 +223,163 @@ def test_real_deliveries_to_ledger_and_leaderboard(
         (3, "Codertocat/Hello-World", 2),
         (10, "Codertocat/Hello-World", 2),
     ]
+
+
+def comment_event(pull, *, login="hubot", body="Please guard against n == 0.", **kw):
+    from integrations.providers.base import CommentKind, CommentSnapshot
+
+    now = timezone.now()
+    kind = kw.pop("kind", EventKind.COMMENT_CREATED)
+    return NormalizedEvent(
+        kind=kind,
+        provider="github",
+        occurred_at=now,
+        comment=CommentSnapshot(
+            external_id=kw.pop("external_id", "c1"),
+            kind=CommentKind.REVIEW_COMMENT,
+            author=UserRef(login, "9", kw.pop("is_bot", False)),
+            body=body,
+            created_at=now,
+            updated_at=now,
+            review_external_id=kw.pop("review_external_id", ""),
+            is_deleted=kind is EventKind.COMMENT_DELETED,
+        ),
+    )
+
+
+def rules(login="hubot"):
+    return sorted(
+        PointsEntry.objects.filter(identity__login=login).values_list(
+            "rule__key", "points"
+        )
+    )
+
+
+def test_substantive_comments_earn_up_to_five_per_pull_request(pull):
+    for number in range(7):
+        points_award(
+            event=comment_event(pull, external_id=f"c{number}"), pull_request=pull
+        )
+    points_award(event=comment_event(pull, external_id="c0"), pull_request=pull)
+    assert rules() == [("review_comment", 2)] * 5
+
+
+@pytest.mark.parametrize(
+    ("_case", "changes"),
+    [
+        ("too short", {"body": "nit: typo"}),
+        ("the author's own", {"login": "octocat"}),
+        ("a bot", {"login": "ci[bot]", "is_bot": True}),
+    ],
+)
+def test_comments_that_earn_nothing(pull, _case, changes):
+    assert points_award(event=comment_event(pull, **changes), pull_request=pull) == []
+
+
+def test_a_deleted_comment_is_reversed(pull):
+    points_award(event=comment_event(pull), pull_request=pull)
+    deleted = comment_event(pull, kind=EventKind.COMMENT_DELETED)
+    points_award(event=deleted, pull_request=pull)
+    points_award(event=deleted, pull_request=pull)
+    assert total("hubot") == 0
+    assert sorted(PointsEntry.objects.values_list("points", flat=True)) == [-2, 2]
+
+
+def test_inline_comments_give_a_bare_commented_review_substance(pull):
+    from reviews.models import Comment
+
+    bare = review_event(pull, state=ReviewState.COMMENTED, body="")
+    assert points_award(event=bare, pull_request=pull) == []  # nothing yet
+    Comment.objects.create(
+        pull_request=pull,
+        kind="review_comment",
+        external_id="c1",
+        review_external_id="1",
+        author_login="hubot",
+        body="Please guard against n == 0.",
+        provider_created_at=timezone.now(),
+        provider_updated_at=timezone.now(),
+    )
+    # The comment's own delivery opens the session...
+    points_award(event=comment_event(pull, review_external_id="1"), pull_request=pull)
+    # ...and the review, replayed after it, adds nothing.
+    points_award(event=bare, pull_request=pull)
+    assert rules() == [("review_comment", 2), ("review_session", 10)]
+
+
+def test_sessions_are_per_head_with_a_24_hour_gap(pull):
+    start = timezone.now()
+    points_award(event=review_event(pull, submitted_at=start), pull_request=pull)
+    same_session = review_event(pull, submitted_at=start + timedelta(hours=3))
+    assert points_award(event=same_session, pull_request=pull) == []
+    next_day = review_event(pull, submitted_at=start + timedelta(hours=25))
+    assert len(points_award(event=next_day, pull_request=pull)) == 1
+    pull.head_sha = "f" * 40
+    pull.save()
+    pushed = review_event(pull, submitted_at=start + timedelta(hours=26))
+    assert len(points_award(event=pushed, pull_request=pull)) == 1
+    assert total("hubot") == 30
+
+
+def test_timeliness_bonus_within_the_sla_in_business_hours(pull):
+    from reviews.models import ReviewRequest
+
+    monday_10 = datetime(2026, 11, 16, 10, tzinfo=UTC)
+    ReviewRequest.objects.create(
+        pull_request=pull, reviewer_login="hubot", requested_at=monday_10
+    )
+    ReviewRequest.objects.create(
+        pull_request=pull, reviewer_login="slowpoke", requested_at=monday_10
+    )
+    tuesday_9 = monday_10 + timedelta(hours=23)  # 8 business hours later
+    points_award(event=review_event(pull, submitted_at=tuesday_9), pull_request=pull)
+    thursday = monday_10 + timedelta(days=3)  # 27 business hours later
+    points_award(
+        event=review_event(pull, login="slowpoke", submitted_at=thursday),
+        pull_request=pull,
+    )
+    assert rules() == [("review_session", 10), ("review_timely", 3)]
+    assert rules("slowpoke") == [("review_session", 10)]
+
+
+def test_spam_reverses_everything_and_stops_new_credit(pull):
+    points_award(event=review_event(pull), pull_request=pull)
+    points_award(event=comment_event(pull), pull_request=pull)
+    pull.labels = ["Spam"]
+    pull.save()
+    labelled = NormalizedEvent(
+        kind=EventKind.PR_UPDATED, provider="github", occurred_at=timezone.now()
+    )
+    points_award(event=labelled, pull_request=pull)
+    points_award(event=labelled, pull_request=pull)
+    late = review_event(pull, login="latecomer")
+    points_award(event=late, pull_request=pull)
+    assert total("hubot") == 0 and total("latecomer") == 0
+    assert PointsEntry.objects.filter(points__lt=0).count() == 2
+
+
+def test_dismissing_the_only_session_reverses_its_bonuses(pull):
+    pull.additions = 250
+    pull.save()
+    points_award(event=review_event(pull), pull_request=pull)
+    assert total("hubot") == 14  # 10 + 2 units of size
+    dismissed = review_event(
+        pull, kind=EventKind.REVIEW_DISMISSED, state=ReviewState.DISMISSED
+    )
+    points_award(event=dismissed, pull_request=pull)
+    assert total("hubot") == 0
+
+
+def test_daily_cap_counts_the_day_the_work_was_done(settings):
+    settings.REWARDS_DAILY_CAP = 20
+    yesterday = timezone.now() - timedelta(days=1)
+    for number in range(3):
+        pull = PullRequestFactory(author_login="octocat", number=200 + number)
+        points_award(
+            event=review_event(pull, submitted_at=yesterday), pull_request=pull
+        )
+    today_pull = PullRequestFactory(author_login="octocat", number=300)
+    points_award(event=review_event(today_pull), pull_request=today_pull)
+    assert list(
+        PointsEntry.objects.order_by("id").values_list("points", flat=True)
+    ) == [10, 10, 10]

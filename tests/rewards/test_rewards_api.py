@@ -30,6 +30,7 @@ def entry(login, points, pull, *, provider="github", rule="review_session", days
         reason="test",
         source=f"{login}:{pull.pk}:{points}:{days_ago}:{rule}",
         pull_request=pull,
+        earned_at=timezone.now() - timedelta(days=days_ago),
     )
     if days_ago:
         PointsEntry.objects.filter(pk=created.pk).update(
@@ -41,8 +42,8 @@ def entry(login, points, pull, *, provider="github", rule="review_session", days
 @pytest.fixture
 def data():
     mine, theirs = OrganizationFactory(slug="mine"), OrganizationFactory(slug="theirs")
-    pull = PullRequestFactory(repository__organization=mine)
-    other = PullRequestFactory(repository__organization=theirs)
+    pull = PullRequestFactory(repository__organization=mine, state="merged")
+    other = PullRequestFactory(repository__organization=theirs, state="merged")
     mona_gh = entry("mona", 10, pull)
     mona_gl = entry("mona-gl", 10, pull, provider="gitlab")
     entry("mona", 3, pull, rule="merge_reviewer", days_ago=10)
@@ -67,12 +68,14 @@ def test_leaderboard_combines_a_persons_identities(data):
             "member": "mona",
             "identities": ["github:mona", "gitlab:mona-gl"],
             "points": 23,
+            "provisional": 0,
             "reviews": 2,
         },
         {
             "member": "github:hubot",
             "identities": ["github:hubot"],
             "points": 10,
+            "provisional": 0,
             "reviews": 1,
         },
     ]
@@ -96,7 +99,9 @@ def test_leaderboard_filters(data, query, expected):
 def test_bad_period_is_400(data):
     response = data.get("/api/v1/leaderboard/?period=year")
     assert response.status_code == 400
-    assert "period must be one of: week, month, all" in response.json()["error"]
+    assert (
+        "period must be one of: week, month, season, all" in (response.json()["error"])
+    )
 
 
 def test_points_history_fields_and_member_filter(data):
@@ -109,6 +114,8 @@ def test_points_history_fields_and_member_filter(data):
         "provider",
         "repository",
         "number",
+        "provisional",
+        "earned_at",
         "created_at",
     }
     assert {item["member"] for item in items} == {"mona"}
@@ -127,3 +134,54 @@ def test_points_list_query_count_is_constant(data, django_assert_max_num_queries
         assert data.get("/api/v1/points/?page_size=40").status_code == 200
     with django_assert_max_num_queries(4):
         assert data.get("/api/v1/leaderboard/").status_code == 200
+
+
+def test_review_credit_is_provisional_until_the_pull_request_finishes(data, settings):
+    settings.REWARDS_HOLD_DAYS = 14
+    mine = OrganizationMembership.objects.first().organization
+    open_pull = PullRequestFactory(repository__organization=mine, state="open")
+    entry("mona", 10, open_pull, rule="review_session")
+    entry("hubot", 10, open_pull, rule="review_session", days_ago=20)  # past hold
+
+    board = {
+        row["member"]: (row["points"], row["provisional"])
+        for row in data.get("/api/v1/leaderboard/").json()["results"]
+    }
+    assert board == {"mona": (23, 10), "github:hubot": (20, 0)}
+    history = data.get("/api/v1/points/?member=mona").json()["results"]
+    assert [item["provisional"] for item in history] == [True, False, False, False]
+
+    open_pull.state = "merged"
+    open_pull.save()
+    rows = data.get("/api/v1/leaderboard/").json()["results"]
+    assert rows[0]["member"] == "mona" and (
+        rows[0]["points"],
+        rows[0]["provisional"],
+    ) == (
+        33,
+        0,
+    )
+
+    settings.REWARDS_HOLD_DAYS = 0  # hold switched off: everything counts at once
+    other = PullRequestFactory(repository__organization=mine, state="open")
+    entry("mona", 5, other, rule="review_comment")
+    rows = data.get("/api/v1/leaderboard/").json()["results"]
+    assert (rows[0]["points"], rows[0]["provisional"]) == (38, 0)
+
+
+def test_season_leaderboard(data):
+    from rewards.models import Season
+
+    mine = OrganizationMembership.objects.first().organization
+    response = data.get("/api/v1/leaderboard/?period=season")
+    assert response.status_code == 400
+    assert "no season is running" in response.json()["error"]
+
+    Season.objects.create(
+        organization=mine,
+        name="Autumn",
+        starts_at=timezone.now() - timedelta(days=5),
+        ends_at=timezone.now() + timedelta(days=20),
+    )
+    rows = data.get("/api/v1/leaderboard/?period=season").json()["results"]
+    assert {row["member"]: row["points"] for row in rows} == {"mona": 20}
