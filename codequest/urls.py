@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from codequest import views
 from integrations.app_views import GitHubInstallationListApi, github_install_callback
 from integrations.dashboard import dashboard, repository_connect_view
+from reviews import views as review_views
+from rewards import views as reward_views
 
 urlpatterns = [
     # Webhooks first: the hottest URLs resolve without walking the others.
@@ -12,6 +14,25 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("dashboard/", dashboard, name="dashboard"),
+    path("dashboard/queue/", review_views.queue_view, name="dashboard-queue"),
+    path("dashboard/stats/", review_views.stats_view, name="dashboard-stats"),
+    path("dashboard/settings/", review_views.settings_view, name="dashboard-settings"),
+    path(
+        "dashboard/settings/away/",
+        review_views.away_add_view,
+        name="dashboard-away-add",
+    ),
+    path(
+        "dashboard/settings/away/<int:window_id>/delete/",
+        review_views.away_delete_view,
+        name="dashboard-away-delete",
+    ),
+    path(
+        "dashboard/leaderboard/",
+        reward_views.leaderboard_view,
+        name="dashboard-leaderboard",
+    ),
+    path("dashboard/points/", reward_views.points_view, name="dashboard-points"),
     path(
         "dashboard/repositories/connect",
         repository_connect_view,

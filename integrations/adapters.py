@@ -10,12 +10,15 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
 from allauth.socialaccount.providers.base import AuthError
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from integrations.providers.base import host_of
 from integrations.services import oauth_credential_store
+from reviews.people import identity_link
 
 PROVIDER_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
 
@@ -80,5 +83,17 @@ def _store(request: HttpRequest, user: Any, sociallogin: SocialLogin) -> None:
         refresh_token=token.token_secret or "",
         expires_at=token.expires_at,
     )
+    if login:
+        identity_link(
+            user=user,
+            provider=account.provider,
+            host=host_of(
+                settings.GITHUB_WEB_URL
+                if account.provider == "github"
+                else settings.GITLAB_URL
+            ),
+            login=str(login),
+            external_id=str(account.uid or ""),
+        )
     name = PROVIDER_NAMES.get(account.provider, account.provider)
     messages.success(request, f"{name} connected as @{login}.")

@@ -49,14 +49,31 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "integrations/dashboard.html",
+        "dashboard/overview.html",
         {
             "connections": connections,
             "repositories": repositories,
             "connect_form": connect_form,
             "app_install_url": app_install_url,
+            "section": "overview",
+            **_my_day(request.user),
         },
     )
+
+
+def _my_day(user) -> dict:
+    """The morning view: my queue, my points, this week's leaders."""
+    from reviews.selectors import my_identities, review_queue
+    from rewards.selectors import leaderboard_list, my_points_summary
+
+    identities = my_identities(user)
+    return {
+        "identities": identities,
+        "queue": review_queue(user=user, identities=identities)[:5],
+        "points": my_points_summary(user=user, identities=identities),
+        "leaders": leaderboard_list(user=user, period="week")[:5],
+        "me": user.get_username(),
+    }
 
 
 def _configured(slug: str) -> bool:

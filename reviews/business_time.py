@@ -64,3 +64,14 @@ def is_working_time(
 ) -> bool:
     local = moment.astimezone(zone_get(zone))
     return local.weekday() < 5 and start_hour <= local.hour < end_hour
+
+
+def working_day_of(profile) -> dict:
+    """business_hours_between keyword arguments for a ReviewerProfile (or None)."""
+    if profile is None:
+        return {}
+    return {
+        "zone": profile.timezone,
+        "start_hour": profile.workday_start_hour,
+        "end_hour": profile.workday_end_hour,
+    }

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from integrations.selectors import repositories_visible_to
 from reviews.models import Comment, ProviderIdentity, PullRequest, Review
@@ -74,3 +77,117 @@ def member_label(identity: ProviderIdentity) -> str:
     if member is not None:
         return member.display_name
     return f"{identity.provider}:{identity.login}"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One pull request waiting for the person's review."""
+
+    pull_request: PullRequest
+    login: str
+    requested_at: datetime
+    waited_hours: float
+    sla_hours: int
+    is_reminded: bool
+    why: tuple[str, ...]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.waited_hours >= self.sla_hours
+
+    @property
+    def sla_share(self) -> int:
+        """How much of the SLA is used, in percent (capped at 100 for the bar)."""
+        return min(int(100 * self.waited_hours / max(self.sla_hours, 1)), 100)
+
+    @property
+    def size(self) -> int:
+        pull = self.pull_request
+        return (pull.additions or 0) + (pull.deletions or 0)
+
+
+def my_identities(user: Any) -> list[ProviderIdentity]:
+    """The provider logins linked to this person (empty until one is linked)."""
+    return list(
+        ProviderIdentity.objects.filter(member__user=user).select_related(
+            "reviewer_profile"
+        )
+    )
+
+
+def review_queue(
+    *, user: Any, identities: list[ProviderIdentity], now: datetime | None = None
+) -> list[QueueItem]:
+    """Open pull requests waiting for this person's review, oldest request first.
+
+    Two queries whatever the length: the requests (with their pull request,
+    repository and review settings) and the assignments that explain them.
+    """
+    from reviews.business_time import business_hours_between, working_day_of
+    from reviews.models import ReviewAssignment, ReviewRequest
+
+    if not identities:
+        return []
+    now = now or timezone.now()
+    by_login = Q()
+    for identity in identities:
+        by_login |= Q(
+            reviewer_login=identity.login,
+            pull_request__repository__provider=identity.provider,
+            pull_request__repository__host=identity.host,
+        )
+    requests = _scoped(
+        ReviewRequest.objects.filter(
+            by_login,
+            is_active=True,
+            responded_at__isnull=True,
+            pull_request__state="open",
+        ).select_related("pull_request__repository__review_settings"),
+        user,
+        "pull_request__repository",
+    ).order_by("requested_at", "id")[:100]
+    requests = list(requests)
+    assignments: dict[int, list] = {}
+    for assignment in ReviewAssignment.objects.filter(
+        pull_request__in=[request.pull_request_id for request in requests]
+    ).order_by("-created_at"):
+        assignments.setdefault(assignment.pull_request_id, []).append(assignment)
+    profiles = {identity.login: identity for identity in identities}
+    items = []
+    for request in requests:
+        profile = getattr(
+            profiles.get(request.reviewer_login), "reviewer_profile", None
+        )
+        settings_ = getattr(request.pull_request.repository, "review_settings", None)
+        items.append(
+            QueueItem(
+                pull_request=request.pull_request,
+                login=request.reviewer_login,
+                requested_at=request.requested_at,
+                waited_hours=business_hours_between(
+                    request.requested_at, now, **working_day_of(profile)
+                ),
+                sla_hours=settings_.sla_hours if settings_ else 9,
+                is_reminded=request.reminded_at is not None,
+                why=_why(request, assignments.get(request.pull_request_id, [])),
+            )
+        )
+    return items
+
+
+def _why(request, assignments: list) -> tuple[str, ...]:
+    """The stored explanation of the assignment that picked this person."""
+    login = request.reviewer_login
+    for assignment in assignments:
+        if login not in assignment.reviewers:
+            continue
+        explanation = assignment.explanation or {}
+        reasons = list(explanation.get("pool", {}).get(login, []))
+        strategy = explanation.get("strategy", "")
+        if strategy:
+            reasons.append(f"best {strategy.replace('_', ' ')} score")
+        expertise = explanation.get("expertise", {}).get(login)
+        if expertise:
+            reasons.append(f"knows these files (expertise {expertise:.2f})")
+        return tuple(reasons) or ("chosen by CodeQuest",)
+    return ("requested directly on the provider",)

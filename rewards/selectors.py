@@ -140,3 +140,29 @@ def entry_is_provisional(entry: PointsEntry, now: datetime | None = None) -> boo
     now = now or timezone.now()
     finished = entry.pull_request.state in (PullState.MERGED, PullState.CLOSED)
     return not finished and entry.earned_at >= now - timedelta(days=hold)
+
+
+def my_points_summary(*, user: Any, identities: list) -> dict:
+    """Confirmed and provisional totals, this week's points and recent lines."""
+    if not identities:
+        return {"points": 0, "provisional": 0, "week": 0, "recent": []}
+    mine = points_entries_visible_to(user).filter(identity__in=identities)
+    confirmed = confirmed_q()
+    week_ago = timezone.now() - timedelta(days=7)
+    # Aliases must differ from the field name ("points") or Django refuses.
+    totals = mine.aggregate(
+        confirmed_total=Sum("points", filter=confirmed or None),
+        pending_total=Sum("points", filter=~confirmed) if confirmed else Value(0),
+        week_total=Sum("points", filter=Q(earned_at__gte=week_ago)),
+    )
+    recent = list(
+        mine.select_related("pull_request__repository", "rule").order_by(
+            "-earned_at", "-id"
+        )[:8]
+    )
+    return {
+        "points": totals["confirmed_total"] or 0,
+        "provisional": totals["pending_total"] or 0,
+        "week": totals["week_total"] or 0,
+        "recent": [(entry, entry_is_provisional(entry)) for entry in recent],
+    }

@@ -34,7 +34,7 @@ from integrations.providers.base import (
     NormalizedEvent,
     ReviewSnapshot,
 )
-from reviews.business_time import business_hours_between
+from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     Comment,
     ProviderIdentity,
@@ -199,17 +199,7 @@ def _answered_in_time(pull: PullRequest, login: str, when: datetime) -> bool:
         return False
     profile = ReviewerProfile.objects.filter(identity__login=login).first()
     waited = business_hours_between(
-        request.requested_at,
-        when,
-        **(
-            {
-                "zone": profile.timezone,
-                "start_hour": profile.workday_start_hour,
-                "end_hour": profile.workday_end_hour,
-            }
-            if profile
-            else {}
-        ),
+        request.requested_at, when, **working_day_of(profile)
     )
     return waited <= review_settings_get(pull.repository).sla_hours
 

@@ -77,6 +77,11 @@ def reviewers_choose(request: Request) -> Decision:
         "pool": {login: sorted(pool[login]) for login in sorted(pool)},
         "filtered": excluded,
         "scores": {login: round(score, 4) for login, score in scores.items()},
+        "expertise": {
+            login: request.people[login].expertise
+            for login in eligible
+            if login in request.people and request.people[login].expertise
+        },
         "chosen": list(chosen),
         "fallback_teams": list(fallback),
         "note": _note(chosen, fallback, pool),

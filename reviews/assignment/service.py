@@ -30,7 +30,7 @@ from reviews.assignment.pipeline import (
     owners_expand,
     reviewers_choose,
 )
-from reviews.business_time import is_working_time
+from reviews.business_time import is_working_time, working_day_of
 from reviews.codeowners import Ownership, find_file, parse
 from reviews.models import (
     AvailabilityWindow,
@@ -253,12 +253,7 @@ def _reviewer_facts(
             never_assign=bool(profile and profile.never_assign),
             unavailable=f"away until {away[login]:%Y-%m-%d}" if login in away else "",
             outside_working_hours=bool(profile)
-            and not is_working_time(
-                now,
-                zone=profile.timezone,
-                start_hour=profile.workday_start_hour,
-                end_hour=profile.workday_end_hour,
-            ),
+            and not is_working_time(now, **working_day_of(profile)),
             capacity=profile.capacity if profile else 5,
             open_requests=count,
             open_request_lines=lines,

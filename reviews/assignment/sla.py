@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from integrations.providers.base import ProviderError, ProviderTemporaryError
 from reviews.assignment.service import review_settings_get, reviewer_assign
-from reviews.business_time import business_hours_between
+from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     PullState,
     ReviewAssignment,
@@ -85,15 +85,7 @@ def request_waited_hours(
 ) -> float:
     """Business hours the request has waited, in the reviewer's own working day."""
     profile = profiles.get(request.reviewer_login)
-    if profile is None:
-        return business_hours_between(request.requested_at, now)
-    return business_hours_between(
-        request.requested_at,
-        now,
-        zone=profile.timezone,
-        start_hour=profile.workday_start_hour,
-        end_hour=profile.workday_end_hour,
-    )
+    return business_hours_between(request.requested_at, now, **working_day_of(profile))
 
 
 def _remind(request: ReviewRequest, settings_, waited: float, now: datetime) -> bool:

@@ -91,6 +91,12 @@ def test_connect_github_happy_path(client, member):
     assert credential.expires_at is not None
     assert "access_token_removed" not in credential.token_encrypted
     assert "access_token_removed" not in page
+    # The login is now this person's: their queue, points and settings follow it.
+    from reviews.models import ProviderIdentity
+
+    identity = ProviderIdentity.objects.get(login="ahmad88me")
+    assert (identity.provider, identity.host) == ("github", "github.com")
+    assert identity.member.user == credential.user
 
 
 def test_connecting_again_replaces_the_token(client, member):

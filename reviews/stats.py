@@ -1,0 +1,218 @@
+"""Team review statistics, in business hours, for the dashboard.
+
+- time to first review (pickup): PR opened -> first review by someone else;
+- review time: first review -> merge;
+- request turnaround: review requested -> that reviewer's first answer;
+- approve-without-comment rate: approvals with no body and no inline comment;
+- share of merged pull requests that had a review by someone other than the author;
+- a weekly trend of the median time to first review, and review load per person.
+
+A fixed number of queries whatever the team's size; the rows are bounded by
+the window (default 28 days, trend 8 weeks). Results are cached briefly
+(``STATS_CACHE_SECONDS``) because they only move as reviews arrive.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from integrations.selectors import repositories_visible_to
+from reviews.business_time import business_hours_between
+from reviews.models import Comment, PullRequest, PullState, Review, ReviewRequest
+
+STATS_CACHE_SECONDS = 300
+TREND_WEEKS = 8
+
+
+@dataclass
+class Percentiles:
+    median: float | None = None
+    p75: float | None = None
+    count: int = 0
+
+
+@dataclass
+class TeamStats:
+    days: int
+    time_to_first_review: Percentiles
+    review_time: Percentiles
+    request_turnaround: Percentiles
+    approvals: int = 0
+    approvals_without_comment: int = 0
+    merged: int = 0
+    merged_reviewed: int = 0
+    trend: list[tuple[str, float | None]] = field(default_factory=list)
+    load: list[tuple[str, int, int]] = field(default_factory=list)  # login, open, done
+
+    @property
+    def approve_without_comment_rate(self) -> float | None:
+        return (
+            self.approvals_without_comment / self.approvals if self.approvals else None
+        )
+
+    @property
+    def share_reviewed(self) -> float | None:
+        return self.merged_reviewed / self.merged if self.merged else None
+
+
+def team_stats(*, user: Any, team: str = "", days: int = 28) -> TeamStats:
+    """Statistics over the person's visible repositories (one team if given)."""
+    key = f"team-stats:{user.pk}:{team}:{days}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    stats = _compute(_repositories(user, team), days, timezone.now())
+    cache.set(key, stats, STATS_CACHE_SECONDS)
+    return stats
+
+
+def _repositories(user: Any, team: str) -> QuerySet:
+    repositories = repositories_visible_to(user)
+    if team:
+        repositories = repositories.filter(organization__slug=team)
+    return repositories
+
+
+def _compute(repositories: QuerySet, days: int, now: datetime) -> TeamStats:
+    since = now - timedelta(days=days)
+    trend_since = now - timedelta(weeks=TREND_WEEKS)
+    first_reviews = _first_reviews(repositories, min(since, trend_since))
+    pickup = [
+        (created, business_hours_between(created, first))
+        for created, first, _ in first_reviews
+        if first is not None
+    ]
+    stats = TeamStats(
+        days=days,
+        time_to_first_review=_percentiles(
+            [hours for created, hours in pickup if created >= since]
+        ),
+        review_time=_percentiles(
+            [
+                business_hours_between(first, merged)
+                for created, first, merged in first_reviews
+                if first is not None and merged is not None and created >= since
+            ]
+        ),
+        request_turnaround=_percentiles(_turnarounds(repositories, since)),
+        trend=_trend(pickup, now),
+        load=_load(repositories, since),
+    )
+    _approvals(stats, repositories, since)
+    _merged(stats, repositories, since)
+    return stats
+
+
+def _first_reviews(repositories: QuerySet, since: datetime) -> list[tuple]:
+    """(opened, first review by someone else, merged) per PR opened since."""
+    return list(
+        PullRequest.objects.filter(
+            repository__in=repositories, provider_created_at__gte=since
+        )
+        .annotate(
+            first_review_at=Min(
+                "reviews__submitted_at",
+                filter=~Q(reviews__reviewer_login=F("author_login")),
+            )
+        )
+        .values_list("provider_created_at", "first_review_at", "merged_at")
+    )
+
+
+def _turnarounds(repositories: QuerySet, since: datetime) -> list[float]:
+    rows = ReviewRequest.objects.filter(
+        pull_request__repository__in=repositories,
+        requested_at__gte=since,
+        responded_at__isnull=False,
+    ).values_list("requested_at", "responded_at")
+    return [business_hours_between(asked, answered) for asked, answered in rows]
+
+
+def _trend(pickup: list[tuple[datetime, float]], now: datetime) -> list:
+    """Median time to first review per week, oldest week first."""
+    weeks: dict[int, list[float]] = {index: [] for index in range(TREND_WEEKS)}
+    for created, hours in pickup:
+        index = (now - created).days // 7
+        if index < TREND_WEEKS:
+            weeks[index].append(hours)
+    trend = []
+    for index in reversed(range(TREND_WEEKS)):
+        start = now - timedelta(weeks=index + 1)
+        values = weeks[index]
+        trend.append(
+            (f"{start:%b} {start.day}", statistics.median(values) if values else None)
+        )
+    return trend
+
+
+def _load(repositories: QuerySet, since: datetime) -> list[tuple[str, int, int]]:
+    """(login, open review requests now, reviews done in the window), busiest first."""
+    waiting = Counter(
+        ReviewRequest.objects.filter(
+            pull_request__repository__in=repositories,
+            pull_request__state=PullState.OPEN,
+            is_active=True,
+            responded_at__isnull=True,
+        ).values_list("reviewer_login", flat=True)
+    )
+    done = Counter(
+        Review.objects.filter(
+            pull_request__repository__in=repositories, submitted_at__gte=since
+        )
+        .exclude(reviewer_login=F("pull_request__author_login"))
+        .values_list("reviewer_login", flat=True)
+    )
+    logins = set(waiting) | set(done)
+    rows = [(login, waiting[login], done[login]) for login in logins]
+    return sorted(rows, key=lambda row: (-(row[1] + row[2]), row[0]))[:20]
+
+
+def _approvals(stats: TeamStats, repositories: QuerySet, since: datetime) -> None:
+    inline = Comment.objects.filter(
+        pull_request=OuterRef("pull_request"),
+        review_external_id=OuterRef("external_id"),
+        is_deleted=False,
+    )
+    approvals = Review.objects.filter(
+        pull_request__repository__in=repositories,
+        submitted_at__gte=since,
+        state="approved",
+    ).annotate(has_inline=Exists(inline))
+    rows = list(approvals.values_list("body", "has_inline"))
+    stats.approvals = len(rows)
+    stats.approvals_without_comment = sum(
+        1 for body, has_inline in rows if not body.strip() and not has_inline
+    )
+
+
+def _merged(stats: TeamStats, repositories: QuerySet, since: datetime) -> None:
+    reviewed = Review.objects.filter(pull_request=OuterRef("pk")).exclude(
+        reviewer_login=OuterRef("author_login")
+    )
+    rows = list(
+        PullRequest.objects.filter(
+            repository__in=repositories, state=PullState.MERGED, merged_at__gte=since
+        )
+        .annotate(was_reviewed=Exists(reviewed))
+        .values_list("was_reviewed", flat=True)
+    )
+    stats.merged = len(rows)
+    stats.merged_reviewed = sum(rows)
+
+
+def _percentiles(values: list[float]) -> Percentiles:
+    if not values:
+        return Percentiles()
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return Percentiles(ordered[0], ordered[0], 1)
+    quartiles = statistics.quantiles(ordered, n=4, method="inclusive")
+    return Percentiles(statistics.median(ordered), quartiles[2], len(ordered))

@@ -1,0 +1,321 @@
+"""The dashboard pages: queue with "why you", points, leaderboard, team stats,
+availability settings — content, bad input, team isolation, query counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.utils import timezone
+
+from integrations.models import OrganizationMembership
+from reviews.models import (
+    AvailabilityWindow,
+    Member,
+    ProviderIdentity,
+    ReviewAssignment,
+    ReviewerProfile,
+    ReviewRequest,
+)
+from reviews.stats import _compute
+from rewards.models import PointsEntry
+from rewards.services import rule_get
+from tests.factories import (
+    OrganizationFactory,
+    PullRequestFactory,
+    RepositoryFactory,
+    ReviewFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def seed_member(username: str, team, logins=("mona",)) -> tuple:
+    user = get_user_model().objects.create_user(username, password="a-passphrase")
+    OrganizationMembership.objects.create(organization=team, user=user)
+    member = Member.objects.create(display_name=username.title(), user=user)
+    identities = [
+        ProviderIdentity.objects.create(
+            provider="github", host="github.com", login=login, member=member
+        )
+        for login in logins
+    ]
+    return user, identities
+
+
+def waiting_pull(repository, number: int, *, hours_ago: float, reviewer="mona"):
+    pull = PullRequestFactory(
+        repository=repository,
+        number=number,
+        title=f"Make checkout faster #{number}",
+        state="open",
+        author_login="octocat",
+        additions=120,
+        deletions=30,
+        requested_reviewers=[reviewer],
+    )
+    ReviewRequest.objects.create(
+        pull_request=pull,
+        reviewer_login=reviewer,
+        requested_at=timezone.now() - timedelta(hours=hours_ago),
+    )
+    return pull
+
+
+def ledger_line(identity, points, pull, *, source, reason="reviewed", days_ago=0):
+    return PointsEntry.objects.create(
+        identity=identity,
+        rule=rule_get("review_session"),
+        rule_version=1,
+        points=points,
+        reason=reason,
+        source=source,
+        pull_request=pull,
+        earned_at=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+@pytest.fixture
+def team():
+    return OrganizationFactory(slug="core", name="Core")
+
+
+@pytest.fixture
+def mona(client, team):
+    user, identities = seed_member("mona", team)
+    client.force_login(user)
+    return identities
+
+
+def test_queue_shows_why_you_and_the_sla(client, team, mona):
+    repository = RepositoryFactory(organization=team, full_name="acme/shop")
+    pull = waiting_pull(repository, 7, hours_ago=24 * 8)
+    ReviewAssignment.objects.create(
+        pull_request=pull,
+        trigger="opened",
+        strategy="expertise",
+        status="requested",
+        reviewers=["mona"],
+        explanation={
+            "strategy": "expertise",
+            "pool": {"mona": ["code owner (Backend)"]},
+            "expertise": {"mona": 0.8},
+        },
+    )
+    waiting_pull(repository, 8, hours_ago=0.5)
+    elsewhere = RepositoryFactory(full_name="other/secret")  # not mona's team
+    waiting_pull(elsewhere, 9, hours_ago=30)
+
+    page = client.get("/dashboard/queue/").content.decode()
+
+    assert "Make checkout faster #7" in page and "Make checkout faster #8" in page
+    assert "other/secret" not in page
+    assert (
+        "Why you:</strong> code owner (Backend); best expertise score; "
+        "knows these files (expertise 0.80)" in page
+    )
+    assert "requested directly on the provider" in page  # #8 has no assignment
+    assert "Overdue: waiting" in page and "150 lines" in page
+    assert page.index("#7") < page.index("#8")  # oldest request first
+
+
+def test_queue_without_a_linked_account_says_how_to_get_one(client, team):
+    user = get_user_model().objects.create_user("newbie")
+    client.force_login(user)
+    page = client.get("/dashboard/").content.decode()
+    assert "Connect GitHub or GitLab below" in page
+
+
+@pytest.mark.parametrize("count", [1, 25])
+def test_pages_make_a_constant_number_of_queries(
+    client, team, mona, count, django_assert_max_num_queries
+):
+    repository = RepositoryFactory(organization=team)
+    for number in range(count):
+        pull = waiting_pull(repository, 100 + number, hours_ago=number)
+        ledger_line(mona[0], 10, pull, source=f"seed:{number}")
+    cache.clear()
+    limits = {
+        "/dashboard/": 14,
+        "/dashboard/queue/": 7,
+        "/dashboard/leaderboard/": 8,
+        "/dashboard/points/": 8,
+        "/dashboard/stats/": 13,
+        "/dashboard/settings/": 7,
+    }
+    for url, limit in limits.items():
+        with django_assert_max_num_queries(limit):
+            assert client.get(url).status_code == 200, url
+
+
+def test_leaderboard_page_periods_and_bad_input(client, team, mona):
+    pull = PullRequestFactory(repository__organization=team, state="merged")
+    ledger_line(mona[0], 10, pull, source="seed")
+    page = client.get("/dashboard/leaderboard/").content.decode()
+    assert "Congratulations to mona" in page and "<strong>10</strong>" in page
+    # Unknown period or a team that is not mine: the normal page, never an error.
+    assert client.get("/dashboard/leaderboard/?period=decade").status_code == 200
+    other = OrganizationFactory(slug="other")
+    page = client.get(f"/dashboard/leaderboard/?team={other.slug}").content.decode()
+    assert "Congratulations to mona" in page
+    season = client.get("/dashboard/leaderboard/?period=season").content.decode()
+    assert "No season is running" in season
+
+
+def test_points_page_is_team_scoped(client, team, mona):
+    stranger_pull = PullRequestFactory(state="merged")  # another team
+    stranger = ProviderIdentity.objects.create(
+        provider="github", host="github.com", login="stranger"
+    )
+    ledger_line(stranger, 10, stranger_pull, source="x", reason="secret review")
+    page = client.get("/dashboard/points/?member=github:stranger").content.decode()
+    assert "secret review" not in page and "No points yet." in page
+
+
+def test_settings_save_and_refuse_bad_hours(client, mona):
+    response = client.post(
+        "/dashboard/settings/",
+        {
+            "timezone": "Europe/Berlin",
+            "workday_start_hour": "8",
+            "workday_end_hour": "16",
+            "capacity": "3",
+        },
+    )
+    assert response.status_code == 302
+    profile = ReviewerProfile.objects.get(identity=mona[0])
+    assert (profile.timezone, profile.workday_end_hour, profile.capacity) == (
+        "Europe/Berlin",
+        16,
+        3,
+    )
+    bad = client.post(
+        "/dashboard/settings/",
+        {
+            "timezone": "Mars/Olympus",
+            "workday_start_hour": "17",
+            "workday_end_hour": "9",
+            "capacity": "-1",
+        },
+    )
+    assert bad.status_code == 400
+    text = bad.content.decode()
+    assert "Select a valid choice" in text
+    assert "greater than or equal to 0" in text
+    profile.refresh_from_db()
+    assert (profile.timezone, profile.capacity) == ("Europe/Berlin", 3)
+
+
+def test_time_away_add_list_and_remove(client, team):
+    user, identities = seed_member("kim", team, logins=("kim", "kim-gl"))
+    client.force_login(user)
+    today = timezone.localdate()
+    response = client.post(
+        "/dashboard/settings/away/",
+        {
+            "first_day": today + timedelta(days=3),
+            "last_day": today + timedelta(days=9),
+            "note": "Lisbon",
+        },
+        follow=True,
+    )
+    assert "Enjoy your time away" in response.content.decode()
+    assert AvailabilityWindow.objects.count() == 2  # one per login
+    page = client.get("/dashboard/settings/").content.decode()
+    assert page.count("<em>Lisbon</em>") == 1  # listed once, not per login
+
+    for bad, message in [
+        ({"first_day": today + timedelta(days=5), "last_day": today}, "comes before"),
+        ({"first_day": "2020-01-01", "last_day": "2020-01-02"}, "already over"),
+        ({"first_day": "soon", "last_day": ""}, "Enter a valid date"),
+    ]:
+        text = client.post(
+            "/dashboard/settings/away/", bad, follow=True
+        ).content.decode()
+        assert message in text
+    assert AvailabilityWindow.objects.count() == 2  # nothing added
+
+    window = AvailabilityWindow.objects.first()
+    other, _ = seed_member("lee", team, logins=("lee",))
+    client.force_login(other)
+    denied = client.post(f"/dashboard/settings/away/{window.pk}/delete/", follow=True)
+    assert "was not found" in denied.content.decode()
+    assert AvailabilityWindow.objects.count() == 2
+    client.force_login(user)
+    client.post(f"/dashboard/settings/away/{window.pk}/delete/")
+    assert AvailabilityWindow.objects.count() == 0
+
+
+def test_dashboard_pages_need_a_sign_in(client):
+    for url in ["/dashboard/queue/", "/dashboard/stats/", "/dashboard/settings/"]:
+        response = client.get(url)
+        assert (
+            response.status_code == 302 and "/accounts/login/" in response["Location"]
+        )
+    assert client.get("/dashboard/settings/away/").status_code == 302
+
+
+def test_team_stats_figures(team):
+    now = datetime(2026, 11, 20, 17, tzinfo=UTC)  # a Friday
+    monday = datetime(2026, 11, 16, 9, tzinfo=UTC)
+    repository = RepositoryFactory(organization=team)
+    fast = PullRequestFactory(
+        repository=repository,
+        author_login="octocat",
+        state="merged",
+        provider_created_at=monday,
+        merged_at=monday + timedelta(hours=6),
+    )
+    ReviewFactory(
+        pull_request=fast,
+        reviewer_login="mona",
+        state="approved",
+        body="",
+        submitted_at=monday + timedelta(hours=2),
+    )
+    slow = PullRequestFactory(
+        repository=repository,
+        author_login="octocat",
+        state="merged",
+        provider_created_at=monday,
+        merged_at=monday + timedelta(days=2),
+    )
+    ReviewFactory(  # the author's own comment does not count as a first review
+        pull_request=slow,
+        reviewer_login="octocat",
+        state="commented",
+        submitted_at=monday + timedelta(hours=1),
+    )
+    ReviewFactory(
+        pull_request=slow,
+        reviewer_login="kim",
+        state="approved",
+        body="Looks right; the retry is bounded.",
+        submitted_at=monday + timedelta(days=1),  # Tuesday 09:00: 9 business hours
+    )
+    PullRequestFactory(  # merged with no review
+        repository=repository,
+        author_login="octocat",
+        state="merged",
+        provider_created_at=monday,
+        merged_at=monday + timedelta(hours=1),
+    )
+    ReviewRequest.objects.create(
+        pull_request=slow,
+        reviewer_login="kim",
+        requested_at=monday,
+        responded_at=monday + timedelta(days=1),
+    )
+    stats = _compute(
+        type(repository).objects.filter(organization=team), days=28, now=now
+    )
+    assert stats.time_to_first_review.count == 2
+    assert stats.time_to_first_review.median == pytest.approx(5.5)  # (2 + 9) / 2
+    assert stats.request_turnaround.median == pytest.approx(9.0)
+    assert stats.review_time.median == pytest.approx((4 + 9) / 2)
+    assert (stats.approvals, stats.approvals_without_comment) == (2, 1)
+    assert (stats.merged, stats.merged_reviewed) == (3, 2)
+    assert stats.trend[-1][1] == pytest.approx(5.5)
+    assert {login: done for login, _, done in stats.load} == {"mona": 1, "kim": 1}
