@@ -160,3 +160,50 @@ def test_provider_failure_is_recorded_not_raised(
     assignment = ReviewAssignment.objects.get()
     assert assignment.status == "failed"
     assert "403" in assignment.error
+
+
+def test_opened_to_assigned_to_reviewed_to_merged_to_leaderboard(
+    client, api, repository, eager_celery, django_capture_on_commit_callbacks
+):
+    """The whole product on real payloads: the chosen reviewer reviews, the PR
+    merges, and the ledger and leaderboard show exactly what was earned."""
+    import copy
+
+    from rewards.models import PointsEntry
+
+    with responses.RequestsMock() as rsps:
+        mock_provider(rsps, "*.py @octo/backend\n")
+        deliver(client, eager_celery, django_capture_on_commit_callbacks)
+    assert ReviewAssignment.objects.get().reviewers == ["alice"]
+
+    review = copy.deepcopy(
+        load_payload("github", "pull_request_review.submitted.2.json")
+    )
+    review["review"].update(state="approved", body="Looks right; tests cover it.")
+    review["review"]["user"] = {**review["review"]["user"], "login": "alice", "id": 7}
+    merged = copy.deepcopy(load_payload("github", "pull_request.opened.1.json"))
+    merged["action"] = "closed"
+    merged["pull_request"].update(
+        state="closed",
+        merged=True,
+        merged_at="2019-05-15T15:30:00Z",
+        closed_at="2019-05-15T15:30:00Z",
+        updated_at="2019-05-15T15:30:00Z",
+    )
+    for event, payload in [("pull_request_review", review), ("pull_request", merged)]:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post_webhook(client, "github", payload, event).status_code == 202
+
+    ledger = sorted(
+        PointsEntry.objects.values_list("identity__login", "rule__key", "points")
+    )
+    assert ledger == [
+        ("Codertocat", "merge_author", 5),
+        ("alice", "merge_reviewer", 3),
+        ("alice", "review_session", 10),
+    ]
+    board = api.get("/api/v1/leaderboard/").json()["results"]
+    assert [(row["member"], row["points"], row["reviews"]) for row in board] == [
+        ("github:alice", 13, 1),
+        ("github:Codertocat", 5, 0),
+    ]
