@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 OCTOKIT_EXAMPLES := @octokit/webhooks-examples@7.6.1
 
-.PHONY: run test lint format services bench-ingest clean
+.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ services:
 
 bench-ingest: $(VENV)/.dev
 	$(BIN)/python -m bench.ingest.run
+
+bench-assignment: $(VENV)/.dev
+	$(BIN)/python -m bench.assignment.run
+
+bench-dashboard: $(VENV)/.dev
+	$(BIN)/python -m bench.dashboard.run
 
 clean:
 	rm -rf var/broker var/staticfiles .pytest_cache

@@ -7,7 +7,7 @@ on Friday evening is not "two days late" on Monday morning.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ZONE = "UTC"
@@ -35,24 +35,29 @@ def business_hours_between(
     if end <= start or end_hour <= start_hour:
         return 0.0
     tz = zone_get(zone)
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    total = 0.0
-    # Whole weeks in the middle are 5 working days each; skip them arithmetically
-    # so a request open for a year costs as little as one open for a day.
-    days = (local_end.date() - local_start.date()).days
-    if days > 14:
-        weeks = days // 7 - 1
-        total += weeks * 5 * (end_hour - start_hour)
-        local_start = local_start + timedelta(weeks=weeks)
-    day = local_start.date()
-    while day <= local_end.date():
-        if day.weekday() < 5:
-            opens = datetime.combine(day, time(start_hour), tz)
-            closes = datetime.combine(day, time(0), tz) + timedelta(hours=end_hour)
-            span = min(closes, local_end) - max(opens, local_start)
-            total += max(span.total_seconds(), 0) / 3600
-        day += timedelta(days=1)
-    return total
+    return _worked_until(end.astimezone(tz), start_hour, end_hour) - _worked_until(
+        start.astimezone(tz), start_hour, end_hour
+    )
+
+
+_EPOCH = date(2001, 1, 1)  # a Monday
+
+
+def _worked_until(local: datetime, start_hour: int, end_hour: int) -> float:
+    """Working hours from _EPOCH to ``local`` (wall-clock time in the zone).
+
+    O(1): whole weeks are 5 working days, the rest of the week is counted by
+    weekday, then today's part. Differences of two calls give any span, so a
+    request open for a year costs as little as one open for an hour.
+    """
+    day_hours = end_hour - start_hour
+    days = (local.date() - _EPOCH).days
+    weeks, weekday = divmod(days, 7)
+    hours = (weeks * 5 + min(weekday, 5)) * day_hours
+    if weekday < 5:
+        now = local.hour + local.minute / 60 + local.second / 3600
+        hours += min(max(now - start_hour, 0.0), day_hours)
+    return hours
 
 
 def is_working_time(

@@ -120,7 +120,12 @@ class PullRequest(models.Model):
                 fields=["repository", "number"], name="unique_pull_request"
             )
         ]
-        indexes = [models.Index(fields=["state", "repository"], name="pull_state_idx")]
+        indexes = [
+            models.Index(fields=["state", "repository"], name="pull_state_idx"),
+            # Team statistics read recent pull requests by these two times.
+            models.Index(fields=["provider_created_at"], name="pull_created_idx"),
+            models.Index(fields=["merged_at"], name="pull_merged_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.repository.full_name}#{self.number}"
@@ -227,6 +232,7 @@ class Review(models.Model):
                 fields=["pull_request", "external_id"], name="unique_review"
             )
         ]
+        indexes = [models.Index(fields=["submitted_at"], name="review_submitted_idx")]
 
     def __str__(self) -> str:
         return f"{self.reviewer_login} {self.state} on {self.pull_request_id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from integrations.models import Organization
+from integrations.models import ConnectedRepository, Organization
 from reviews.models import ProviderIdentity, PullRequest
 
 
@@ -50,6 +50,15 @@ class PointsEntry(models.Model):
         blank=True,
         related_name="points_entries",
     )
+    # The pull request's repository, copied when the line is written (lines never
+    # change), so team-scoped totals over millions of lines need no join.
+    repository = models.ForeignKey(
+        ConnectedRepository,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     earned_at = models.DateTimeField(
         db_index=True,
         help_text="When the work was done (provider time); periods count by it.",
@@ -67,6 +76,11 @@ class PointsEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points:+d} {self.identity} ({self.reason})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.repository_id is None and self.pull_request is not None:
+            self.repository_id = self.pull_request.repository_id
+        super().save(*args, **kwargs)
 
 
 class Season(models.Model):

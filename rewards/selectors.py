@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from integrations.selectors import repositories_visible_to
@@ -30,7 +30,7 @@ def points_entries_visible_to(user: Any) -> QuerySet[PointsEntry]:
     queryset = PointsEntry.objects.all()
     if user.is_superuser:
         return queryset
-    return queryset.filter(pull_request__repository__in=repositories_visible_to(user))
+    return queryset.filter(repository__in=repositories_visible_to(user))
 
 
 def confirmed_q(now: datetime | None = None) -> Q:
@@ -65,19 +65,13 @@ def leaderboard_list(*, user: Any, period: str = "all", team: str = "") -> list[
     """
     entries = _in_period(points_entries_visible_to(user), user, period, team)
     if team:
-        entries = entries.filter(pull_request__repository__organization__slug=team)
-    confirmed = confirmed_q()
-    rows = entries.values("identity").annotate(
-        total=Sum("points", filter=confirmed or None),
-        pending=Sum("points", filter=~confirmed) if confirmed else Value(0),
-        sessions=Count("id", filter=Q(rule__key="review_session", points__gt=0)),
-    )
-    totals = {row["identity"]: row for row in rows}
+        entries = entries.filter(repository__organization__slug=team)
+    totals = _totals_by_identity(entries)
     identities = ProviderIdentity.objects.select_related("member__user").in_bulk(
         list(totals)
     )
     people: dict[str, dict] = {}
-    for identity_id, row in totals.items():
+    for identity_id, (confirmed, pending, sessions) in totals.items():
         identity = identities[identity_id]
         label = member_label(identity)
         person = people.setdefault(
@@ -91,13 +85,51 @@ def leaderboard_list(*, user: Any, period: str = "all", team: str = "") -> list[
             },
         )
         person["identities"].append(f"{identity.provider}:{identity.login}")
-        person["points"] += row["total"] or 0
-        person["provisional"] += row["pending"] or 0
-        person["reviews"] += row["sessions"]
+        person["points"] += confirmed
+        person["provisional"] += pending
+        person["reviews"] += sessions
     board = sorted(people.values(), key=lambda row: (-row["points"], row["member"]))
     for row in board:
         row["identities"].sort()
     return board
+
+
+def _totals_by_identity(entries: QuerySet[PointsEntry]) -> dict[int, list[int]]:
+    """identity -> [confirmed, pending, review sessions].
+
+    Lines older than the hold are confirmed whatever their pull request's
+    state, so the big, old part of the ledger is summed without joining pull
+    requests; only the recent part (an index range on earned_at) is.
+    """
+    from rewards.services import rule_get
+
+    session_rule = rule_get("review_session").pk
+    sessions = Count("id", filter=Q(rule_id=session_rule, points__gt=0))
+    totals: dict[int, list[int]] = {}
+    hold = settings.REWARDS_HOLD_DAYS
+    cutoff = timezone.now() - timedelta(days=hold)
+    old = entries.filter(earned_at__lt=cutoff) if hold > 0 else entries
+    for row in old.values("identity").annotate(total=Sum("points"), sessions=sessions):
+        totals[row["identity"]] = [row["total"] or 0, 0, row["sessions"]]
+    if hold <= 0:
+        return totals
+    finished = Q(pull_request__state__in=[PullState.MERGED, PullState.CLOSED]) | Q(
+        pull_request__isnull=True
+    )
+    for row in (
+        entries.filter(earned_at__gte=cutoff)
+        .values("identity")
+        .annotate(
+            total=Sum("points", filter=finished),
+            pending=Sum("points", filter=~finished),
+            sessions=sessions,
+        )
+    ):
+        counts = totals.setdefault(row["identity"], [0, 0, 0])
+        counts[0] += row["total"] or 0
+        counts[1] += row["pending"] or 0
+        counts[2] += row["sessions"]
+    return totals
 
 
 def _in_period(
@@ -110,7 +142,7 @@ def _in_period(
         return entries.filter(
             earned_at__gte=season.starts_at,
             earned_at__lt=season.ends_at,
-            pull_request__repository__organization=season.organization,
+            repository__organization=season.organization,
         )
     since = PERIODS[period]
     if since is None:
@@ -147,22 +179,18 @@ def my_points_summary(*, user: Any, identities: list) -> dict:
     if not identities:
         return {"points": 0, "provisional": 0, "week": 0, "recent": []}
     mine = points_entries_visible_to(user).filter(identity__in=identities)
-    confirmed = confirmed_q()
-    week_ago = timezone.now() - timedelta(days=7)
-    # Aliases must differ from the field name ("points") or Django refuses.
-    totals = mine.aggregate(
-        confirmed_total=Sum("points", filter=confirmed or None),
-        pending_total=Sum("points", filter=~confirmed) if confirmed else Value(0),
-        week_total=Sum("points", filter=Q(earned_at__gte=week_ago)),
-    )
+    totals = _totals_by_identity(mine)
+    week = mine.filter(earned_at__gte=timezone.now() - timedelta(days=7)).aggregate(
+        week_total=Sum("points")
+    )["week_total"]
     recent = list(
         mine.select_related("pull_request__repository", "rule").order_by(
             "-earned_at", "-id"
         )[:8]
     )
     return {
-        "points": totals["confirmed_total"] or 0,
-        "provisional": totals["pending_total"] or 0,
-        "week": totals["week_total"] or 0,
+        "points": sum(confirmed for confirmed, _, _ in totals.values()),
+        "provisional": sum(pending for _, pending, _ in totals.values()),
+        "week": week or 0,
         "recent": [(entry, entry_is_provisional(entry)) for entry in recent],
     }

@@ -333,7 +333,8 @@ def _reverse(source: str, reason: str) -> list[PointsEntry]:
                 points=-original.points,
                 reason=reason,
                 source=f"{source}:reversed",
-                pull_request=original.pull_request,
+                pull_request_id=original.pull_request_id,
+                repository_id=original.repository_id,
                 earned_at=original.earned_at,
             )
         )

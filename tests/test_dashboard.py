@@ -138,9 +138,9 @@ def test_pages_make_a_constant_number_of_queries(
         ledger_line(mona[0], 10, pull, source=f"seed:{number}")
     cache.clear()
     limits = {
-        "/dashboard/": 14,
+        "/dashboard/": 17,
         "/dashboard/queue/": 7,
-        "/dashboard/leaderboard/": 8,
+        "/dashboard/leaderboard/": 9,
         "/dashboard/points/": 8,
         "/dashboard/stats/": 13,
         "/dashboard/settings/": 7,

@@ -31,6 +31,7 @@ import psycopg
 from psycopg import sql
 
 from bench.ingest.reference import CREATE_TABLE
+from bench.services import bench_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -66,29 +67,8 @@ def main() -> None:
 
 
 def prepare_environment() -> dict[str, str]:
-    lines = subprocess.run(
-        [ROOT / "scripts/test-services.sh"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    env = dict(os.environ)
-    env.update(line.split("=", 1) for line in lines if "=" in line)
-    env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + "/codequest_bench"
-    env.update(
-        SECRET_KEY="bench-secret-key",
-        CODEQUEST_ENCRYPTION_KEYS="k8Vq0mT3v6Jt1yXk9d2r5w8z0c3f6h9j2m5p8s1u4x7",
-        GITHUB_WEBHOOK_SECRET=SECRET,
-        WEB_ACCESS_LOG="0",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    server, _, _ = env["DATABASE_URL"].rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        if not admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = 'codequest_bench'"
-        ).fetchone():
-            admin.execute("CREATE DATABASE codequest_bench")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    env = bench_environment("codequest_bench")
+    env["GITHUB_WEBHOOK_SECRET"] = SECRET
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         conn.execute(CREATE_TABLE)
         conn.execute(
