@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
 from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
 from reviews.models import (
@@ -69,6 +70,29 @@ class PullRequestAdmin(OrganizationScopedAdmin):
     list_select_related = ["repository"]
     inlines = [HeadInline, ReviewInline]
     readonly_fields = ["repository", "number", "external_id", "provider_updated_at"]
+    actions = ["assign_reviewers"]
+
+    @admin.action(description="Assign reviewers now (open, non-draft only)")
+    def assign_reviewers(self, request, queryset) -> None:
+        """On demand: the same pipeline as on open, queued for the worker."""
+        from reviews.tasks import reviewer_assign_task
+
+        eligible = list(
+            queryset.filter(state="open")
+            .exclude(draft=True)
+            .values_list("pk", flat=True)
+        )
+        for pk in eligible:
+            transaction.on_commit(
+                lambda pk=pk: reviewer_assign_task.delay(pk, "manual")
+            )
+        skipped = queryset.count() - len(eligible)
+        self.message_user(
+            request,
+            f"Reviewer assignment queued for {len(eligible)} pull request(s)"
+            + (f"; {skipped} closed or draft skipped." if skipped else "."),
+            messages.INFO,
+        )
 
 
 @admin.register(Review)

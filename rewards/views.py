@@ -25,7 +25,10 @@ def leaderboard_view(request: HttpRequest) -> HttpResponse:
     period = request.GET.get("period", "week")
     if period not in selectors.PERIODS:
         period = "week"
+    teams = _teams(request.user)
     team = _team_param(request)
+    if "team" not in request.GET and teams:
+        team = teams[0][0]  # per team by default; "All my teams" is a choice
     season = selectors.season_current(user=request.user, team=team)
     board = []
     if period != "season" or season is not None:
@@ -40,7 +43,7 @@ def leaderboard_view(request: HttpRequest) -> HttpResponse:
             "periods": PERIOD_NAMES,
             "period_name": PERIOD_NAMES[period].lower(),
             "season": season,
-            "teams": _teams(request.user),
+            "teams": teams,
             "team": team,
             "me": me,
             "section": "leaderboard",

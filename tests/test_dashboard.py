@@ -319,3 +319,29 @@ def test_team_stats_figures(team):
     assert (stats.merged, stats.merged_reviewed) == (3, 2)
     assert stats.trend[-1][1] == pytest.approx(5.5)
     assert {login: done for login, _, done in stats.load} == {"mona": 1, "kim": 1}
+
+
+def test_leaderboard_is_per_team_by_default(client, team, mona):
+    second = OrganizationFactory(slug="zeta", name="Zeta")
+    OrganizationMembership.objects.create(organization=second, user=mona[0].member.user)
+    kim = ProviderIdentity.objects.create(
+        provider="github", host="github.com", login="kim"
+    )
+    ledger_line(
+        mona[0],
+        10,
+        PullRequestFactory(repository__organization=team, state="merged"),
+        source="a",
+    )
+    ledger_line(
+        kim,
+        7,
+        PullRequestFactory(repository__organization=second, state="merged"),
+        source="b",
+    )
+    default = client.get("/dashboard/leaderboard/").content.decode()
+    assert "Congratulations to mona" in default and "github:kim" not in default
+    everyone = client.get("/dashboard/leaderboard/?team=").content.decode()
+    assert "github:kim" in everyone
+    zeta = client.get("/dashboard/leaderboard/?team=zeta").content.decode()
+    assert "Congratulations to github:kim" in zeta

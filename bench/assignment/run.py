@@ -55,6 +55,9 @@ class FakeClient:
     def changed_files(self, full_name: str, number: int) -> list[str]:
         return self.files[number]
 
+    def committers(self, full_name: str, number: int) -> list[str]:
+        return []  # authors commit their own changes here
+
     def file_read(self, full_name: str, path: str, ref: str) -> str | None:
         return CODEOWNERS if path == "CODEOWNERS" else None
 

@@ -610,6 +610,22 @@ class GitHubClient:
                 break
         return items
 
+    def committers(self, full_name: str, number: int) -> list[str]:
+        """Logins that authored or committed the PR's commits (250 at most).
+
+        Commits made in the web UI are committed by "web-flow", GitHub's own
+        account, which is nobody who could review.
+        """
+        repo = self._repo(full_name)
+        with self._call("committers", f"commits of {full_name}#{number}"):
+            items = self._pages(f"{repo.url}/pulls/{number}/commits", max_pages=3)
+        logins = [
+            (item.get(role) or {}).get("login")
+            for item in items
+            for role in ("author", "committer")
+        ]
+        return sorted({login for login in logins if login and login != "web-flow"})
+
     def reviewers_request(
         self, full_name: str, number: int, *, logins: list[str], teams: list[str]
     ) -> None:

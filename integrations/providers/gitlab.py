@@ -561,6 +561,33 @@ class GitLabClient:
             merge_request.reviewer_ids = ids
             merge_request.save()
 
+    def committers(self, full_name: str, number: int) -> list[str]:
+        """Usernames behind the MR's commit emails (GitLab gives no usernames).
+
+        Each distinct email (10 at most) is looked up with ``GET /users?search=``;
+        an email that matches no one, or several people, is skipped.
+        """
+        project = self._project(full_name)
+        with _translated("committers", f"commits of {full_name}!{number}"):
+            commits = project.mergerequests.get(number, lazy=True).commits(get_all=True)
+            emails = sorted(
+                {
+                    email
+                    for commit in commits
+                    for email in (
+                        commit.attributes.get("author_email"),
+                        commit.attributes.get("committer_email"),
+                    )
+                    if isinstance(email, str) and "@" in email
+                }
+            )[:10]
+            usernames = set()
+            for email in emails:
+                users = self._gl.users.list(search=email, get_all=False)
+                if len(users) == 1:
+                    usernames.add(users[0].username)
+        return sorted(usernames)
+
     def reviewers_remove(
         self, full_name: str, number: int, *, logins: list[str]
     ) -> None:

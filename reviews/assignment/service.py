@@ -137,6 +137,7 @@ def _assignment_request(
             people[login] = replace(people[login], unavailable="did not answer in time")
     return Request(
         author=pull.author_login,
+        committers=_committers(pull, client),
         ownerships=ownerships,
         team_pool=tuple(settings_.pool),
         teams=teams,
@@ -145,6 +146,15 @@ def _assignment_request(
         count=settings_.reviewer_count,
         is_urgent="urgent" in {label.lower() for label in pull.labels},
     )
+
+
+def _committers(pull: PullRequest, client) -> tuple[str, ...]:
+    """Who wrote commits in this change; unknown (not fatal) if the call fails."""
+    try:
+        return tuple(client.committers(pull.repository.full_name, pull.number))
+    except ProviderError as exc:
+        logger.info("reviews.assignment.committers_unknown", extra={"error": str(exc)})
+        return ()
 
 
 def pull_files_record(*, pull: PullRequest, paths: Iterable[str]) -> None:

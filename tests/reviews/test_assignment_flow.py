@@ -62,6 +62,7 @@ def repo_body() -> dict:
 def mock_provider(rsps, codeowners: str) -> None:
     rsps.get(API, json=repo_body())
     rsps.get(f"{API}/pulls/2/files", json=recorded("pull_files.json"))
+    rsps.get(f"{API}/pulls/2/commits", json=recorded("pull_commits.json"))
     rsps.get(
         f"{API}/contents/.github/CODEOWNERS",
         json=contents_body(".github/CODEOWNERS", codeowners),
@@ -207,3 +208,35 @@ def test_opened_to_assigned_to_reviewed_to_merged_to_leaderboard(
         ("github:alice", 13, 1),
         ("github:Codertocat", 5, 0),
     ]
+
+
+def test_admin_assigns_on_demand(
+    client, admin_client, repository, eager_celery, django_capture_on_commit_callbacks
+):
+    from reviews.models import PullRequest
+
+    with responses.RequestsMock() as rsps:
+        mock_provider(rsps, "*.py @octo/backend\n")
+        deliver(client, eager_celery, django_capture_on_commit_callbacks)
+    pull = PullRequest.objects.get()
+    closed = PullRequest.objects.create(
+        repository=repository, number=99, state="closed"
+    )
+    with responses.RequestsMock() as rsps:
+        mock_provider(rsps, "*.py @octo/backend\n")
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                "/admin/reviews/pullrequest/",
+                {
+                    "action": "assign_reviewers",
+                    "_selected_action": [pull.pk, closed.pk],
+                },
+                follow=True,
+            )
+    assert "queued for 1 pull request(s); 1 closed or draft skipped." in (
+        response.content.decode()
+    )
+    triggers = list(
+        ReviewAssignment.objects.order_by("id").values_list("trigger", "is_automatic")
+    )
+    assert triggers == [("opened", True), ("manual", False)]

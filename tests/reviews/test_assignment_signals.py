@@ -10,6 +10,7 @@ import pytest
 import responses
 from django.core.cache import cache
 from django.utils import timezone
+from responses import matchers
 
 from reviews.assignment.service import expertise_scores, pull_files_record
 from reviews.business_time import business_hours_between, is_working_time
@@ -25,6 +26,7 @@ from tests.integrations.test_connect_repo import recorded
 from tests.integrations.test_connect_repo_gitlab import BASE, TOKEN
 from tests.integrations.test_connect_repo_gitlab import recorded as gitlab_recorded
 from tests.reviews.test_assignment_flow import (
+    API,
     deliver,
     mock_provider,
 )
@@ -180,7 +182,8 @@ def test_busy_on_github_is_filtered_out(
         # Asked in login order, the author left out: alice (u0), bob (u1).
         rsps.replace(responses.POST, GRAPHQL, json=status_answer("u0"))
         deliver(client, eager_celery, django_capture_on_commit_callbacks)
-        query = json.loads(rsps.calls[-2].request.body)["query"]
+        asked = [call.request for call in rsps.calls if call.request.url == GRAPHQL]
+        query = json.loads(asked[0].body)["query"]
     assignment = ReviewAssignment.objects.get()
     assert assignment.reviewers == ["bob"]
     assert assignment.explanation["filtered"]["alice"] == (
@@ -202,6 +205,11 @@ def test_team_members_come_from_github_and_are_cached(
     with responses.RequestsMock() as rsps:
         mock_provider(rsps, "*.py @octo/web\n")
         rsps.get(members_url, json=recorded("team_members.json"))
+        # In the recorded commits jacquev6 is the committer; here the author is.
+        commits = json.loads(
+            json.dumps(recorded("pull_commits.json")).replace("jacquev6", "Codertocat")
+        )
+        rsps.replace(responses.GET, f"{API}/pulls/2/commits", json=commits)
         deliver(client, eager_celery, django_capture_on_commit_callbacks)
         asked = [call.request.url for call in rsps.calls]
     assignment = ReviewAssignment.objects.get()
@@ -209,6 +217,60 @@ def test_team_members_come_from_github_and_are_cached(
     assert assignment.explanation["pool"] == {"jacquev6": ["code owner (codeowners)"]}
     assert sum(url.startswith(members_url) for url in asked) == 1
     assert cache.get("team-members:github:github.com:@octo/web") == ["jacquev6"]
+
+
+@pytest.mark.django_db
+def test_committers_to_the_change_are_filtered_out(
+    client,
+    repository,
+    eager_celery,
+    django_capture_on_commit_callbacks,  # noqa: F811
+):
+    commits = recorded("pull_commits.json")
+    commits[0]["committer"] = {**commits[0]["committer"], "login": "alice"}
+    with responses.RequestsMock() as rsps:
+        mock_provider(rsps, "*.py @octo/backend\n")
+        rsps.replace(responses.GET, f"{API}/pulls/2/commits", json=commits)
+        deliver(client, eager_celery, django_capture_on_commit_callbacks)
+    assignment = ReviewAssignment.objects.get()
+    assert assignment.reviewers == ["bob"]
+    assert assignment.explanation["filtered"]["alice"] == "committed to this change"
+
+
+def test_gitlab_committers_are_found_by_their_commit_emails():
+    from integrations.providers import get_provider
+
+    client = get_provider("gitlab").client(TOKEN, BASE)
+    users = gitlab_recorded("users.json")
+    project = f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site"
+    with responses.RequestsMock() as rsps:
+        rsps.get(project, json=gitlab_recorded("project.json"))
+        rsps.get(
+            f"{BASE}/api/v4/projects/3/merge_requests/1/commits",
+            json=gitlab_recorded("merge_request_commits.json"),
+        )
+        search = "search"
+        rsps.get(
+            f"{BASE}/api/v4/users",
+            json=users[:1],
+            match=[
+                matchers.query_param_matcher(
+                    {search: "dmitriy.zaporozhets@gmail.com"}, strict_match=False
+                )
+            ],
+        )
+        rsps.get(  # two people match: not a reliable answer, skipped
+            f"{BASE}/api/v4/users",
+            json=users,
+            match=[
+                matchers.query_param_matcher(
+                    {search: "dzaporozhets@sphereconsultinginc.com"},
+                    strict_match=False,
+                )
+            ],
+        )
+        found = client.committers("diaspora/diaspora-project-site", 1)
+    assert found == ["john_smith"]
 
 
 def test_gitlab_team_members_and_busy_status():

@@ -107,8 +107,12 @@ def test_reassignment_after_a_second_period_when_enabled(waiting):
         mock_provider(rsps, "*.py @octo/backend\n")
         rsps.delete(f"{API}/pulls/2/requested_reviewers", json={})
         result = review_sla_check(now=at(18, 12))  # 21 business hours
-        requested = json.loads(rsps.calls[-3].request.body)
-        withdrawn = json.loads(rsps.calls[-1].request.body)
+        sent = {
+            (call.request.method, call.request.url.rsplit("/", 1)[-1]): call.request
+            for call in rsps.calls
+        }
+        requested = json.loads(sent[("POST", "requested_reviewers")].body)
+        withdrawn = json.loads(sent[("DELETE", "requested_reviewers")].body)
     assert result.reassigned == ["alice on Codertocat/Hello-World#2"]
     assert requested["reviewers"] == ["bob"]
     assert withdrawn == {"reviewers": ["alice"], "team_reviewers": []}
