@@ -144,6 +144,17 @@ WEBHOOK_MAX_ATTEMPTS = 6
 
 # Most points one person can earn in a day (rewards anti-gaming).
 REWARDS_DAILY_CAP = _setting(env.int, "CODEQUEST_REWARDS_DAILY_CAP", default=60)
+# Reconciliation: how far back a full rescan (and a first sync) reads, how often
+# beat reconciles every repository, and the rate-limit points kept in reserve.
+CODEQUEST_SYNC_HISTORY_DAYS = _setting(
+    env.int, "CODEQUEST_SYNC_HISTORY_DAYS", default=90
+)
+CODEQUEST_SYNC_INTERVAL_SECONDS = _setting(
+    env.int, "CODEQUEST_SYNC_INTERVAL_SECONDS", default=300
+)
+CODEQUEST_RATE_LIMIT_RESERVE = _setting(
+    env.int, "CODEQUEST_RATE_LIMIT_RESERVE", default=200
+)
 # Review credit stays provisional until the pull request is merged or closed, or
 # at most this many days (0 = credit counts at once).
 REWARDS_HOLD_DAYS = _setting(env.int, "CODEQUEST_REWARDS_HOLD_DAYS", default=14)

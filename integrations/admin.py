@@ -8,13 +8,15 @@ from django.db.models import Q
 from django.utils.html import format_html
 
 from integrations import services
-from integrations.admin_scoping import OrganizationScopedAdmin
+from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
 from integrations.models import (
     AppInstallation,
     ConnectedRepository,
     Organization,
     OrganizationMembership,
     ProviderCredential,
+    RateLimitSample,
+    SyncRun,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -69,10 +71,27 @@ class ConnectedRepositoryAdmin(OrganizationScopedAdmin):
         "created_at",
     ]
 
+    actions = ["sync_now"]
+
     @admin.display(description="Connection")
     def connection_status(self, repository: ConnectedRepository) -> str:
         credential = repository.credential
         return credential.get_status_display() if credential else "—"
+
+    @admin.action(description="Sync now (reconcile with the provider)")
+    def sync_now(self, request, queryset) -> None:
+        from django.db import transaction
+
+        from integrations.tasks import repository_sync_task
+
+        ids = list(queryset.values_list("pk", flat=True))
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: repository_sync_task.delay(pk))
+        self.message_user(
+            request,
+            f"Sync queued for {len(ids)} repositories; see Sync runs.",
+            messages.INFO,
+        )
 
 
 @admin.register(WebhookEndpoint)
@@ -206,3 +225,55 @@ class ProviderCredentialAdmin(OrganizationScopedAdmin):
     search_fields = ["label"]
     exclude = ["token_encrypted"]
     readonly_fields = ["public_id", "provider", "api_url", "kind", "last_error"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(OrganizationScopedAdmin):
+    """Sync history: what each reconciliation found and what it cost."""
+
+    organization_path = "repository__organization"
+    list_display = [
+        "repository",
+        "kind",
+        "status",
+        "trigger",
+        "started_at",
+        "api_calls",
+        "rate_limit_points",
+        "changes",
+        "missed_by_webhooks",
+    ]
+    list_filter = ["status", "kind", "trigger", "repository__provider"]
+    search_fields = ["repository__full_name", "error"]
+    list_select_related = ["repository"]
+    date_hierarchy = "started_at"
+    readonly_fields = [field.name for field in SyncRun._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RateLimitSample)
+class RateLimitSampleAdmin(SuperuserOnlyAdmin):
+    """Rate-limit headers as seen; the token appears only as a fingerprint."""
+
+    list_display = [
+        "provider",
+        "host",
+        "token_fingerprint",
+        "resource",
+        "remaining",
+        "limit",
+        "reset_at",
+        "sampled_at",
+    ]
+    list_filter = ["provider", "resource"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -8,7 +8,13 @@ from rest_framework.generics import ListAPIView
 
 from codequest.api import query_filters
 from integrations import selectors
-from integrations.models import ConnectedRepository, Provider, WebhookDelivery
+from integrations.models import (
+    ConnectedRepository,
+    Provider,
+    RateLimitSample,
+    SyncRun,
+    WebhookDelivery,
+)
 
 PROVIDERS = tuple(Provider.values)
 STATUSES = tuple(WebhookDelivery.Status.values)
@@ -92,3 +98,62 @@ class DeliveryListApi(ListAPIView):
             },
         )
         return selectors.delivery_list(user=self.request.user, filters=filters)
+
+
+class SyncRunListApi(ListAPIView):
+    class OutputSerializer(serializers.ModelSerializer):
+        repository = serializers.CharField(source="repository.full_name")
+        provider = serializers.CharField(source="repository.provider")
+
+        class Meta:
+            model = SyncRun
+            fields = [
+                "provider",
+                "repository",
+                "kind",
+                "status",
+                "trigger",
+                "started_at",
+                "finished_at",
+                "api_calls",
+                "rate_limit_points",
+                "not_modified",
+                "changes",
+                "missed_by_webhooks",
+                "error",
+            ]
+
+    serializer_class = OutputSerializer
+
+    @extend_schema(parameters=_params("repository", "provider"))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = query_filters(
+            self.request.query_params, {"repository": None, "provider": PROVIDERS}
+        )
+        return selectors.sync_run_list(user=self.request.user, filters=filters)
+
+
+class RateLimitListApi(ListAPIView):
+    """The latest rate-limit sample per token and resource (never the token)."""
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = RateLimitSample
+            fields = [
+                "provider",
+                "host",
+                "token_fingerprint",
+                "resource",
+                "limit",
+                "remaining",
+                "reset_at",
+                "sampled_at",
+            ]
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self):
+        return selectors.rate_limit_list(user=self.request.user)

@@ -183,6 +183,10 @@ class ConnectedRepository(models.Model):
     )
     last_event_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Reconciliation's bookmark: the list's ETag (a 304 costs no rate limit) and
+    # the newest provider update already applied (the list stops there).
+    sync_etag = models.CharField(max_length=200, blank=True, editable=False)
+    sync_cursor = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -337,3 +341,77 @@ class AppInstallation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_login or self.installation_id} on {self.host}"
+
+
+class SyncRun(models.Model):
+    """One reconciliation of a repository with its provider (CONTRACT §5)."""
+
+    class Kind(models.TextChoices):
+        INCREMENTAL = "incremental", "Incremental"
+        FULL = "full", "Full rescan"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        DEFERRED = "deferred", "Deferred (rate limit)"
+
+    repository = models.ForeignKey(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    trigger = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    api_calls = models.PositiveIntegerField(default=0)
+    rate_limit_points = models.PositiveIntegerField(
+        default=0, help_text="Primary rate-limit points spent (a 304 costs none)."
+    )
+    not_modified = models.BooleanField(
+        default=False, help_text="The provider answered 304: nothing changed."
+    )
+    changes = models.PositiveIntegerField(
+        default=0, help_text="Pull requests and reviews that differed from ours."
+    )
+    missed_by_webhooks = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["repository", "-started_at"], name="sync_run_recent_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync of {self.repository_id}: {self.status}"
+
+
+class RateLimitSample(models.Model):
+    """A provider's rate-limit headers for one token and resource, as last seen."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    host = models.CharField(max_length=255)
+    token_fingerprint = models.CharField(
+        max_length=16,
+        help_text="First hex digits of the token's SHA-256, never the token.",
+    )
+    resource = models.CharField(max_length=40, default="core")
+    limit = models.PositiveIntegerField()
+    remaining = models.PositiveIntegerField()
+    reset_at = models.DateTimeField(null=True, blank=True)
+    sampled_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-sampled_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["token_fingerprint", "resource", "-sampled_at"],
+                name="rate_limit_latest_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.resource}: {self.remaining}/{self.limit}"

@@ -9,7 +9,13 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from integrations.models import ConnectedRepository, WebhookDelivery, WebhookEndpoint
+from integrations.models import (
+    ConnectedRepository,
+    RateLimitSample,
+    SyncRun,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 def instance_webhook_secret(provider: str) -> str:
@@ -54,6 +60,35 @@ def delivery_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
     if filters.get("repository"):
         queryset = queryset.filter(repository_name=filters["repository"])
     return queryset.order_by("-received_at", "-id")
+
+
+def sync_run_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
+    """Reconciliation history, newest first, team-scoped."""
+    queryset = SyncRun.objects.select_related("repository").filter(
+        repository__in=repositories_visible_to(user)
+    )
+    if filters.get("repository"):
+        queryset = queryset.filter(repository__full_name=filters["repository"])
+    if filters.get("provider"):
+        queryset = queryset.filter(repository__provider=filters["provider"])
+    return queryset.order_by("-started_at", "-id")
+
+
+def rate_limit_list(*, user: Any) -> list[RateLimitSample]:
+    """The latest sample per token and resource the person's repositories use."""
+    from integrations.services.sync import token_fingerprint
+
+    fingerprints = {
+        token_fingerprint(repository)
+        for repository in repositories_visible_to(user).only(
+            "installation_id", "credential_id"
+        )
+    }
+    return list(
+        RateLimitSample.objects.filter(token_fingerprint__in=fingerprints)
+        .order_by("token_fingerprint", "resource", "-sampled_at", "-id")
+        .distinct("token_fingerprint", "resource")
+    )
 
 
 def webhook_health_get(*, provider: str) -> dict[str, Any]:

@@ -56,3 +56,40 @@ def repository_import_task(repository_id: int) -> None:
     from integrations.services import repository_import
 
     repository_import(repository_id=repository_id)
+
+
+@shared_task(
+    bind=True,
+    name="integrations.repository_sync",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=10,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def repository_sync_task(self, repository_id: int, full: bool = False) -> None:
+    """Reconcile one repository; a budget below the reserve re-queues it."""
+    from django.utils import timezone
+
+    from integrations.models import ConnectedRepository
+    from integrations.services.sync import SyncDeferred, repository_sync
+
+    repository = ConnectedRepository.objects.filter(pk=repository_id).first()
+    if repository is None or not repository.is_active:
+        return
+    try:
+        repository_sync(repository=repository, full=full)
+    except SyncDeferred as deferred:
+        wait = (deferred.reset_at - timezone.now()).total_seconds() + 5
+        self.apply_async((repository_id, full), countdown=max(int(wait), 5))
+
+
+@shared_task(name="integrations.repository_sync_all", ignore_result=True)
+def repository_sync_all_task() -> None:
+    """Queue every repository's reconciliation, spread over the interval."""
+    from django.conf import settings
+
+    from integrations.services.sync import repository_sync_all
+
+    repository_sync_all(interval=settings.CODEQUEST_SYNC_INTERVAL_SECONDS)

@@ -17,4 +17,6 @@ urlpatterns = [
     ),
     path("api/v1/repositories/", api.RepositoryListApi.as_view(), name="repositories"),
     path("api/v1/deliveries/", api.DeliveryListApi.as_view(), name="deliveries"),
+    path("api/v1/sync-history/", api.SyncRunListApi.as_view(), name="sync-history"),
+    path("api/v1/rate-limits/", api.RateLimitListApi.as_view(), name="rate-limits"),
 ]

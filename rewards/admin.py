@@ -43,5 +43,6 @@ class SeasonAdmin(OrganizationScopedAdmin):
     """Team admins define seasons; leaderboard period=season uses the running one."""
 
     list_display = ["name", "organization", "starts_at", "ends_at"]
-    list_filter = ["organization"]
+    # Only teams present in the (scoped) list, never every team's name.
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]

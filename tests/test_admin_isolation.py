@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
-from integrations.models import OrganizationMembership
+from integrations.models import OrganizationMembership, SyncRun
+from reviews.models import ReviewRequest
+from rewards.models import Season
 from tests.factories import (
     CommentFactory,
     DeliveryFactory,
@@ -24,6 +29,9 @@ LISTS = [
     "/admin/reviews/pullrequest/",
     "/admin/reviews/review/",
     "/admin/reviews/comment/",
+    "/admin/integrations/syncrun/",
+    "/admin/reviews/reviewrequest/",
+    "/admin/rewards/season/",
 ]
 
 
@@ -40,6 +48,24 @@ def teams():
         ReviewFactory(pull_request=pull, reviewer_login=f"reviewer-{tag}")
         CommentFactory(pull_request=pull, author_login=f"commenter-{tag}")
         DeliveryFactory(repository=pull.repository, delivery_id=f"delivery-{tag}")
+        SyncRun.objects.create(
+            repository=pull.repository,
+            kind="incremental",
+            status="failed",
+            started_at=timezone.now(),
+            error=f"error-{tag}",
+        )
+        ReviewRequest.objects.create(
+            pull_request=pull,
+            reviewer_login=f"asked-{tag}",
+            requested_at=timezone.now(),
+        )
+        Season.objects.create(
+            organization=team,
+            name=f"season-{tag}",
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + timedelta(days=30),
+        )
     return mine, theirs
 
 

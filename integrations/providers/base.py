@@ -204,6 +204,35 @@ class RepositoryAccess:
 PullRequestWithReviews = tuple[PullRequestSnapshot, list[ReviewSnapshot]]
 
 
+@dataclass
+class Usage:
+    """What one client spent: requests made and primary rate-limit points.
+
+    GitHub charges a point for every answer except a 304 to a conditional
+    request; GitLab counts every request.
+    """
+
+    calls: int = 0
+    points: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    resource: str
+    limit: int
+    remaining: int
+    reset_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PullListing:
+    """Pull requests updated since a moment, newest first, from the list endpoint."""
+
+    pulls: list[PullRequestSnapshot]
+    etag: str = ""
+    not_modified: bool = False  # 304: nothing changed since ``etag``
+
+
 class RepoClient(Protocol):
     """One provider's API for one token; every method may raise Provider*Error."""
 
@@ -222,6 +251,16 @@ class RepoClient(Protocol):
     def file_read(self, full_name: str, path: str, ref: str) -> str | None: ...
 
     def changed_files(self, full_name: str, number: int) -> list[str]: ...
+
+    def pull_requests_since(
+        self, full_name: str, *, since: datetime, etag: str = ""
+    ) -> PullListing: ...
+
+    def reviews(
+        self, full_name: str, snapshot: PullRequestSnapshot
+    ) -> list[ReviewSnapshot]: ...
+
+    def rate_limit(self) -> RateLimit | None: ...
 
     def committers(self, full_name: str, number: int) -> list[str]: ...
 

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import github
@@ -31,14 +31,17 @@ from integrations.providers.base import (
     ProviderError,
     ProviderNotFoundError,
     ProviderTemporaryError,
+    PullListing,
     PullRequestSnapshot,
     PullRequestWithReviews,
     PullState,
     PushSnapshot,
+    RateLimit,
     RepositoryAccess,
     RepositorySnapshot,
     ReviewSnapshot,
     ReviewState,
+    Usage,
     UserRef,
     host_of,
     logins,
@@ -506,6 +509,7 @@ class GitHubClient:
         )
         self._repos: dict[str, Any] = {}
         self._host = host_of(base_url) or "api.github.com"
+        self.usage = Usage()
 
     @contextmanager
     def _call(self, operation: str, what: str) -> Iterator[None]:
@@ -577,6 +581,79 @@ class GitHubClient:
                     if state == "closed" and stale:
                         break
                     yield snapshot, self._reviews(pull)
+
+    def pull_requests_since(
+        self, full_name: str, *, since: datetime, etag: str = ""
+    ) -> PullListing:
+        """PRs updated at or after ``since``, from the list endpoint, newest first.
+
+        The first page is asked with ``If-None-Match``: a 304 means no pull
+        request changed and costs no primary rate limit
+        (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
+        Pages stop at the first PR older than ``since``.
+        """
+        url = f"/repos/{full_name}/pulls"
+        query = {"state": "all", "sort": "updated", "direction": "desc"}
+        pulls: list[PullRequestSnapshot] = []
+        new_etag = ""
+        with self._call("pull_requests_since", f"pull requests of {full_name}"):
+            for page in range(1, 31):
+                conditional = {"If-None-Match": etag} if page == 1 and etag else None
+                status, headers, items = self._get(
+                    url, {**query, "per_page": 100, "page": page}, conditional
+                )
+                if status == 304:
+                    return PullListing([], etag, not_modified=True)
+                if page == 1:
+                    new_etag = headers.get("etag", "")
+                for item in items:
+                    snapshot = _pull_request(item)
+                    if snapshot.updated_at and snapshot.updated_at < since:
+                        return PullListing(pulls, new_etag)
+                    pulls.append(snapshot)
+                if len(items) < 100:
+                    break
+        return PullListing(pulls, new_etag)
+
+    def reviews(
+        self, full_name: str, snapshot: PullRequestSnapshot
+    ) -> list[ReviewSnapshot]:
+        """Submitted reviews of one PR (one call up to 100 reviews)."""
+        url = f"/repos/{full_name}/pulls/{snapshot.number}/reviews"
+        reviews: list[ReviewSnapshot] = []
+        with self._call("reviews", f"reviews of {full_name}#{snapshot.number}"):
+            for page in range(1, 11):
+                _, _, items = self._get(url, {"per_page": 100, "page": page})
+                reviews.extend(filter(None, map(_review_from_api, items)))
+                if len(items) < 100:
+                    break
+        return reviews
+
+    def rate_limit(self) -> RateLimit | None:
+        """The core limit as GitHub's last answer reported it (None before any)."""
+        remaining, limit = self._gh.requester.rate_limiting
+        if limit < 0:
+            return None
+        reset = self._gh.requester.rate_limiting_resettime
+        reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
+        return RateLimit("core", limit, remaining, reset_at)
+
+    def _get(
+        self, url: str, query: dict, headers: dict | None = None
+    ) -> tuple[int, dict, Any]:
+        """One counted GET: (status, headers, decoded body); errors raise."""
+        requester = self._gh.requester
+        status, response_headers, body = requester.requestJson(
+            "GET", url, query, headers
+        )
+        self.usage.calls += 1
+        if status == 304:
+            return status, response_headers, None
+        self.usage.points += 1
+        data = json.loads(body) if body else None
+        if status >= 400:
+            raise requester.createException(status, response_headers, data)
+        return status, response_headers, data
 
     def file_read(self, full_name: str, path: str, ref: str) -> str | None:
         """A text file at ``ref`` (CODEOWNERS), or None when it does not exist."""
@@ -691,20 +768,20 @@ class GitHubClient:
         return busy
 
     def _reviews(self, pull: Any) -> list[ReviewSnapshot]:
-        reviews = []
-        for review in pull.get_reviews():
-            raw = review.raw_data
-            state = _REVIEW_STATES.get(text(raw.get("state")).lower())
-            if state is None or not raw.get("submitted_at"):
-                continue  # PENDING: not submitted yet
-            reviews.append(
-                ReviewSnapshot(
-                    external_id=str(require_int(raw, "id", at="review")),
-                    reviewer=_user(raw.get("user"), "review.user"),
-                    state=state,
-                    submitted_at=parse_time(raw["submitted_at"], "review.submitted_at"),
-                    body=text(raw.get("body")),
-                    commit_sha=text(raw.get("commit_id")),
-                )
-            )
-        return reviews
+        raws = (review.raw_data for review in pull.get_reviews())
+        return [review for review in map(_review_from_api, raws) if review]
+
+
+def _review_from_api(raw: dict) -> ReviewSnapshot | None:
+    """A review as the REST API lists it; None while it is PENDING (unsubmitted)."""
+    state = _REVIEW_STATES.get(text(raw.get("state")).lower())
+    if state is None or not raw.get("submitted_at"):
+        return None
+    return ReviewSnapshot(
+        external_id=str(require_int(raw, "id", at="review")),
+        reviewer=_user(raw.get("user"), "review.user"),
+        state=state,
+        submitted_at=parse_time(raw["submitted_at"], "review.submitted_at"),
+        body=text(raw.get("body")),
+        commit_sha=text(raw.get("commit_id")),
+    )

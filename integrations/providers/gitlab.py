@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -32,14 +32,17 @@ from integrations.providers.base import (
     ProviderError,
     ProviderNotFoundError,
     ProviderTemporaryError,
+    PullListing,
     PullRequestSnapshot,
     PullRequestWithReviews,
     PullState,
     PushSnapshot,
+    RateLimit,
     RepositoryAccess,
     RepositorySnapshot,
     ReviewSnapshot,
     ReviewState,
+    Usage,
     UserRef,
     host_of,
     logins,
@@ -442,6 +445,26 @@ class GitLabClient:
             keep_base_url=True,
         )
         self._projects: dict[str, Any] = {}
+        self.usage = Usage()
+        self._rate_limit: RateLimit | None = None
+        self._gl.session.hooks["response"].append(self._count)
+
+    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Every request counts against GitLab's limits; keep its RateLimit-*."""
+        self.usage.calls += 1
+        self.usage.points += 1
+        headers = response.headers
+        if "RateLimit-Limit" in headers and "RateLimit-Remaining" in headers:
+            try:
+                reset = headers.get("RateLimit-Reset")
+                self._rate_limit = RateLimit(
+                    "core",
+                    int(headers["RateLimit-Limit"]),
+                    int(headers["RateLimit-Remaining"]),
+                    datetime.fromtimestamp(int(reset), UTC) if reset else None,
+                )
+            except ValueError:
+                pass  # a proxy's odd header must not break the call
 
     def _project(self, full_name: str) -> Any:
         if full_name not in self._projects:
@@ -522,6 +545,39 @@ class GitLabClient:
                 seen.add(attrs.get("iid"))
                 snapshot = merge_request_from_api(attrs)
                 yield snapshot, self._approvals(merge_request, snapshot)
+
+    def pull_requests_since(
+        self, full_name: str, *, since: datetime, etag: str = ""
+    ) -> PullListing:
+        """MRs updated at or after ``since``, newest first (``updated_after``).
+
+        GitLab answers list requests without ETags, so an unchanged project
+        costs one request that returns an empty page.
+        """
+        project = self._gl.projects.get(full_name, lazy=True)
+        with _translated("pull_requests_since", f"merge requests of {full_name}"):
+            items = project.mergerequests.list(
+                updated_after=since.isoformat(),
+                order_by="updated_at",
+                sort="desc",
+                per_page=100,
+                iterator=True,
+            )
+            pulls = [merge_request_from_api(item.attributes) for item in items]
+        return PullListing(pulls)
+
+    def reviews(
+        self, full_name: str, snapshot: PullRequestSnapshot
+    ) -> list[ReviewSnapshot]:
+        """Approvals of one MR, as reviews (one call)."""
+        project = self._gl.projects.get(full_name, lazy=True)
+        with _translated("reviews", f"approvals of {full_name}!{snapshot.number}"):
+            merge_request = project.mergerequests.get(snapshot.number, lazy=True)
+            return self._approvals(merge_request, snapshot)
+
+    def rate_limit(self) -> RateLimit | None:
+        """GitLab's RateLimit-* headers of the last answer (None if it sent none)."""
+        return self._rate_limit
 
     def file_read(self, full_name: str, path: str, ref: str) -> str | None:
         """A text file at ``ref`` (CODEOWNERS), or None when it does not exist."""

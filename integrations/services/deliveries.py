@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import orjson
 from django.conf import settings
@@ -22,7 +21,6 @@ from integrations.models import (
 from integrations.providers import get_provider
 from integrations.providers.base import (
     EventKind,
-    NormalizedEvent,
     PayloadError,
     ProviderTemporaryError,
 )
@@ -199,8 +197,7 @@ def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
 def _apply(
     delivery: WebhookDelivery,
 ) -> tuple[str, ConnectedRepository | None]:
-    from reviews.services import event_apply
-    from rewards.services import points_award
+    from integrations.services.events import event_handle
 
     try:
         payload = orjson.loads(bytes(delivery.body))
@@ -216,23 +213,10 @@ def _apply(
         _hook_verified(delivery.hook, repository)
     if event.installation is not None:
         installation_apply(provider=event.provider, snapshot=event.installation)
-    result = event_apply(event=event, repository=repository)
-    points_award(event=event, pull_request=result.pull_request)
-    _schedule_assignment(event, result)
+    event_handle(event=event, repository=repository)
     if repository is not None:
         repository_touch(repository)
     return Status.PROCESSED, repository
-
-
-def _schedule_assignment(event: NormalizedEvent, result: Any) -> None:
-    """Opened or ready for review: choose reviewers once it is committed."""
-    from reviews.assignment.service import ASSIGN_ON
-    from reviews.tasks import reviewer_assign_task
-
-    trigger = ASSIGN_ON.get(event.kind)
-    pull = result.pull_request
-    if trigger and pull is not None and not pull.draft:
-        transaction.on_commit(lambda: reviewer_assign_task.delay(pull.pk, trigger))
 
 
 def _describe(exc: Exception) -> str:

@@ -1,12 +1,19 @@
 """Declare the beat schedules in code (idempotent; run on every release)."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 SCHEDULES = [
-    # (name, task, every N seconds)
+    # (name, task, every N seconds, or the name of the setting that says)
     ("Re-queue lost webhook deliveries", "integrations.deliveries_sweep", 60),
     ("Remind and reassign overdue review requests", "reviews.review_sla_check", 900),
+    # Reconcile every repository; each keeps its own offset inside the interval.
+    (
+        "Reconcile repositories with providers",
+        "integrations.repository_sync_all",
+        "CODEQUEST_SYNC_INTERVAL_SECONDS",
+    ),
 ]
 
 
@@ -14,7 +21,8 @@ class Command(BaseCommand):
     help = "Create or update the periodic tasks that beat runs."
 
     def handle(self, *args, **options):
-        for name, task, seconds in SCHEDULES:
+        for name, task, every in SCHEDULES:
+            seconds = getattr(settings, every) if isinstance(every, str) else every
             interval, _ = IntervalSchedule.objects.get_or_create(
                 every=seconds, period=IntervalSchedule.SECONDS
             )
