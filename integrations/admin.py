@@ -12,6 +12,7 @@ from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdm
 from integrations.models import (
     AppInstallation,
     ConnectedRepository,
+    IntegrationHealth,
     Organization,
     OrganizationMembership,
     ProviderCredential,
@@ -271,6 +272,29 @@ class RateLimitSampleAdmin(SuperuserOnlyAdmin):
         "sampled_at",
     ]
     list_filter = ["provider", "resource"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(IntegrationHealth)
+class IntegrationHealthAdmin(OrganizationScopedAdmin):
+    """Health check history; the newest row per repository is its status."""
+
+    organization_path = "repository__organization"
+    list_display = ["repository", "status", "summary", "latency_ms", "checked_at"]
+    list_filter = ["status", "repository__provider"]
+    search_fields = ["repository__full_name"]
+    list_select_related = ["repository"]
+    date_hierarchy = "checked_at"
+    readonly_fields = [field.name for field in IntegrationHealth._meta.fields]
+
+    @admin.display(description="Why")
+    def summary(self, health: IntegrationHealth) -> str:
+        return "; ".join(health.reasons) or "all checks passed"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -44,3 +44,35 @@ provider_rate_limit_remaining = Gauge(
     "Requests left in the current primary rate-limit window, as last reported.",
     ["provider", "host"],
 )
+
+sync_runs = Counter(
+    "codequest_sync_runs_total",
+    "Reconciliation runs, by final status.",
+    ["provider", "status"],
+)
+sync_seconds = Histogram(
+    "codequest_sync_seconds",
+    "Duration of one repository's reconciliation.",
+    ["provider"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+sync_api_calls = Counter(
+    "codequest_sync_api_calls_total",
+    "Provider requests made by reconciliation.",
+    ["provider"],
+)
+sync_rate_limit_points = Counter(
+    "codequest_sync_rate_limit_points_total",
+    "Primary rate-limit points spent by reconciliation (a 304 costs none).",
+    ["provider"],
+)
+sync_changes = Counter(
+    "codequest_sync_changes_total",
+    "Changes reconciliation found, and how many the webhooks had missed.",
+    ["provider", "kind"],
+)
+integrations_by_status = Gauge(
+    "codequest_integrations",
+    "Connected repositories by health status, as of the last check.",
+    ["provider", "status"],
+)

@@ -415,3 +415,32 @@ class RateLimitSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.resource}: {self.remaining}/{self.limit}"
+
+
+class HealthStatus(models.TextChoices):
+    HEALTHY = "healthy", "Healthy"
+    DEGRADED = "degraded", "Degraded"
+    UNHEALTHY = "unhealthy", "Unhealthy"
+
+
+class IntegrationHealth(models.Model):
+    """One health check of a repository's integration; the history is kept."""
+
+    repository = models.ForeignKey(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="health_checks"
+    )
+    status = models.CharField(max_length=20, choices=HealthStatus.choices)
+    reasons = models.JSONField(default=list, help_text="Why it is not healthy.")
+    details = models.JSONField(default=list, help_text="What was checked.")
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "integration health"
+        ordering = ["-checked_at", "-id"]
+        indexes = [
+            models.Index(fields=["repository", "-checked_at"], name="health_recent_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository_id} {self.status} at {self.checked_at:%Y-%m-%d %H:%M}"

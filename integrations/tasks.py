@@ -93,3 +93,11 @@ def repository_sync_all_task() -> None:
     from integrations.services.sync import repository_sync_all
 
     repository_sync_all(interval=settings.CODEQUEST_SYNC_INTERVAL_SECONDS)
+
+
+@shared_task(name="integrations.provider_health_check", ignore_result=True)
+def provider_health_check_task() -> None:
+    """Check every integration; a change of status is announced once."""
+    from integrations.services.health import integrations_check
+
+    integrations_check()

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from integrations.models import OrganizationMembership, SyncRun
+from integrations.models import IntegrationHealth, OrganizationMembership, SyncRun
 from reviews.models import ReviewRequest
 from rewards.models import Season
 from tests.factories import (
@@ -30,6 +30,7 @@ LISTS = [
     "/admin/reviews/review/",
     "/admin/reviews/comment/",
     "/admin/integrations/syncrun/",
+    "/admin/integrations/integrationhealth/",
     "/admin/reviews/reviewrequest/",
     "/admin/rewards/season/",
 ]
@@ -54,6 +55,12 @@ def teams():
             status="failed",
             started_at=timezone.now(),
             error=f"error-{tag}",
+        )
+        IntegrationHealth.objects.create(
+            repository=pull.repository,
+            status="degraded",
+            reasons=[f"reason-{tag}"],
+            checked_at=timezone.now(),
         )
         ReviewRequest.objects.create(
             pull_request=pull,

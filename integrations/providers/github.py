@@ -555,6 +555,43 @@ class GitHubClient:
                     return int(hook.id)
             return int(repo.create_hook("web", config, HOOK_EVENTS, active=True).id)
 
+    def ping(self) -> list[RateLimit]:
+        """The token works, and what is left of each budget: ``GET /rate_limit``.
+
+        Answering it costs no rate limit
+        (https://docs.github.com/en/rest/rate-limit/rate-limit).
+        """
+        with self._call("ping", "rate limit"):
+            _, data = self._gh.requester.requestJsonAndCheck("GET", "/rate_limit")
+        resources = data.get("resources") if isinstance(data, dict) else None
+        limits = []
+        for name in ("core", "search", "graphql"):
+            entry = (resources or {}).get(name)
+            if isinstance(entry, dict) and isinstance(entry.get("limit"), int):
+                reset = entry.get("reset")
+                limits.append(
+                    RateLimit(
+                        name,
+                        entry["limit"],
+                        int(entry.get("remaining") or 0),
+                        datetime.fromtimestamp(reset, UTC)
+                        if isinstance(reset, int)
+                        else None,
+                    )
+                )
+        return limits
+
+    def hook_state(self, full_name: str, hook_id: int) -> str:
+        """ "active", "disabled" (GitHub stops delivering) or "missing"."""
+        try:
+            with self._call("hook_state", f"webhook of {full_name}"):
+                _, hook = self._gh.requester.requestJsonAndCheck(
+                    "GET", f"/repos/{full_name}/hooks/{hook_id}"
+                )
+        except ProviderNotFoundError:
+            return "missing"
+        return "active" if hook.get("active") else "disabled"
+
     def hook_ping(self, full_name: str, hook_id: int) -> None:
         with self._call("hook_ping", f"ping of webhook {hook_id}"):
             self._repo(full_name).get_hook(hook_id).ping()

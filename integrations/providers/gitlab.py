@@ -515,6 +515,24 @@ class GitLabClient:
                     return int(hook.get_id())
             return int(project.hooks.create(settings_).get_id())
 
+    def ping(self) -> list[RateLimit]:
+        """The token works (``GET /user``), with the RateLimit-* it reports."""
+        with _translated("ping", "current user"):
+            self._gl.http_get("/user")
+        return [self._rate_limit] if self._rate_limit else []
+
+    def hook_state(self, full_name: str, hook_id: int) -> str:
+        """ "active", "disabled" (GitLab stopped delivering after failures) or
+        "missing" (https://docs.gitlab.com/user/project/integrations/webhooks/)."""
+        project = self._gl.projects.get(full_name, lazy=True)
+        try:
+            with _translated("hook_state", f"webhook of {full_name}"):
+                hook = project.hooks.get(hook_id)
+        except ProviderNotFoundError:
+            return "missing"
+        alert = hook.attributes.get("alert_status")
+        return "disabled" if alert in ("disabled", "temporarily_disabled") else "active"
+
     def hook_ping(self, full_name: str, hook_id: int) -> None:
         """GitLab's "Test" button: it sends a Push Hook to the URL."""
         project = self._project(full_name)

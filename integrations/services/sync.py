@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from integrations import metrics
 from integrations.models import ConnectedRepository, RateLimitSample, SyncRun
 from integrations.providers.base import (
     EventKind,
@@ -244,6 +245,21 @@ def _finish(run: SyncRun, client, status: str, *, error: str = "") -> None:
         run.not_modified = run.api_calls > 0 and run.rate_limit_points == 0
         _sample(run.repository, client)
     run.save()
+    _export(run)
+
+
+def _export(run: SyncRun) -> None:
+    provider = run.repository.provider
+    metrics.sync_runs.labels(provider, run.status).inc()
+    metrics.sync_seconds.labels(provider).observe(
+        (run.finished_at - run.started_at).total_seconds()
+    )
+    metrics.sync_api_calls.labels(provider).inc(run.api_calls)
+    metrics.sync_rate_limit_points.labels(provider).inc(run.rate_limit_points)
+    metrics.sync_changes.labels(provider, "found").inc(run.changes)
+    metrics.sync_changes.labels(provider, "missed_by_webhooks").inc(
+        run.missed_by_webhooks
+    )
 
 
 def _webhook_health(repository, missed: int, started: datetime) -> None:

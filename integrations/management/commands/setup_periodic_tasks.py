@@ -14,6 +14,7 @@ SCHEDULES = [
         "integrations.repository_sync_all",
         "CODEQUEST_SYNC_INTERVAL_SECONDS",
     ),
+    ("Check integration health", "integrations.provider_health_check", 300),
 ]
 
 
