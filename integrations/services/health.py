@@ -33,13 +33,16 @@ from integrations.models import (
     HealthStatus,
     IntegrationHealth,
     OrganizationMembership,
-    RateLimitSample,
     SyncRun,
     WebhookDelivery,
 )
 from integrations.providers.base import ProviderAuthError, ProviderError, RateLimit
 from integrations.services.connections import repository_client
-from integrations.services.sync import repositories_syncable, token_fingerprint
+from integrations.services.sync import (
+    rate_limits_record,
+    repositories_syncable,
+    token_fingerprint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,17 +101,7 @@ def _token_check(repository: ConnectedRepository, now: datetime) -> TokenCheck:
     except ProviderError as exc:
         check.error = str(exc)
     check.latency_ms = int((time.perf_counter() - started) * 1000)
-    for limit in check.limits:
-        RateLimitSample.objects.create(
-            provider=repository.provider,
-            host=repository.host,
-            token_fingerprint=token_fingerprint(repository),
-            resource=limit.resource,
-            limit=limit.limit,
-            remaining=limit.remaining,
-            reset_at=limit.reset_at,
-            sampled_at=now,
-        )
+    rate_limits_record(repository=repository, limits=check.limits, now=now)
     return check
 
 

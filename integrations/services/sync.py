@@ -298,17 +298,27 @@ def token_fingerprint(repository: ConnectedRepository) -> str:
 
 def _sample(repository: ConnectedRepository, client) -> None:
     limit = client.rate_limit()
-    if limit is None:
-        return
-    RateLimitSample.objects.create(
-        provider=repository.provider,
-        host=repository.host,
-        token_fingerprint=token_fingerprint(repository),
-        resource=limit.resource,
-        limit=limit.limit,
-        remaining=limit.remaining,
-        reset_at=limit.reset_at,
-        sampled_at=timezone.now(),
+    if limit is not None:
+        rate_limits_record(repository=repository, limits=[limit])
+
+
+def rate_limits_record(
+    *, repository: ConnectedRepository, limits: list, now: datetime | None = None
+) -> None:
+    """Keep the budgets a provider reported for the token this repository uses."""
+    now = now or timezone.now()
+    RateLimitSample.objects.bulk_create(
+        RateLimitSample(
+            provider=repository.provider,
+            host=repository.host,
+            token_fingerprint=token_fingerprint(repository),
+            resource=limit.resource,
+            limit=limit.limit,
+            remaining=limit.remaining,
+            reset_at=limit.reset_at,
+            sampled_at=now,
+        )
+        for limit in limits
     )
 
 

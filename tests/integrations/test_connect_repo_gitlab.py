@@ -29,6 +29,23 @@ def recorded(name: str) -> object:
     return json.loads(text.replace("http://example.com/", f"{BASE}/"))
 
 
+def documented_project(token: str, **changes) -> ConnectedRepository:
+    """The documentation's project, connected with a token (for sync and health)."""
+    credential = ProviderCredential(
+        provider="gitlab", api_url=BASE, kind="access_token"
+    )
+    credential.token = token
+    credential.save()
+    return ConnectedRepository.objects.create(
+        provider="gitlab",
+        host="gitlab.example.com",
+        external_id=3,
+        full_name="diaspora/diaspora-project-site",
+        credential=credential,
+        **changes,
+    )
+
+
 @pytest.fixture(autouse=True)
 def _client_settings(settings, monkeypatch):
     settings.PUBLIC_URL = "https://cq.example.com"

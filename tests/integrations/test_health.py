@@ -26,7 +26,7 @@ from integrations.models import (
 )
 from integrations.services.health import integrations_check
 from tests.factories import DeliveryFactory, OrganizationFactory
-from tests.integrations.test_connect_repo_gitlab import BASE
+from tests.integrations.test_connect_repo_gitlab import BASE, documented_project
 from tests.integrations.test_connect_repo_gitlab import recorded as gitlab_recorded
 
 pytestmark = pytest.mark.django_db
@@ -165,19 +165,7 @@ def test_failed_deliveries_and_missed_changes_degrade(repository):
 
 
 def test_gitlab_token_and_disabled_hook(settings):
-    credential = ProviderCredential(
-        provider="gitlab", api_url=BASE, kind="access_token"
-    )
-    credential.token = "glpat-health"
-    credential.save()
-    project = ConnectedRepository.objects.create(
-        provider="gitlab",
-        host="gitlab.example.com",
-        external_id=3,
-        full_name="diaspora/diaspora-project-site",
-        credential=credential,
-        webhook_status="verified",
-    )
+    project = documented_project("glpat-health", webhook_status="verified")
     endpoint = WebhookEndpoint(
         provider="gitlab", repository=project, provider_hook_id=1
     )

@@ -286,22 +286,11 @@ def test_beat_spreads_repositories_over_the_interval(repository):
 def test_gitlab_project_reconciles_with_updated_after(settings):
     from responses import matchers
 
-    from tests.integrations.test_connect_repo_gitlab import BASE
+    from tests.integrations.test_connect_repo_gitlab import BASE, documented_project
     from tests.integrations.test_connect_repo_gitlab import recorded as gitlab
 
     settings.CODEQUEST_SYNC_HISTORY_DAYS = 365 * 20  # the documented MR is from 2017
-    credential = ProviderCredential(
-        provider="gitlab", api_url=BASE, kind="access_token"
-    )
-    credential.token = "glpat-sync"
-    credential.save()
-    project = ConnectedRepository.objects.create(
-        provider="gitlab",
-        host="gitlab.example.com",
-        external_id=3,
-        full_name="diaspora/diaspora-project-site",
-        credential=credential,
-    )
+    project = documented_project("glpat-sync")
     url = f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site/merge_requests"
     limits = {"RateLimit-Limit": "2000", "RateLimit-Remaining": "1998"}
     newest_first = matchers.query_param_matcher(
