@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 OCTOKIT_EXAMPLES := @octokit/webhooks-examples@7.6.1
 
-.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard clean
+.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard bench-sync clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench-assignment: $(VENV)/.dev
 
 bench-dashboard: $(VENV)/.dev
 	$(BIN)/python -m bench.dashboard.run
+
+bench-sync: $(VENV)/.dev
+	$(BIN)/python -m bench.sync.run
 
 clean:
 	rm -rf var/broker var/staticfiles .pytest_cache

@@ -124,14 +124,20 @@ def _reconcile(repository, client, full: bool, started: datetime, progress):
             + (", ".join(found) if found else "no change")
         )
         changed += [f"#{snapshot.number} {what}" for what in found]
-        if (
-            found
-            and snapshot.updated_at
-            and snapshot.updated_at < started - WEBHOOK_GRACE
-        ):
+        if found and _webhooks_should_have(repository, snapshot, started):
             missed += len(found)
     _bookmark(repository, listing.etag, newest, started)
     return changed, missed
+
+
+def _webhooks_should_have(
+    repository: ConnectedRepository, snapshot: PullRequestSnapshot, started: datetime
+) -> bool:
+    """Changed after we began following the repository, and long enough ago
+    that its delivery is not merely still on the way: a webhook missed it.
+    History from before we followed it is an import, not a miss."""
+    when = snapshot.updated_at
+    return when is not None and repository.created_at <= when < started - WEBHOOK_GRACE
 
 
 def _since(repository: ConnectedRepository, full: bool, now: datetime) -> datetime:

@@ -55,6 +55,11 @@ def repository(settings):
     )
     # Assignment is not under test here; it would call the provider.
     RepositoryReviewSettings.objects.create(repository=repository, auto_assign=False)
+    # Followed since before the scripted activity (START).
+    ConnectedRepository.objects.filter(pk=repository.pk).update(
+        created_at=START - timedelta(days=1)
+    )
+    repository.refresh_from_db()
     return repository
 
 
