@@ -266,6 +266,10 @@ class RepoClient(Protocol):
 
     def hook_state(self, full_name: str, hook_id: int) -> str: ...
 
+    def hook_redeliver_failed(
+        self, full_name: str, hook_id: int, *, known: set[str], limit: int = 20
+    ) -> list[str]: ...
+
     def committers(self, full_name: str, number: int) -> list[str]: ...
 
     def reviewers_request(

@@ -582,15 +582,69 @@ class GitHubClient:
         return limits
 
     def hook_state(self, full_name: str, hook_id: int) -> str:
-        """ "active", "disabled" (GitHub stops delivering) or "missing"."""
+        """ "active", "disabled" (GitHub stops delivering) or "missing".
+
+        Conditional (ETag kept in the Django cache): an unchanged hook costs
+        no rate limit, so checking it every 5 minutes is free.
+        """
         try:
             with self._call("hook_state", f"webhook of {full_name}"):
-                _, hook = self._gh.requester.requestJsonAndCheck(
-                    "GET", f"/repos/{full_name}/hooks/{hook_id}"
-                )
+                hook = self._get_cached(f"/repos/{full_name}/hooks/{hook_id}", {})
         except ProviderNotFoundError:
             return "missing"
         return "active" if hook.get("active") else "disabled"
+
+    def hook_redeliver_failed(
+        self, full_name: str, hook_id: int, *, known: set[str], limit: int = 20
+    ) -> list[str]:
+        """Ask GitHub to redeliver recent deliveries that failed; their GUIDs.
+
+        GitHub does not retry a failed delivery by itself and keeps the last
+        3 days (https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks).
+        A GUID we stored (``known``), or one already redelivered, is left alone.
+        """
+        url = f"/repos/{full_name}/hooks/{hook_id}/deliveries"
+        with self._call("hook_redeliver", f"deliveries of webhook {hook_id}"):
+            deliveries = self._get_cached(url, {"per_page": 100})
+            # Delivered fine, or already redelivered once (asked by anyone):
+            # either way, not ours to ask again.
+            settled = {
+                item.get("guid")
+                for item in deliveries
+                if item.get("redelivery")
+                or 200 <= int(item.get("status_code") or 0) < 300
+            }
+            failed = [
+                item for item in deliveries if item.get("guid") not in settled | known
+            ]
+            asked = []
+            for item in failed[:limit]:
+                self._gh.requester.requestJsonAndCheck(
+                    "POST", f"{url}/{item['id']}/attempts"
+                )
+                asked.append(item["guid"])
+        return asked
+
+    def _get_cached(self, url: str, query: dict) -> Any:
+        """A conditional GET whose ETag and body live in the Django cache.
+
+        A 304 answers from the cache without spending rate limit; when the
+        cache is down the request is simply made in full.
+        """
+        key = (
+            "github-etag:"
+            + hashlib.sha256(
+                f"{self._host}{url}{sorted(query.items())}".encode()
+            ).hexdigest()
+        )
+        cached = _cache_get(key)
+        headers = {"If-None-Match": cached[0]} if cached else None
+        status, response_headers, data = self._get(url, query, headers)
+        if status == 304 and cached:
+            return cached[1]
+        if response_headers.get("etag"):
+            _cache_set(key, (response_headers["etag"], data))
+        return data
 
     def hook_ping(self, full_name: str, hook_id: int) -> None:
         with self._call("hook_ping", f"ping of webhook {hook_id}"):
@@ -822,3 +876,22 @@ def _review_from_api(raw: dict) -> ReviewSnapshot | None:
         body=text(raw.get("body")),
         commit_sha=text(raw.get("commit_id")),
     )
+
+
+def _cache_get(key: str) -> Any:
+    from django.core.cache import cache
+
+    try:
+        return cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache outage must not stop the call
+        logger.warning("integrations.cache.unavailable", extra={"operation": "get"})
+        return None
+
+
+def _cache_set(key: str, value: Any) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.set(key, value, 86400)
+    except Exception:  # noqa: BLE001
+        logger.warning("integrations.cache.unavailable", extra={"operation": "set"})

@@ -171,6 +171,30 @@ def _check_hook(finding: Finding, repository, client) -> None:
         finding.worse(HealthStatus.UNHEALTHY, "webhook disabled on the provider")
     else:
         finding.details.append("webhook active")
+        if repository.provider == "github":
+            _redeliver(finding, repository, endpoint, client)
+
+
+def _redeliver(finding: Finding, repository, endpoint, client) -> None:
+    """GitHub never retries a failed delivery: ask for the ones that failed."""
+    known = set(
+        WebhookDelivery.objects.filter(
+            hook=endpoint, received_at__gte=timezone.now() - timedelta(days=3)
+        ).values_list("delivery_id", flat=True)
+    )
+    try:
+        asked = client.hook_redeliver_failed(
+            repository.full_name, endpoint.provider_hook_id, known=known
+        )
+    except ProviderError as exc:
+        finding.details.append(f"failed deliveries not checked: {exc}")
+        return
+    if asked:
+        logger.info(
+            "integrations.health.redelivery_requested",
+            extra={"repository": str(repository), "count": len(asked)},
+        )
+        finding.details.append(f"asked GitHub to redeliver {len(asked)} failed")
 
 
 def _check_deliveries(finding: Finding, repository, now: datetime) -> None:

@@ -35,6 +35,8 @@ API = "https://api.github.com:443"
 RESPONSES = Path(__file__).resolve().parents[1] / "provider_responses" / "github"
 RECORDED = json.loads((RESPONSES / "rate_limit.json").read_text())
 HOOK = json.loads((RESPONSES / "hook_created.json").read_text())
+DELIVERIES = json.loads((RESPONSES / "hook_deliveries.json").read_text())
+HOOK_URL = f"{API}/repos/acme/shop/hooks/{HOOK['id']}"
 LIMIT_HEADERS = {
     "X-RateLimit-Limit": "5000",
     "X-RateLimit-Remaining": "4904",
@@ -70,7 +72,7 @@ def repository(settings):
     return repository
 
 
-def github(rsps, *, rate=None, hook_status=200, rate_status=200):
+def github(rsps, *, rate=None, hook_status=200, rate_status=200, deliveries=None):
     rsps.get(
         f"{API}/rate_limit",
         json=rate or RECORDED,
@@ -79,10 +81,12 @@ def github(rsps, *, rate=None, hook_status=200, rate_status=200):
     )
     if rate_status == 200:
         rsps.get(
-            f"{API}/repos/acme/shop/hooks/{HOOK['id']}",
+            HOOK_URL,
             json=HOOK if hook_status == 200 else {"message": "Not Found"},
             status=hook_status,
         )
+        if hook_status == 200:
+            rsps.get(f"{HOOK_URL}/deliveries", json=deliveries or DELIVERIES)
 
 
 def check(**kwargs) -> IntegrationHealth:
@@ -209,3 +213,61 @@ def test_nothing_to_check(db):
     out = StringIO()
     call_command("check_integrations", stdout=out)
     assert out.getvalue().strip() == "No connected repository to check."
+
+
+def test_failed_deliveries_are_redelivered_once(repository):
+    failed = dict(DELIVERIES[0], id=777, guid="lost-1", status="502", status_code=502)
+    stored = dict(DELIVERIES[0], id=778, guid="kept-1", status_code=500)
+    DeliveryFactory(
+        repository=repository,
+        hook=repository.webhooks.get(),
+        delivery_id="kept-1",  # it failed for GitHub, but we stored it
+    )
+    with responses.RequestsMock() as rsps:
+        github(rsps, deliveries=[*DELIVERIES, failed, stored])
+        rsps.post(f"{HOOK_URL}/deliveries/777/attempts", status=202, json={})
+        (health,) = integrations_check()
+    assert "asked GitHub to redeliver 1 failed" in health.details
+    # GitHub now lists the redelivery: nothing is asked a second time.
+    redelivered = dict(failed, id=779, redelivery=True, status_code=200)
+    with responses.RequestsMock() as rsps:
+        github(rsps, deliveries=[*DELIVERIES, failed, stored, redelivered])
+        (health,) = integrations_check()
+    assert not any("redeliver" in detail for detail in health.details)
+
+
+def test_an_unchanged_hook_is_checked_for_free(repository):
+    from django.core.cache import cache
+
+    cache.clear()
+    etag = 'W/"hook-v1"'
+    with responses.RequestsMock() as rsps:
+        github(rsps)
+        rsps.replace(responses.GET, HOOK_URL, json=HOOK, headers={"ETag": etag})
+        integrations_check()
+        rsps.replace(responses.GET, HOOK_URL, status=304, body="")
+        (health,) = integrations_check()
+        conditional = [
+            call.request.headers.get("If-None-Match")
+            for call in rsps.calls
+            if call.request.url == HOOK_URL
+        ]
+    assert conditional == [None, etag]
+    assert "webhook active" in health.details  # answered from the cache
+
+
+def test_checks_keep_working_when_the_cache_is_down(repository, caplog):
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    down = ConnectionError("redis: connection refused")
+    with (
+        mock.patch.object(cache, "get", side_effect=down),
+        mock.patch.object(cache, "set", side_effect=down),
+        responses.RequestsMock() as rsps,
+    ):
+        github(rsps)
+        (health,) = integrations_check()
+    assert health.status == "healthy" and "webhook active" in health.details
+    assert "integrations.cache.unavailable" in [record.msg for record in caplog.records]
