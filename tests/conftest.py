@@ -49,6 +49,17 @@ def _webhook_settings(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: no ETags, teams or open circuits."""
+    from django.core.cache import cache
+
+    from integrations.providers import circuit
+
+    cache.clear()
+    circuit._local.clear()
+
+
 # --- payload corpora -----------------------------------------------------------
 
 

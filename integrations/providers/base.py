@@ -38,6 +38,10 @@ class ProviderTemporaryError(ProviderError):
     """Worth retrying later: 5xx, timeouts, secondary rate limits."""
 
 
+class CircuitOpenError(ProviderTemporaryError):
+    """The provider failed repeatedly; calls are paused for a while."""
+
+
 class PayloadError(ValueError):
     """A webhook payload lacks a field we need or has one of the wrong type."""
 
@@ -295,20 +299,32 @@ def recorded_call(provider: str, operation: str) -> Iterator[None]:
     bounded; nothing secret is logged.
     """
     from integrations import metrics
+    from integrations.providers.circuit import (
+        circuit_before,
+        circuit_failure,
+        circuit_success,
+    )
 
     started = time.perf_counter()
     outcome = "ok"
     try:
+        circuit_before(provider)
         yield
+    except CircuitOpenError:
+        outcome = "circuit_open"
+        raise
     except ProviderAuthError:
         outcome = "auth_error"
         raise
     except ProviderTemporaryError:
         outcome = "temporary_error"
+        circuit_failure(provider)
         raise
     except ProviderError:
         outcome = "error"
         raise
+    else:
+        circuit_success(provider)
     finally:
         elapsed = time.perf_counter() - started
         metrics.provider_calls.labels(provider, operation, outcome).inc()

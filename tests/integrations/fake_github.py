@@ -40,7 +40,8 @@ class FakeGitHub:
         self.limit, self.remaining = limit, limit
         self.reset = 1_900_000_000
         self.calls: list[tuple[str, int]] = []  # (path, status)
-        self.fail_next: list[int] = []  # statuses to answer before the truth
+        # Answers to give before the truth: a status, or (status, headers, body).
+        self.fail_next: list = []
         self._template = load_payload("github", "pull_request.opened.1.json")
         self._review_template = recorded("reviews.json")[0]
         self._review_ids = 1000
@@ -149,9 +150,12 @@ class FakeGitHub:
 
     def _answer(self, path: str, status: int, body, headers=None):
         if self.fail_next:
-            status = self.fail_next.pop(0)
+            failure = self.fail_next.pop(0)
+            if isinstance(failure, int):
+                failure = (failure, {}, {"message": "Server Error"})
+            status, headers, message = failure
             self.calls.append((path, status))
-            return status, self._limits(), json.dumps({"message": "Server Error"})
+            return status, {**self._limits(), **headers}, json.dumps(message)
         if status != 304:
             self.remaining -= 1
         self.calls.append((path, status))

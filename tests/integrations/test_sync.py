@@ -215,6 +215,23 @@ def test_provider_errors_fail_the_run_and_lose_nothing(repository, github):
     assert Review.objects.get().state == "approved"
 
 
+def test_a_502_and_a_secondary_rate_limit_are_waited_out(repository, github):
+    github.open(1, "octocat", START)
+    secondary = (
+        403,
+        {"Retry-After": "1"},
+        {
+            "message": "You have exceeded a secondary rate limit. Please wait a "
+            "few minutes before you try again.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+        },
+    )
+    github.fail_next = [502, secondary]
+    run = repository_sync(repository=repository).run
+    assert run.status == "succeeded" and run.changes == 1
+    assert [status for _, status in github.calls] == [502, 403, 200, 200]
+
+
 def test_rate_limit_samples_are_kept_and_listed(repository, github, api):
     github.open(1, "octocat", START)
     repository_sync(repository=repository)
