@@ -76,3 +76,8 @@ integrations_by_status = Gauge(
     "Connected repositories by health status, as of the last check.",
     ["provider", "status"],
 )
+provider_cache = Counter(
+    "codequest_provider_cache_total",
+    "Cached provider reads: hits, misses, and lookups with the cache down.",
+    ["kind", "outcome"],
+)

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -53,6 +54,14 @@ from integrations.providers.base import (
     require_int,
     require_str,
     text,
+)
+from integrations.providers.cache import (
+    ETAG_TTL,
+    PULL_LIST_TTL,
+    REPOSITORY_TTL,
+    cache_get,
+    cache_set,
+    repository_generation,
 )
 
 logger = logging.getLogger(__name__)
@@ -509,6 +518,7 @@ class GitHubClient:
         )
         self._repos: dict[str, Any] = {}
         self._host = host_of(base_url) or "api.github.com"
+        self._token_key = hashlib.sha256(token.encode()).hexdigest()[:16]
         self.usage = Usage()
 
     @contextmanager
@@ -525,9 +535,19 @@ class GitHubClient:
                 )
 
     def _repo(self, full_name: str) -> Any:
+        """The repository (metadata cached for REPOSITORY_TTL, per token)."""
         if full_name not in self._repos:
             with self._call("repository", f"repository {full_name}"):
-                self._repos[full_name] = self._gh.get_repo(full_name)
+                data = self._get_cached(
+                    f"/repos/{full_name}",
+                    {},
+                    kind="repository",
+                    ttl=REPOSITORY_TTL,
+                    scope=full_name,
+                )
+            self._repos[full_name] = self._gh.create_from_raw_data(
+                github.Repository.Repository, data
+            )
         return self._repos[full_name]
 
     def repository(self, full_name: str) -> RepositoryAccess:
@@ -625,25 +645,41 @@ class GitHubClient:
                 asked.append(item["guid"])
         return asked
 
-    def _get_cached(self, url: str, query: dict) -> Any:
+    def _get_cached(
+        self,
+        url: str,
+        query: dict,
+        *,
+        kind: str = "etag",
+        ttl: int | None = None,
+        scope: str = "",
+    ) -> Any:
         """A conditional GET whose ETag and body live in the Django cache.
 
-        A 304 answers from the cache without spending rate limit; when the
-        cache is down the request is simply made in full.
+        Within ``ttl`` seconds (and while no webhook event for ``scope``, the
+        repository, bumped its generation) the cached body is used without a
+        request; after that the request is conditional and a 304 answers from
+        the cache without spending rate limit. With the cache down the request
+        is simply made in full. Keys include the token's fingerprint: what a
+        token may see is not shared with another.
         """
+        generation = repository_generation("github", scope) if scope else 0
         key = (
-            "github-etag:"
+            "github-read:"
             + hashlib.sha256(
-                f"{self._host}{url}{sorted(query.items())}".encode()
+                f"{self._token_key}{self._host}{url}{sorted(query.items())}".encode()
             ).hexdigest()
         )
-        cached = _cache_get(key)
+        cached = cache_get(key, kind)
+        if cached and ttl and cached[2] == generation and time.time() - cached[3] < ttl:
+            return cached[1]
         headers = {"If-None-Match": cached[0]} if cached else None
         status, response_headers, data = self._get(url, query, headers)
         if status == 304 and cached:
-            return cached[1]
-        if response_headers.get("etag"):
-            _cache_set(key, (response_headers["etag"], data))
+            data = cached[1]
+        etag = response_headers.get("etag") or (cached[0] if cached else "")
+        if etag:
+            cache_set(key, (etag, data, generation, time.time()), ETAG_TTL)
         return data
 
     def hook_ping(self, full_name: str, hook_id: int) -> None:
@@ -687,6 +723,13 @@ class GitHubClient:
         query = {"state": "all", "sort": "updated", "direction": "desc"}
         pulls: list[PullRequestSnapshot] = []
         new_etag = ""
+        fresh = (
+            f"pull-list-fresh:{self._token_key}:{self._host}:{full_name}:"
+            f"{repository_generation('github', full_name)}"
+        )
+        if etag and cache_get(fresh, "pull_list"):
+            # Listed less than PULL_LIST_TTL ago and no webhook event since.
+            return PullListing([], etag, not_modified=True)
         with self._call("pull_requests_since", f"pull requests of {full_name}"):
             for page in range(1, 31):
                 conditional = {"If-None-Match": etag} if page == 1 and etag else None
@@ -694,16 +737,19 @@ class GitHubClient:
                     url, {**query, "per_page": 100, "page": page}, conditional
                 )
                 if status == 304:
+                    cache_set(fresh, True, PULL_LIST_TTL)
                     return PullListing([], etag, not_modified=True)
                 if page == 1:
                     new_etag = headers.get("etag", "")
                 for item in items:
                     snapshot = _pull_request(item)
                     if snapshot.updated_at and snapshot.updated_at < since:
+                        cache_set(fresh, True, PULL_LIST_TTL)
                         return PullListing(pulls, new_etag)
                     pulls.append(snapshot)
                 if len(items) < 100:
                     break
+        cache_set(fresh, True, PULL_LIST_TTL)
         return PullListing(pulls, new_etag)
 
     def reviews(
@@ -876,22 +922,3 @@ def _review_from_api(raw: dict) -> ReviewSnapshot | None:
         body=text(raw.get("body")),
         commit_sha=text(raw.get("commit_id")),
     )
-
-
-def _cache_get(key: str) -> Any:
-    from django.core.cache import cache
-
-    try:
-        return cache.get(key)
-    except Exception:  # noqa: BLE001 - a cache outage must not stop the call
-        logger.warning("integrations.cache.unavailable", extra={"operation": "get"})
-        return None
-
-
-def _cache_set(key: str, value: Any) -> None:
-    from django.core.cache import cache
-
-    try:
-        cache.set(key, value, 86400)
-    except Exception:  # noqa: BLE001
-        logger.warning("integrations.cache.unavailable", extra={"operation": "set"})

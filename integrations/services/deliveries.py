@@ -197,6 +197,7 @@ def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
 def _apply(
     delivery: WebhookDelivery,
 ) -> tuple[str, ConnectedRepository | None]:
+    from integrations.providers.cache import repository_cache_invalidate
     from integrations.services.events import event_handle
 
     try:
@@ -214,6 +215,9 @@ def _apply(
     if event.installation is not None:
         installation_apply(provider=event.provider, snapshot=event.installation)
     event_handle(event=event, repository=repository)
+    if repository is not None:
+        # The provider changed: cached reads of this repository are stale.
+        repository_cache_invalidate(repository.provider, repository.full_name)
     if repository is not None:
         repository_touch(repository)
     return Status.PROCESSED, repository

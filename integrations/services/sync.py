@@ -87,6 +87,8 @@ def repository_sync(
         with credential_guard(credential) if credential else nullcontext():
             client = repository_client(repository)
             changed, missed = _reconcile(repository, client, full, started, progress)
+            run.not_modified = changed is None
+            changed = changed or []
     except SyncDeferred as exc:
         _finish(run, client, SyncRun.Status.DEFERRED, error=str(exc))
         raise
@@ -105,9 +107,9 @@ def _reconcile(repository, client, full: bool, started: datetime, progress):
     etag = "" if full else repository.sync_etag
     listing = client.pull_requests_since(repository.full_name, since=since, etag=etag)
     if listing.not_modified:
-        progress("not modified since the last sync (304, no rate limit spent)")
+        progress("not modified since the last sync (no rate limit spent)")
         _bookmark(repository, listing.etag, None, started)
-        return [], 0
+        return None, 0
     known = _known(repository, listing.pulls)
     changed: list[str] = []
     missed = 0
@@ -248,7 +250,6 @@ def _finish(run: SyncRun, client, status: str, *, error: str = "") -> None:
     if client is not None:
         run.api_calls = client.usage.calls
         run.rate_limit_points = client.usage.points
-        run.not_modified = run.api_calls > 0 and run.rate_limit_points == 0
         _sample(run.repository, client)
     run.save()
     _export(run)

@@ -71,6 +71,13 @@ def github(repository):
         yield fake
 
 
+def a_minute_later() -> None:
+    """The pull request list cached by the last run has expired."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def assert_same_as_provider(repository, github: FakeGitHub) -> None:
     ours = {
         pull.number: pull for pull in PullRequest.objects.filter(repository=repository)
@@ -150,6 +157,10 @@ def test_dropped_webhooks_converge_to_the_provider(
     repository.refresh_from_db()
     assert repository.webhook_status == "degraded"
 
+    at_once = repository_sync(repository=repository).run
+    assert (at_once.api_calls, at_once.changes) == (0, 0)  # listed < 1 min ago
+    assert at_once.not_modified
+    a_minute_later()
     again = repository_sync(repository=repository).run
     assert (again.api_calls, again.rate_limit_points, again.changes) == (1, 0, 0)
     assert again.not_modified
@@ -166,6 +177,7 @@ def test_k_changed_pull_requests_cost_about_k(repository, github):
     later = START + timedelta(hours=5)
     for number in (7, 19, 33):
         github.review(number, "kim", "approved", later + timedelta(minutes=number))
+    a_minute_later()
     run = repository_sync(repository=repository).run
     # The list's first page (it changed) stops at the cursor; reviews for 3 PRs.
     assert run.rate_limit_points == 1 + 3 <= 2 * 3
@@ -205,6 +217,7 @@ def test_provider_errors_fail_the_run_and_lose_nothing(repository, github):
     repository_sync(repository=repository)
     github.review(1, "kim", "approved", START + timedelta(hours=1))
     github.fail_next = [502, 502, 502, 502]
+    a_minute_later()
     with pytest.raises(ProviderTemporaryError):
         repository_sync(repository=repository)
     failed = SyncRun.objects.order_by("-id").first()
@@ -254,7 +267,7 @@ def test_sync_command_reports_changes_and_cost(repository, github):
     assert "Synced 1 of 1: 1 changes, 2 API calls, 2 rate-limit points" in text
     out = StringIO()
     call_command("sync", stdout=out)
-    assert "not modified; 1 API calls, 0 rate-limit points" in out.getvalue()
+    assert "not modified; 0 API calls, 0 rate-limit points" in out.getvalue()
 
 
 def test_sync_command_bad_input_is_one_clear_line(repository, github):
@@ -343,3 +356,20 @@ def test_gitlab_project_reconciles_with_updated_after(settings):
     assert "updated_after=2017-04-29T08%3A46%3A00%2B00%3A00" in asked  # the cursor
     sample = RateLimitSample.objects.order_by("-id").first()
     assert (sample.limit, sample.remaining) == (2000, 1998)
+
+
+def test_a_webhook_event_makes_the_next_sync_ask_again(
+    client, repository, github, eager_celery, django_capture_on_commit_callbacks
+):
+    github.open(1, "octocat", START)
+    repository_sync(repository=repository)
+    assert repository_sync(repository=repository).run.api_calls == 0  # cached
+    github.review(1, "kim", "approved", START + timedelta(minutes=5))
+    review = github.reviews[1][-1]
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(
+            client, "github", github.review_payload(1, review), "pull_request_review"
+        )
+    run = repository_sync(repository=repository).run
+    assert run.api_calls == 2  # the list (changed: 200) and its reviews
+    assert run.changes == 0  # the webhook had already brought the review
