@@ -81,3 +81,13 @@ provider_cache = Counter(
     "Cached provider reads: hits, misses, and lookups with the cache down.",
     ["kind", "outcome"],
 )
+rate_limit_remaining = Gauge(
+    "codequest_rate_limit_remaining",
+    "Budget left per provider host and resource, as last sampled.",
+    ["provider", "host", "resource"],
+)
+rate_limit_limit = Gauge(
+    "codequest_rate_limit_limit",
+    "Budget size per provider host and resource, as last sampled.",
+    ["provider", "host", "resource"],
+)

@@ -314,6 +314,10 @@ def rate_limits_record(
 ) -> None:
     """Keep the budgets a provider reported for the token this repository uses."""
     now = now or timezone.now()
+    for limit in limits:
+        labels = (repository.provider, repository.host, limit.resource)
+        metrics.rate_limit_remaining.labels(*labels).set(limit.remaining)
+        metrics.rate_limit_limit.labels(*labels).set(limit.limit)
     RateLimitSample.objects.bulk_create(
         RateLimitSample(
             provider=repository.provider,

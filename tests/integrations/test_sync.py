@@ -254,6 +254,12 @@ def test_rate_limit_samples_are_kept_and_listed(repository, github, api):
     assert body["count"] == 1
     assert body["results"][0]["remaining"] == sample.remaining
     assert "ghp_sync" not in str(body)
+    metrics = api.get("/metrics").content.decode()
+    labels = 'host="github.com",provider="github",resource="core"'
+    assert f"codequest_rate_limit_remaining{{{labels}}} {float(sample.remaining)}" in (
+        metrics
+    )
+    assert 'codequest_sync_runs_total{provider="github",status="succeeded"}' in metrics
 
 
 def test_sync_command_reports_changes_and_cost(repository, github):
