@@ -37,7 +37,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         }
         for slug, name in PROVIDERS
     ]
-    repositories = selectors.repository_list(user=request.user, filters={})[:200]
+    repositories = selectors.repositories_with_health(
+        selectors.repository_list(user=request.user, filters={})
+    )[:200]
     admin_of = _admin_of(request.user)
     connect_form = (
         RepositoryConnectForm(admin_of=admin_of) if admin_of.exists() else None

@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from integrations.models import (
     ConnectedRepository,
+    IntegrationHealth,
     RateLimitSample,
     SyncRun,
     WebhookDelivery,
@@ -60,6 +61,17 @@ def delivery_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
     if filters.get("repository"):
         queryset = queryset.filter(repository_name=filters["repository"])
     return queryset.order_by("-received_at", "-id")
+
+
+def repositories_with_health(queryset: QuerySet) -> QuerySet:
+    """Each repository with its latest health check's status and reasons."""
+    latest = IntegrationHealth.objects.filter(repository=OuterRef("pk")).order_by(
+        "-checked_at", "-id"
+    )
+    return queryset.annotate(
+        health_status=Subquery(latest.values("status")[:1]),
+        health_reasons=Subquery(latest.values("reasons")[:1]),
+    )
 
 
 def sync_run_list(*, user: Any, filters: dict[str, str]) -> QuerySet:

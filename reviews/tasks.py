@@ -8,6 +8,7 @@ from integrations.services import TRANSIENT_ERRORS
 
 
 @shared_task(
+    bind=True,
     name="reviews.reviewer_assign",
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=5,
@@ -16,10 +17,23 @@ from integrations.services import TRANSIENT_ERRORS
     max_retries=5,
     ignore_result=True,
 )
-def reviewer_assign_task(pull_request_id: int, trigger: str) -> None:
-    """Choose and request reviewers for one pull request."""
-    from reviews.assignment.service import reviewer_assign
+def reviewer_assign_task(self, pull_request_id: int, trigger: str) -> None:
+    """Choose and request reviewers; waits for the reset if the budget is low."""
+    from django.utils import timezone
 
+    from integrations.services.sync import SyncDeferred, budget_check
+    from reviews.assignment.service import reviewer_assign
+    from reviews.models import PullRequest
+
+    pull = PullRequest.objects.select_related("repository").filter(pk=pull_request_id)
+    if not pull.exists():
+        return
+    try:
+        budget_check(pull.first().repository)
+    except SyncDeferred as deferred:
+        wait = (deferred.reset_at - timezone.now()).total_seconds() + 5
+        self.apply_async((pull_request_id, trigger), countdown=max(int(wait), 5))
+        return
     reviewer_assign(pull_request_id=pull_request_id, trigger=trigger)
 
 

@@ -345,3 +345,23 @@ def test_leaderboard_is_per_team_by_default(client, team, mona):
     assert "github:kim" in everyone
     zeta = client.get("/dashboard/leaderboard/?team=zeta").content.decode()
     assert "Congratulations to github:kim" in zeta
+
+
+def test_repositories_show_their_latest_health(client, team, mona):
+    from integrations.models import IntegrationHealth
+
+    repository = RepositoryFactory(organization=team, full_name="acme/shop")
+    IntegrationHealth.objects.create(
+        repository=repository,
+        status="healthy",
+        checked_at=timezone.now() - timedelta(minutes=10),
+    )
+    IntegrationHealth.objects.create(
+        repository=repository,
+        status="unhealthy",
+        reasons=["webhook deleted on the provider"],
+        checked_at=timezone.now(),
+    )
+    page = client.get("/dashboard/").content.decode()
+    assert '<span class="status status-unhealthy">Unhealthy</span>' in page
+    assert "webhook deleted on the provider" in page

@@ -82,7 +82,7 @@ def repository_sync(
     )
     client = None
     try:
-        _check_budget(repository)
+        budget_check(repository)
         credential = repository.credential
         with credential_guard(credential) if credential else nullcontext():
             client = repository_client(repository)
@@ -333,8 +333,12 @@ def rate_limits_record(
     )
 
 
-def _check_budget(repository: ConnectedRepository) -> None:
-    """Defer instead of spending the last of the budget (the reserve)."""
+def budget_check(repository: ConnectedRepository) -> None:
+    """Defer instead of spending the last of the budget (the reserve).
+
+    Raises SyncDeferred (with the reset time) when the token this repository
+    uses last reported less than CODEQUEST_RATE_LIMIT_RESERVE left.
+    """
     latest = (
         RateLimitSample.objects.filter(
             token_fingerprint=token_fingerprint(repository), resource="core"

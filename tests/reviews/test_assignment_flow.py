@@ -240,3 +240,36 @@ def test_admin_assigns_on_demand(
         ReviewAssignment.objects.order_by("id").values_list("trigger", "is_automatic")
     )
     assert triggers == [("opened", True), ("manual", False)]
+
+
+def test_assignment_waits_when_the_rate_limit_budget_is_low(repository):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from integrations.models import RateLimitSample
+    from integrations.services.sync import token_fingerprint
+    from reviews.models import PullRequest
+    from reviews.tasks import reviewer_assign_task
+
+    pull = PullRequest.objects.create(
+        repository=repository, number=2, state="open", draft=False
+    )
+    RateLimitSample.objects.create(
+        provider="github",
+        host="github.com",
+        token_fingerprint=token_fingerprint(repository),
+        limit=5000,
+        remaining=3,
+        reset_at=timezone.now() + timedelta(minutes=10),
+        sampled_at=timezone.now(),
+    )
+    with (
+        responses.RequestsMock(),  # any provider call would fail the test
+        mock.patch.object(reviewer_assign_task, "apply_async") as requeue,
+    ):
+        reviewer_assign_task.run(pull.pk, "opened")
+    (args,), kwargs = requeue.call_args
+    assert args == (pull.pk, "opened") and 590 <= kwargs["countdown"] <= 610
+    assert not ReviewAssignment.objects.exists()
