@@ -18,7 +18,8 @@ from django.utils import timezone
 from integrations import crypto
 from integrations.models import AppInstallation, ConnectedRepository, ProviderCredential
 from integrations.providers.base import ProviderAuthError, ProviderError
-from integrations.providers.github import _repository_from, _translated
+from integrations.providers.github import _repository_from
+from integrations.providers.github_client import _translated
 from integrations.services.repositories import repository_upsert
 
 logger = logging.getLogger(__name__)
