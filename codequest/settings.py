@@ -152,6 +152,8 @@ CODEQUEST_SYNC_HISTORY_DAYS = _setting(
 CODEQUEST_SYNC_INTERVAL_SECONDS = _setting(
     env.int, "CODEQUEST_SYNC_INTERVAL_SECONDS", default=300
 )
+# Days of sync runs and health checks kept (rate-limit samples: 7 days).
+CODEQUEST_HISTORY_DAYS = _setting(env.int, "CODEQUEST_HISTORY_DAYS", default=30)
 CODEQUEST_RATE_LIMIT_RESERVE = _setting(
     env.int, "CODEQUEST_RATE_LIMIT_RESERVE", default=200
 )

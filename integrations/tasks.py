@@ -101,3 +101,11 @@ def provider_health_check_task() -> None:
     from integrations.services.health import integrations_check
 
     integrations_check()
+
+
+@shared_task(name="integrations.history_prune", ignore_result=True)
+def history_prune_task() -> None:
+    """Delete sync, health and rate-limit history past its retention."""
+    from integrations.services.retention import history_prune
+
+    history_prune()

@@ -15,6 +15,11 @@ SCHEDULES = [
         "CODEQUEST_SYNC_INTERVAL_SECONDS",
     ),
     ("Check integration health", "integrations.provider_health_check", 300),
+    (
+        "Prune old sync, health and rate-limit history",
+        "integrations.history_prune",
+        86400,
+    ),
 ]
 
 
