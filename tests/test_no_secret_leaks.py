@@ -54,6 +54,25 @@ def test_no_secret_leaks_anywhere(client, admin_client, caplog, settings, monkey
         app.github_app.installation_token(30614431)
     installation_token = "ghs_1llwuELtXN5HDOB99XhpcTXdJxbOuF0ZlSmj"
 
+    # Sync and health checks against a provider that now refuses the token.
+    import re
+
+    with responses.RequestsMock() as rsps:
+        rsps.get(re.compile(".*"), status=401, json={"message": "Bad credentials"})
+        outputs = {}
+        for command in ("sync", "check_integrations"):
+            out, err = StringIO(), StringIO()
+            with pytest.raises(CommandError) as error:
+                call_command(command, stdout=out, stderr=err)
+            outputs[command] = out.getvalue() + err.getvalue() + str(error.value)
+            seen.append(outputs[command])
+    assert "GitHub refused the token (401)" in outputs["sync"]
+    # The refused sync marked the connection; the health check says so.
+    assert (
+        "unhealthy: the connection needs to be renewed"
+        in (outputs["check_integrations"])
+    )
+
     # Everything a person or an operator can look at.
     from integrations.models import ProviderCredential, WebhookEndpoint
 
@@ -66,13 +85,18 @@ def test_no_secret_leaks_anywhere(client, admin_client, caplog, settings, monkey
         "/admin/integrations/connectedrepository/",
         "/api/v1/repositories/",
         "/api/v1/deliveries/",
+        "/api/v1/sync-history/",
+        "/api/v1/rate-limits/",
+        "/admin/integrations/syncrun/",
+        "/admin/integrations/integrationhealth/",
+        "/admin/integrations/ratelimitsample/",
         "/api/schema/",
     ]
     for page in pages:
         response = admin_client.get(page)
         assert response.status_code == 200, page
         seen.append(response.content.decode())
-    assert "PyGithub/PyGithub" in seen[-3]  # the pages really show the data
+    assert "PyGithub/PyGithub" in seen[-8]  # the pages really show the data
     out = StringIO()
     call_command("rotate_encryption_keys", stdout=out)
     seen.append(out.getvalue())

@@ -264,8 +264,8 @@ def _announce(repository, previous: str | None, health: IntegrationHealth) -> No
         "integrations.health.changed",
         extra={
             "repository": str(repository),
-            "before": previous or "unknown",
-            "after": health.status,
+            "before": str(previous or "unknown"),
+            "after": str(health.status),
             "reasons": health.reasons,
         },
     )
