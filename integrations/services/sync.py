@@ -95,6 +95,13 @@ def repository_sync(
     except ProviderError as exc:
         _finish(run, client, SyncRun.Status.FAILED, error=str(exc))
         raise
+    except Exception as exc:
+        # A malformed answer or a database error: the run must not stay
+        # "running"; the caller (a task, the command) reports it.
+        _finish(
+            run, client, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"
+        )
+        raise
     run.changes = len(changed)
     run.missed_by_webhooks = missed
     _finish(run, client, SyncRun.Status.SUCCEEDED)

@@ -271,3 +271,18 @@ def test_checks_keep_working_when_the_cache_is_down(repository, caplog):
         (health,) = integrations_check()
     assert health.status == "healthy" and "webhook active" in health.details
     assert "integrations.cache.unavailable" in [record.msg for record in caplog.records]
+
+
+def test_a_broken_check_is_one_line_not_a_traceback(repository):
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    with (
+        mock.patch(
+            "integrations.management.commands.check_integrations.integrations_check",
+            side_effect=OperationalError("the database went away"),
+        ),
+        pytest.raises(CommandError, match="^health checks could not run: "),
+    ):
+        call_command("check_integrations", stdout=StringIO())

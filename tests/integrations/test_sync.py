@@ -245,6 +245,22 @@ def test_a_502_and_a_secondary_rate_limit_are_waited_out(repository, github):
     assert [status for _, status in github.calls] == [502, 403, 200, 200]
 
 
+def test_a_malformed_answer_fails_the_run_in_one_line(repository, github):
+    github.open(1, "octocat", START)
+    del github.pulls[1]["number"]  # not what GitHub sends
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 repositories could not be synced"):
+        call_command("sync", stdout=StringIO(), stderr=err)
+    assert (
+        err.getvalue()
+        .strip()
+        .endswith("not synced: PayloadError: payload has no pull_request.number")
+    )
+    run = SyncRun.objects.get()
+    assert run.status == "failed" and run.error.startswith("PayloadError")
+    assert not PullRequest.objects.exists()
+
+
 def test_rate_limit_samples_are_kept_and_listed(repository, github, api):
     github.open(1, "octocat", START)
     repository_sync(repository=repository)

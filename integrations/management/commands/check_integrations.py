@@ -13,7 +13,12 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        results = integrations_check()
+        try:
+            results = integrations_check()
+        except Exception as exc:  # noqa: BLE001 - one clear line, no traceback
+            raise CommandError(
+                f"health checks could not run: {type(exc).__name__}: {exc}"
+            ) from None
         if not results:
             self.stdout.write("No connected repository to check.")
             return

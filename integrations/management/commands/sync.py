@@ -51,6 +51,10 @@ class Command(BaseCommand):
                 failed += 1
                 self.stderr.write(f"{label}: not synced: {exc}")
                 continue
+            except Exception as exc:  # noqa: BLE001 - one line, then the next one
+                failed += 1
+                self.stderr.write(f"{label}: not synced: {type(exc).__name__}: {exc}")
+                continue
             run = result.run
             calls, points = calls + run.api_calls, points + run.rate_limit_points
             changes += run.changes
