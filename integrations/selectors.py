@@ -96,10 +96,16 @@ def rate_limit_list(*, user: Any) -> list[RateLimitSample]:
             "installation_id", "credential_id"
         )
     }
-    return list(
+    latest = (
         RateLimitSample.objects.filter(token_fingerprint__in=fingerprints)
-        .order_by("token_fingerprint", "resource", "-sampled_at", "-id")
-        .distinct("token_fingerprint", "resource")
+        .values("token_fingerprint", "resource")
+        .annotate(newest=Max("id"))
+        .values_list("newest", flat=True)
+    )
+    return list(
+        RateLimitSample.objects.filter(id__in=list(latest)).order_by(
+            "token_fingerprint", "resource"
+        )
     )
 
 

@@ -127,6 +127,15 @@ class Epoch(Func):
     template = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
     output_field = FloatField()
 
+    def as_sqlite(self, compiler, connection, **extra):
+        # The development database (make run): Julian days to Unix seconds.
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+            **extra,
+        )
+
 
 def _moment(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
