@@ -44,6 +44,16 @@ def repositories_visible_to(user: Any) -> QuerySet[ConnectedRepository]:
     return queryset.filter(organization__memberships__user=user)
 
 
+def organizations_of(user: Any) -> list[tuple[str, str]]:
+    """(slug, name) of the teams a person belongs to; every team for superusers."""
+    from integrations.models import Organization
+
+    teams = Organization.objects.all()
+    if not user.is_superuser:
+        teams = teams.filter(memberships__user=user)
+    return list(teams.order_by("name").values_list("slug", "name"))
+
+
 def repository_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
     queryset = repositories_visible_to(user).select_related("credential")
     if filters.get("provider"):

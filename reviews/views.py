@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from codequest.charts import bar_chart
+from integrations.selectors import organizations_of
 from reviews import people, selectors
 from reviews.forms import AwayForm, ReviewerSettingsForm
 from reviews.stats import team_stats
@@ -30,7 +31,8 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def stats_view(request: HttpRequest) -> HttpResponse:
     days = STATS_WINDOWS.get(request.GET.get("days", ""), 28)
-    team = _team_param(request)
+    teams = organizations_of(request.user)
+    team = team_param(request, teams)
     stats = team_stats(user=request.user, team=team, days=days)
     trend = bar_chart("Median time to first review, per week", stats.trend, unit=" h")
     load = bar_chart(
@@ -47,7 +49,7 @@ def stats_view(request: HttpRequest) -> HttpResponse:
             "load": load,
             "days": days,
             "windows": STATS_WINDOWS,
-            "teams": _teams(request.user),
+            "teams": teams,
             "team": team,
             "section": "stats",
         },
@@ -58,14 +60,7 @@ def stats_view(request: HttpRequest) -> HttpResponse:
 def settings_view(request: HttpRequest) -> HttpResponse:
     """Working hours, capacity and time away, for all the person's logins."""
     identities = selectors.my_identities(request.user)
-    profile = next(
-        (
-            identity.reviewer_profile
-            for identity in identities
-            if hasattr(identity, "reviewer_profile")
-        ),
-        None,
-    )
+    profile = _profile(identities)
     zone = profile.timezone if profile else "UTC"
     form = ReviewerSettingsForm(
         request.POST or None,
@@ -99,8 +94,8 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def away_add_view(request: HttpRequest) -> HttpResponse:
     identities = selectors.my_identities(request.user)
-    zone = _zone(identities)
-    form = AwayForm(request.POST, zone=zone)
+    profile = _profile(identities)
+    form = AwayForm(request.POST, zone=profile.timezone if profile else "UTC")
     if not identities:
         messages.error(request, "Connect GitHub or GitLab first.")
     elif form.is_valid():
@@ -133,12 +128,16 @@ def away_delete_view(request: HttpRequest, window_id: int) -> HttpResponse:
     return redirect("dashboard-settings")
 
 
-def _zone(identities) -> str:
-    for identity in identities:
-        profile = getattr(identity, "reviewer_profile", None)
-        if profile is not None:
-            return profile.timezone
-    return "UTC"
+def _profile(identities):
+    """The person's reviewer settings (the same on each of their logins)."""
+    return next(
+        (
+            identity.reviewer_profile
+            for identity in identities
+            if hasattr(identity, "reviewer_profile")
+        ),
+        None,
+    )
 
 
 def _errors(form) -> str:
@@ -147,15 +146,7 @@ def _errors(form) -> str:
     )
 
 
-def _team_param(request: HttpRequest) -> str:
+def team_param(request: HttpRequest, teams: list[tuple[str, str]]) -> str:
+    """The ``team`` asked for, when it is one of the person's teams."""
     team = request.GET.get("team", "")
-    return team if team in {slug for slug, _ in _teams(request.user)} else ""
-
-
-def _teams(user) -> list[tuple[str, str]]:
-    from integrations.models import Organization
-
-    teams = Organization.objects.all()
-    if not user.is_superuser:
-        teams = teams.filter(memberships__user=user)
-    return list(teams.order_by("name").values_list("slug", "name"))
+    return team if team in {slug for slug, _ in teams} else ""

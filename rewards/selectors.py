@@ -33,19 +33,6 @@ def points_entries_visible_to(user: Any) -> QuerySet[PointsEntry]:
     return queryset.filter(repository__in=repositories_visible_to(user))
 
 
-def confirmed_q(now: datetime | None = None) -> Q:
-    """Lines that count: no pull request, a finished one, or older than the hold."""
-    hold = settings.REWARDS_HOLD_DAYS
-    if hold <= 0:
-        return Q()
-    now = now or timezone.now()
-    return (
-        Q(pull_request__isnull=True)
-        | Q(pull_request__state__in=[PullState.MERGED, PullState.CLOSED])
-        | Q(earned_at__lt=now - timedelta(days=hold))
-    )
-
-
 def season_current(*, user: Any, team: str = "") -> Season | None:
     """The running season of ``team`` (or of any of the person's teams)."""
     now = timezone.now()
@@ -165,7 +152,7 @@ def points_list(*, user: Any, member: str = "") -> QuerySet[PointsEntry]:
 
 
 def entry_is_provisional(entry: PointsEntry, now: datetime | None = None) -> bool:
-    """The same rule as confirmed_q, for one line already loaded."""
+    """The rule _totals_by_identity applies in SQL, for one line already loaded."""
     hold = settings.REWARDS_HOLD_DAYS
     if hold <= 0 or entry.pull_request is None:
         return False

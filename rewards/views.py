@@ -7,7 +7,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from integrations.selectors import organizations_of
 from reviews.selectors import member_label
+from reviews.views import team_param
 from rewards import selectors
 
 PERIOD_NAMES = {
@@ -20,13 +22,11 @@ PERIOD_NAMES = {
 
 @login_required
 def leaderboard_view(request: HttpRequest) -> HttpResponse:
-    from reviews.views import _team_param, _teams
-
     period = request.GET.get("period", "week")
     if period not in selectors.PERIODS:
         period = "week"
-    teams = _teams(request.user)
-    team = _team_param(request)
+    teams = organizations_of(request.user)
+    team = team_param(request, teams)
     if "team" not in request.GET and teams:
         team = teams[0][0]  # per team by default; "All my teams" is a choice
     season = selectors.season_current(user=request.user, team=team)

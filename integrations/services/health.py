@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -292,15 +293,9 @@ def _announce(repository, previous: str | None, health: IntegrationHealth) -> No
 
 
 def _export(results: list[IntegrationHealth]) -> None:
-    counts = dict.fromkeys(HealthStatus.values, 0)
-    providers = {result.repository.provider for result in results}
-    for provider in providers:
-        for status in counts:
+    counts = Counter((result.repository.provider, result.status) for result in results)
+    for provider in {provider for provider, _ in counts}:
+        for status in HealthStatus.values:
             metrics.integrations_by_status.labels(provider, status).set(
-                sum(
-                    1
-                    for result in results
-                    if result.repository.provider == provider
-                    and result.status == status
-                )
+                counts[(provider, status)]
             )

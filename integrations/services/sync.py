@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,12 +40,15 @@ from integrations.providers.base import (
     PullState,
     ReviewSnapshot,
 )
-from integrations.services.connections import credential_guard, repository_client
+from integrations.services.connections import (
+    Progress,
+    credential_guard,
+    repository_client,
+)
 from integrations.services.events import event_handle
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
 WEBHOOK_GRACE = timedelta(minutes=2)  # a delivery may still be on its way
 
 

@@ -16,12 +16,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integrations.models import ConnectedRepository
 from integrations.providers.base import EventKind, ProviderError
+from integrations.providers.cache import cache_get, cache_set
 from reviews.assignment.pipeline import (
     Decision,
     Person,
@@ -204,7 +204,7 @@ def _teams(
         if owner in teams or not _is_team(owner, repository.provider):
             continue
         key = f"team-members:{repository.provider}:{repository.host}:{owner}"
-        members = cache.get(key)
+        members = cache_get(key, "team_members")
         if members is None:
             try:
                 members = client.team_members(repository.full_name, owner)
@@ -214,7 +214,7 @@ def _teams(
                     extra={"team": owner, "error": str(exc)},
                 )
                 continue
-            cache.set(key, members, TEAM_CACHE_SECONDS)
+            cache_set(key, members, TEAM_CACHE_SECONDS)
         if members:
             teams[owner] = tuple(members)
     return teams
