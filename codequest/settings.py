@@ -83,6 +83,17 @@ try:
 except config.ConfigError as exc:
     config.fail(str(exc))
 
+# Provider hosts a team may connect to besides the configured ones (CONTRACT §7).
+# Loopback, link-local and private addresses are refused unless listed here.
+CODEQUEST_ALLOWED_API_HOSTS = [
+    host.strip().lower()
+    for host in _setting(env.list, "CODEQUEST_ALLOWED_API_HOSTS", default=[])
+    if host.strip()
+]
+# Bearer token /metrics requires when set (Prometheus: `authorization` in the
+# scrape config); unset, /metrics answers loopback callers only.
+CODEQUEST_METRICS_TOKEN = env.str("CODEQUEST_METRICS_TOKEN", default="").strip()
+
 # PyGithub's pacing between calls (GitHub asks integrators not to burst).
 GITHUB_SECONDS_BETWEEN_REQUESTS: float | None = 0.25
 # How far back the first scan of a newly connected repository reaches.
@@ -170,6 +181,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_prometheus",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -194,9 +206,27 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts only from our own origin, so a
+# value that slips into a page can never run. Inline style attributes stay
+# allowed (the dashboard's bars and the admin use them; they cannot run code).
+# form-action is left open: "Connect GitHub" posts to us and is redirected on
+# to the provider, which form-action would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "codequest.urls"
 WSGI_APPLICATION = "codequest.wsgi.application"

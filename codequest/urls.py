@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from csp.decorators import csp_update
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from codequest import views
@@ -7,6 +8,12 @@ from integrations.app_views import GitHubInstallationListApi, github_install_cal
 from integrations.dashboard import dashboard, repository_connect_view
 from reviews import views as review_views
 from rewards import views as reward_views
+
+SWAGGER_UI_POLICY = {
+    "script-src": ["'unsafe-inline'", "https://cdn.jsdelivr.net"],
+    "style-src": ["https://cdn.jsdelivr.net"],
+    "img-src": ["https://cdn.jsdelivr.net"],
+}
 
 urlpatterns = [
     # Webhooks first: the hottest URLs resolve without walking the others.
@@ -47,7 +54,14 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "api/docs/",
+        # Swagger UI runs an inline script and loads its bundle from its CDN.
+        csp_update(SWAGGER_UI_POLICY)(
+            SpectacularSwaggerView.as_view(url_name="schema")
+        ),
+        name="docs",
+    ),
     path("", include("reviews.urls")),
     path("", include("rewards.urls")),
     path("", include("django_prometheus.urls")),

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from integrations.models import ConnectedRepository, Provider
+from integrations.providers.hosts import safe_link
 
 
 class PullState(models.TextChoices):
@@ -129,6 +130,11 @@ class PullRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository.full_name}#{self.number}"
+
+    @property
+    def link(self) -> str:
+        """``url`` when it may be a link (http(s) on a provider host), else ""."""
+        return safe_link(self.url, self.repository.provider)
 
 
 class PullRequestHead(models.Model):

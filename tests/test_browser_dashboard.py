@@ -13,7 +13,12 @@ from reviews.models import (
     ProviderIdentity,
     ReviewAssignment,
 )
-from tests.factories import OrganizationFactory, PullRequestFactory, ReviewFactory
+from tests.factories import (
+    OrganizationFactory,
+    PullRequestFactory,
+    RepositoryFactory,
+    ReviewFactory,
+)
 from tests.test_browser_connect import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from tests.test_browser_connect import pytestmark as browser_marks
 from tests.test_dashboard import ledger_line, seed_member, waiting_pull
@@ -24,11 +29,7 @@ pytestmark = browser_marks
 def seed_team():
     team = OrganizationFactory(slug="core", name="Core")
     user, identities = seed_member("mona", team)
-    pull = waiting_pull(
-        PullRequestFactory(repository__organization=team).repository,
-        42,
-        hours_ago=30,
-    )
+    pull = waiting_pull(RepositoryFactory(organization=team), 42, hours_ago=30)
     ReviewAssignment.objects.create(
         pull_request=pull,
         trigger="opened",

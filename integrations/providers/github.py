@@ -136,6 +136,12 @@ class GitHubProvider:
     def is_handled(self, event: str, action: str) -> bool:
         return (event, "" if event in _ACTIONLESS else action) in _KINDS
 
+    def configured_urls(self) -> tuple[str, ...]:
+        """The API and web bases from configuration (hosts we link to and call)."""
+        from django.conf import settings
+
+        return (settings.GITHUB_API_URL, settings.GITHUB_WEB_URL)
+
     def client(self, token: str, base_url: str | None = None) -> GitHubClient:
         """An API client for one token (``GITHUB_API_URL`` unless ``base_url``)."""
         from django.conf import settings

@@ -110,6 +110,12 @@ class GitLabProvider:
     def event_name(self, headers: Headers) -> str:
         return headers.get("X-Gitlab-Event", "").strip()
 
+    def configured_urls(self) -> tuple[str, ...]:
+        """The GitLab base from configuration (the host we link to and call)."""
+        from django.conf import settings
+
+        return (settings.GITLAB_URL,)
+
     def client(self, token: str, base_url: str | None = None) -> GitLabClient:
         """An API client for one token (``GITLAB_URL`` unless ``base_url``)."""
         from django.conf import settings
