@@ -25,6 +25,7 @@ from integrations.providers.base import (
     ProviderTemporaryError,
 )
 from integrations.services.repositories import (
+    NotThroughItsHook,
     installation_apply,
     repository_for_event,
     repository_touch,
@@ -149,6 +150,12 @@ def delivery_process(
             with transaction.atomic():
                 status, repository = _apply(delivery)
             error = ""
+        except NotThroughItsHook as exc:
+            logger.warning(
+                "integrations.delivery.not_through_its_hook",
+                extra={"delivery": delivery.pk, "hook": delivery.hook_key[:8]},
+            )
+            status, repository, error = Status.IGNORED, None, str(exc)[:2000]
         except TRANSIENT_ERRORS as exc:
             if not final_attempt:
                 raise

@@ -17,6 +17,15 @@ from integrations.providers.base import (
 )
 
 
+class NotThroughItsHook(Exception):
+    """The payload names a repository that takes changes only through its own hook.
+
+    Raised before anything is written: an instance-secret delivery (or one from
+    another hook) is stored for the audit log and ignored, so whoever holds a
+    shared secret cannot write into a repository that registered its own hook.
+    """
+
+
 def repository_for_event(
     event: NormalizedEvent, hook: WebhookEndpoint | None
 ) -> ConnectedRepository | None:
@@ -28,6 +37,14 @@ def repository_for_event(
         return repository
     if event.repository is None:
         return None
+    existing = ConnectedRepository.objects.filter(
+        **_repository_keys(event.repository)
+    ).first()
+    if existing is not None and _has_own_hook(existing, besides=hook):
+        raise NotThroughItsHook(
+            f"{existing.full_name} has its own webhook; "
+            "deliveries for it are applied only through that hook"
+        )
     repository = repository_upsert(snapshot=event.repository)
     if hook is not None:
         hook.repository = repository
@@ -39,11 +56,7 @@ def repository_upsert(
     *, snapshot: RepositorySnapshot, installation_id: int | None = None
 ) -> ConnectedRepository:
     """Find a repository by the provider's id (renames keep it), else create it."""
-    keys = {"provider": snapshot.provider, "host": snapshot.host}
-    if snapshot.external_id is not None:
-        keys["external_id"] = snapshot.external_id
-    else:
-        keys["full_name"] = snapshot.full_name
+    keys = _repository_keys(snapshot)
     repository = ConnectedRepository.objects.filter(**keys).first()
     if repository is None:
         if snapshot.external_id is None:
@@ -63,6 +76,24 @@ def repository_upsert(
             repository = ConnectedRepository.objects.get(**keys)
     _refresh(repository, snapshot, installation_id=installation_id, is_active=True)
     return repository
+
+
+def _repository_keys(snapshot: RepositorySnapshot) -> dict[str, object]:
+    keys: dict[str, object] = {"provider": snapshot.provider, "host": snapshot.host}
+    if snapshot.external_id is not None:
+        keys["external_id"] = snapshot.external_id
+    else:
+        keys["full_name"] = snapshot.full_name
+    return keys
+
+
+def _has_own_hook(
+    repository: ConnectedRepository, *, besides: WebhookEndpoint | None
+) -> bool:
+    hooks = WebhookEndpoint.objects.filter(repository=repository, is_active=True)
+    if besides is not None:
+        hooks = hooks.exclude(pk=besides.pk)
+    return hooks.exists()
 
 
 def _refresh(
