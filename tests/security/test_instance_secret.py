@@ -22,14 +22,14 @@ def no_dispatch():
         yield send
 
 
-def hooked_repository(secret: str = "own-hook-secret"):
+def hooked_repository():
     payload = load_payload("github", "pull_request.opened.1.json")
     repository = RepositoryFactory(
         external_id=payload["repository"]["id"],
         full_name=payload["repository"]["full_name"],
     )
     hook = WebhookEndpoint(provider="github", repository=repository)
-    hook.secret = secret
+    hook.secret = "own-hook-secret"
     hook.save()
     return payload, repository, hook
 
