@@ -64,5 +64,5 @@ urlpatterns = [
     ),
     path("", include("reviews.urls")),
     path("", include("rewards.urls")),
-    path("", include("django_prometheus.urls")),
+    path("metrics", views.metrics, name="metrics"),
 ]

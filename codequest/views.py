@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 
 from django.db import DatabaseError, connection
@@ -33,6 +35,40 @@ def health(request: HttpRequest) -> HttpResponse:
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
     )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """GET /metrics: Prometheus text for whoever holds CODEQUEST_METRICS_TOKEN.
+
+    Without a token configured, only direct loopback callers (no proxy in
+    between) may read it, so a fresh install never publishes its metrics.
+    """
+    from django.conf import settings
+    from django_prometheus.exports import ExportToDjangoView
+
+    token = settings.CODEQUEST_METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            response = JsonResponse({"error": "a valid bearer token is required"})
+            response.status_code = 401
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    elif not _direct_loopback(request):
+        return JsonResponse(
+            {"error": "set CODEQUEST_METRICS_TOKEN to scrape /metrics remotely"},
+            status=403,
+        )
+    return ExportToDjangoView(request)
+
+
+def _direct_loopback(request: HttpRequest) -> bool:
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_database() -> str:
