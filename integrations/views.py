@@ -9,7 +9,13 @@ from urllib.parse import parse_qs
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import (
+    DatabaseError,
+    DataError,
+    InterfaceError,
+    OperationalError,
+    connection,
+)
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -50,6 +56,11 @@ def webhook_receive(
             extra={"provider": provider, "hook": (hook or "")[:8]},
         )
         return _error(exc.status, str(exc))
+    except DataError:
+        # A value the database cannot hold (cleaned below, so not expected):
+        # the provider's retry would fail the same way, so no 503.
+        logger.warning("integrations.webhook.unstorable", extra={"provider": provider})
+        return _error(400, "a header or field of this delivery cannot be stored")
     except DatabaseError:
         logger.warning(
             "integrations.webhook.database_unavailable", extra={"provider": provider}
@@ -123,7 +134,12 @@ def _read_body(request: HttpRequest) -> bytes:
         raise Rejected(400, "bad_length", "Content-Length is not a number") from None
     if declared > limit:
         raise Rejected(413, "too_large", f"body is over {limit // (1024 * 1024)} MB")
-    body = request.read(limit + 1)
+    if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", ""):
+        # Chunked: no Content-Length, so Django's request stream reads nothing;
+        # the server (gunicorn) has already de-chunked wsgi.input.
+        body = request.META["wsgi.input"].read(limit + 1)
+    else:
+        body = request.read(limit + 1)
     if len(body) > limit:
         raise Rejected(413, "too_large", f"body is over {limit // (1024 * 1024)} MB")
     return body
@@ -150,7 +166,10 @@ def _secret(provider: str, hook_id: str | None) -> tuple[WebhookEndpoint | None,
 def _json_document(body: bytes, content_type: str) -> tuple[bytes, dict]:
     """The JSON object, as bytes and parsed: the body or GitHub's ``payload`` field."""
     if content_type == FORM_TYPE:
-        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=50)
+        try:
+            fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=50)
+        except ValueError:
+            raise Rejected(400, "bad_body", "form body has too many fields") from None
         if len(fields.get("payload", [])) != 1:
             raise Rejected(400, "bad_body", "form body needs exactly one payload field")
         body = fields["payload"][0].encode()

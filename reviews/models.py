@@ -94,8 +94,9 @@ class PullRequest(models.Model):
     state = models.CharField(max_length=10, choices=PullState.choices, db_index=True)
     draft = models.BooleanField(null=True, help_text="Empty until a payload says.")
     head_sha = models.CharField(max_length=64, blank=True)
-    head_ref = models.CharField(max_length=255, blank=True)
-    base_ref = models.CharField(max_length=255, blank=True)
+    # Git puts no limit on branch names; providers accept far past 255.
+    head_ref = models.TextField(blank=True)
+    base_ref = models.TextField(blank=True)
     url = models.URLField(max_length=1000, blank=True)
     requested_reviewers = models.JSONField(default=list, blank=True)
     requested_teams = models.JSONField(default=list, blank=True)

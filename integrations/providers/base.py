@@ -196,6 +196,42 @@ class NormalizedEvent:
     installation: InstallationSnapshot | None = None
     thread_comment_ids: tuple[str, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        # Every road (webhook, sync, replay) builds its events here, so this is
+        # the one place a value no provider sends is refused, naming the field.
+        # occurred_at comes last: it is derived from a snapshot's own field.
+        names = sorted(
+            self.__dataclass_fields__, key=lambda name: name == "occurred_at"
+        )
+        for name in names:
+            values_check(getattr(self, name), name)
+
+
+# Values no provider sends, refused at the edge rather than in the database.
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+EARLIEST, LATEST = 1970, 2999
+
+
+def values_check(value: Any, path: str = "") -> None:
+    """PayloadError naming the field for NUL text, ids past bigint, odd years."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PayloadError(f"payload field {path} contains a NUL character")
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not 0 <= value <= MAX_ID:
+            raise PayloadError(f"payload field {path} is out of range: {value}")
+    elif isinstance(value, datetime):
+        if not EARLIEST <= value.year <= LATEST:
+            raise PayloadError(f"payload field {path} is not a plausible time")
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            values_check(item, f"{path}[{index}]")
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            values_check(getattr(value, name), f"{path}.{name}" if path else name)
+
 
 @dataclass(frozen=True, slots=True)
 class RepositoryAccess:

@@ -169,10 +169,11 @@ def verify_signature(headers: Headers, body: bytes, secret: str, *, now: float) 
     message_id = lowered.get("webhook-id", "")
     timestamp = lowered.get("webhook-timestamp", "")
     signatures = lowered.get("webhook-signature", "")
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
+    # Seconds since the epoch: plain ASCII digits, a sane length (int() would
+    # take other scripts' digits, and a 400-digit value overflows a float).
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         return False
+    sent_at = int(timestamp)
     if not message_id or abs(now - sent_at) > SIGNATURE_TOLERANCE_SECONDS:
         return False
     key = secret.encode()

@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from integrations import metrics
@@ -53,8 +59,15 @@ STORED_HEADERS = (
     "webhook-timestamp",
 )
 SWEEP_REPEAT = timedelta(minutes=10)
-# Errors that may pass by themselves: retried with backoff.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (DatabaseError, ProviderTemporaryError)
+# Errors that may pass by themselves: retried with backoff. A connection lost,
+# a deadlock or serialization failure (OperationalError) and a unique-key race
+# (IntegrityError) may; a value the database refuses (DataError) never does.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    IntegrityError,
+    ProviderTemporaryError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +95,19 @@ def delivery_record(
     """
     handled = get_provider(provider).is_handled(event, action)
     status = Status.PENDING if handled else Status.IGNORED
-    kept = {name: value for name in STORED_HEADERS if (value := headers.get(name))}
+    kept = {
+        name: _storable(value)
+        for name in STORED_HEADERS
+        if (value := headers.get(name))
+    }
     params = [
         provider,
         hook.pk if hook else None,
         hook.public_id if hook else "",
-        delivery_id,
-        event[:100],
-        action[:100],
-        repository_name[:500],
+        _storable(delivery_id),
+        _storable(event[:100]),
+        _storable(action[:100]),
+        _storable(repository_name[:500]),
         orjson.dumps(kept).decode(),
         body,
         str(status),
@@ -107,6 +124,11 @@ def delivery_record(
         pk = row[0]
         transaction.on_commit(lambda: dispatcher.notify(pk))
     return RecordResult(row[0], delivery_id, "accepted" if handled else "ignored")
+
+
+def _storable(value: str) -> str:
+    """Text PostgreSQL can hold: NUL (never valid in text or jsonb) becomes U+FFFD."""
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def _insert_sql() -> str:
