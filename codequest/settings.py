@@ -199,6 +199,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "codequest.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -277,6 +278,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {
     "default": _setting(env.cache, "CACHE_URL", default="locmemcache://codequest")
 }
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    # The cache is an optimisation: with Redis down, reads miss and writes are
+    # dropped (logged), and pages and sign-in keep working (codequest/cache.py).
+    # Short socket timeouts so an outage costs milliseconds, not seconds.
+    CACHES["default"]["BACKEND"] = "codequest.cache.ResilientRedisCache"
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
+    )
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

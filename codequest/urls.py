@@ -15,6 +15,8 @@ SWAGGER_UI_POLICY = {
     "img-src": ["https://cdn.jsdelivr.net"],
 }
 
+handler500 = "codequest.views.server_error"
+
 urlpatterns = [
     # Webhooks first: the hottest URLs resolve without walking the others.
     path("", include("integrations.urls")),

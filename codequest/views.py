@@ -5,10 +5,13 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import sys
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,30 @@ def health(request: HttpRequest) -> HttpResponse:
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an outage of the database or broker is a 503 page, not a 500.
+
+    Django calls this while handling the exception, so ``sys.exc_info()`` says
+    what failed. The page is rendered without the request: its context
+    processors would ask the database that is down.
+    """
+    failure = sys.exc_info()[1]
+    if isinstance(failure, OperationalError | InterfaceError | BrokerError):
+        what = (
+            "its message queue" if isinstance(failure, BrokerError) else "its database"
+        )
+        logger.warning(
+            "codequest.page.unavailable",
+            extra={"path": request.path[:200], "error": failure.__class__.__name__},
+        )
+        response = HttpResponse(
+            loader.render_to_string("503.html", {"what": what}), status=503
+        )
+        response["Retry-After"] = "30"
+        return response
+    return HttpResponse(loader.render_to_string("500.html"), status=500)
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
