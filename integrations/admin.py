@@ -74,6 +74,12 @@ class ConnectedRepositoryAdmin(OrganizationScopedAdmin):
 
     actions = ["sync_now"]
 
+    def has_add_permission(self, request) -> bool:
+        # A repository is connected (access checked, webhook registered, ids read
+        # from the provider) on the dashboard or with manage.py connect_repo;
+        # a row typed in here would have no provider id.
+        return False
+
     @admin.display(description="Connection")
     def connection_status(self, repository: ConnectedRepository) -> str:
         credential = repository.credential
@@ -182,7 +188,8 @@ class WebhookDeliveryAdmin(OrganizationScopedAdmin):
             pretty = orjson.dumps(
                 orjson.loads(bytes(delivery.body)), option=orjson.OPT_INDENT_2
             ).decode()
-        except orjson.JSONDecodeError:
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            # Not JSON, or nested past what orjson re-encodes (254 levels).
             pretty = bytes(delivery.body)[:20000].decode("utf-8", "replace")
         return format_html(
             '<pre style="max-height:40rem;overflow:auto">{}</pre>', pretty

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin):
@@ -56,14 +57,56 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        """Offer only the person's own teams in organization pickers."""
-        from integrations.models import Organization
-
-        if db_field.related_model is Organization and not request.user.is_superuser:
-            kwargs["queryset"] = Organization.objects.filter(
-                memberships__user=request.user
-            )
+        """Every foreign-key choice (raw-id fields too) is limited to the person's
+        teams: the field's queryset is what the submitted id is validated against."""
+        choices = self._choices_for(db_field.related_model, request)
+        if choices is not None:
+            kwargs["queryset"] = choices
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        choices = self._choices_for(db_field.related_model, request)
+        if choices is not None:
+            kwargs["queryset"] = choices
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def _choices_for(self, model: type[Model], request) -> QuerySet | None:
+        """Teams the person administers; other team-owned rows as their admin
+        shows them; None (unchanged) for superusers and rows of no team."""
+        from integrations.models import Organization, OrganizationMembership
+
+        if request.user.is_superuser:
+            return None
+        if model is Organization:
+            return Organization.objects.filter(
+                memberships__user=request.user,
+                memberships__role=OrganizationMembership.Role.ADMIN,
+            )
+        related = self.admin_site._registry.get(model)
+        if isinstance(related, OrganizationScopedAdmin):
+            return related.get_queryset(request)
+        return None
+
+    def save_model(self, request, obj, form, change) -> None:
+        """The row as it will be saved must belong to a team the person administers:
+        re-pointing a hook or a review at another team's row is refused."""
+        if not request.user.is_superuser and not self._administers(request.user, obj):
+            raise PermissionDenied("you can only save rows of teams you administer")
+        super().save_model(request, obj, form, change)
+
+    def _administers(self, user: Any, obj: Model) -> bool:
+        from integrations.models import OrganizationMembership
+
+        organization: Any = obj
+        for step in filter(None, self.organization_path.split("__")):
+            organization = getattr(organization, step, None)
+            if organization is None:
+                return False  # rows of no team are for superusers
+        return OrganizationMembership.objects.filter(
+            organization=organization,
+            user=user,
+            role=OrganizationMembership.Role.ADMIN,
+        ).exists()
 
 
 class SuperuserOnlyAdmin(admin.ModelAdmin):

@@ -1,0 +1,151 @@
+"""A team admin cannot reach another team's rows through admin forms: every
+foreign-key choice (raw-id fields too) is scoped and every save is checked."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from integrations.models import (
+    ConnectedRepository,
+    OrganizationMembership,
+    WebhookEndpoint,
+)
+from reviews.models import Review
+from tests.factories import OrganizationFactory, PullRequestFactory, ReviewFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    mine = OrganizationFactory(name="Team Mine", slug="mine")
+    theirs = OrganizationFactory(name="Team Theirs", slug="theirs")
+    pulls = {
+        tag: PullRequestFactory(
+            repository__organization=team,
+            repository__full_name=f"acme/repo-{tag}",
+            title=f"pull-{tag}",
+        )
+        for team, tag in ((mine, "mine"), (theirs, "theirs"))
+    }
+    hook = WebhookEndpoint(provider="github", repository=pulls["mine"].repository)
+    hook.secret = "hook-secret"
+    hook.save()
+    review = ReviewFactory(pull_request=pulls["mine"], reviewer_login="kim")
+    return {
+        "mine": mine,
+        "theirs": theirs,
+        "pulls": pulls,
+        "hook": hook,
+        "review": review,
+    }
+
+
+def lead_client(world, *, also_member_of_theirs: bool = False) -> Client:
+    user = get_user_model().objects.create_user("lead", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.all())
+    OrganizationMembership.objects.create(
+        organization=world["mine"], user=user, role="admin"
+    )
+    if also_member_of_theirs:
+        OrganizationMembership.objects.create(organization=world["theirs"], user=user)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/integrations/webhookendpoint/add/",
+        "/admin/reviews/repositoryreviewsettings/add/",
+        "/admin/rewards/season/add/",
+    ],
+)
+def test_add_forms_offer_only_own_teams_rows(world, path):
+    page = lead_client(world).get(path).content.decode()
+    assert "acme/repo-mine" in page or "Team Mine" in page
+    assert "repo-theirs" not in page
+    assert "Team Theirs" not in page
+
+
+def test_a_hook_cannot_be_repointed_at_another_teams_repository(world):
+    hook = world["hook"]
+    theirs = world["pulls"]["theirs"].repository
+    response = lead_client(world).post(
+        f"/admin/integrations/webhookendpoint/{hook.pk}/change/",
+        {"provider": "github", "repository": theirs.pk, "is_active": "on"},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "Select a valid choice" in response.content.decode()
+    hook.refresh_from_db()
+    assert hook.repository == world["pulls"]["mine"].repository
+
+
+def test_no_hook_can_be_added_on_another_teams_repository(world):
+    theirs = world["pulls"]["theirs"].repository
+    response = lead_client(world).post(
+        "/admin/integrations/webhookendpoint/add/",
+        {"provider": "github", "repository": theirs.pk, "is_active": "on"},
+    )
+    assert response.status_code == 200
+    assert WebhookEndpoint.objects.filter(repository=theirs).count() == 0
+
+
+def test_a_review_cannot_be_moved_onto_another_teams_pull_through_raw_id(world):
+    review = world["review"]
+    theirs = world["pulls"]["theirs"]
+    response = lead_client(world).post(
+        f"/admin/reviews/review/{review.pk}/change/",
+        {
+            "pull_request": theirs.pk,
+            "external_id": review.external_id,
+            "reviewer_login": "kim",
+            "state": "approved",
+            "submitted_at_0": "2024-01-01",
+            "submitted_at_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 200
+    assert Review.objects.get(pk=review.pk).pull_request == world["pulls"]["mine"]
+
+
+def test_a_plain_membership_of_the_other_team_is_not_enough_to_move_rows(world):
+    hook = world["hook"]
+    theirs = world["pulls"]["theirs"].repository
+    client = lead_client(world, also_member_of_theirs=True)
+    response = client.post(
+        f"/admin/integrations/webhookendpoint/{hook.pk}/change/",
+        {"provider": "github", "repository": theirs.pk, "is_active": "on"},
+    )
+    assert response.status_code == 403
+    hook.refresh_from_db()
+    assert hook.repository == world["pulls"]["mine"].repository
+
+
+def test_the_team_admin_can_still_save_their_own_rows(world):
+    hook = world["hook"]
+    response = lead_client(world).post(
+        f"/admin/integrations/webhookendpoint/{hook.pk}/change/",
+        {"provider": "github", "repository": hook.repository.pk},
+    )
+    assert response.status_code == 302
+    hook.refresh_from_db()
+    assert hook.is_active is False
+
+
+def test_repositories_are_connected_not_typed_into_the_admin(world, admin_client):
+    assert (
+        admin_client.get("/admin/integrations/connectedrepository/add/").status_code
+        == 403
+    )
+    count = ConnectedRepository.objects.count()
+    response = admin_client.post(
+        "/admin/integrations/connectedrepository/add/",
+        {"organization": world["mine"].pk, "provider": "github", "full_name": "a/b"},
+    )
+    assert response.status_code == 403
+    assert ConnectedRepository.objects.count() == count
