@@ -195,6 +195,18 @@ def api(superuser: Any) -> APIClient:
 
 
 @pytest.fixture
+def team_admin(client):
+    """A signed-in admin of the team ``core``; returns the team."""
+    from integrations.models import Organization, OrganizationMembership
+
+    user = get_user_model().objects.create_user("lead", password="pw")
+    team = Organization.objects.create(name="Core", slug="core")
+    OrganizationMembership.objects.create(organization=team, user=user, role="admin")
+    client.force_login(user)
+    return team
+
+
+@pytest.fixture
 def eager_celery() -> Any:
     """Run Celery tasks in the calling process (no broker) for one test."""
     from codequest.celery import app

@@ -465,6 +465,15 @@ def parse_optional_time(value: Any, name: str = "timestamp") -> datetime | None:
     return None if value in (None, "") else parse_time(value, name)
 
 
+def answer_excerpt(message: Any) -> str:
+    """A provider's error message fit to show a person: one short line of text,
+    never a page (an HTML or foreign body is dropped, not echoed)."""
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    line = message.strip().splitlines()[0]
+    return "" if "<" in line or "{" in line else line[:200]
+
+
 def host_of(url: Any) -> str:
     if not isinstance(url, str):
         return ""

@@ -31,6 +31,7 @@ from integrations.providers.base import (
     RepositoryAccess,
     ReviewSnapshot,
     Usage,
+    answer_excerpt,
     host_of,
     parse_time,
     recorded_call,
@@ -88,7 +89,9 @@ def _translating(what: str) -> Iterator[None]:
     except github.RateLimitExceededException:
         raise ProviderTemporaryError(f"{what}: GitHub rate limit exhausted") from None
     except github.GithubException as exc:
-        message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
+        message = answer_excerpt(
+            exc.data.get("message") if isinstance(exc.data, dict) else ""
+        )
         error = ProviderTemporaryError if exc.status >= 500 else ProviderError
         raise error(
             f"{what}: GitHub answered {exc.status} {message}".rstrip()

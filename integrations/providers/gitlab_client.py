@@ -32,6 +32,7 @@ from integrations.providers.base import (
     ReviewState,
     Usage,
     UserRef,
+    answer_excerpt,
     host_of,
     logins,
     parse_optional_time,
@@ -71,7 +72,8 @@ def _translating(what: str) -> Iterator[None]:
                 f"{what}: not found, or the token cannot see it"
             ) from None
         error = ProviderTemporaryError if code >= 500 or code == 429 else ProviderError
-        raise error(f"{what}: GitLab answered {code} {exc.error_message}") from None
+        message = answer_excerpt(exc.error_message)
+        raise error(f"{what}: GitLab answered {code} {message}".rstrip()) from None
     except requests.RequestException as exc:
         raise ProviderTemporaryError(f"{what}: {exc.__class__.__name__}") from None
 

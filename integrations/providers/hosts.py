@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from integrations.providers.base import ProviderError
+
 LINK_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class HostNotAllowedError(ValueError):
+class HostNotAllowedError(ProviderError):
     """An API base URL outside the configured provider hosts; says which host."""
 
 

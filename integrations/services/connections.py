@@ -31,6 +31,7 @@ from integrations.providers.base import (
     RepoClient,
     RepositoryAccess,
 )
+from integrations.providers.hosts import api_url_check
 from integrations.services.repositories import repository_upsert
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ def repository_connect(
     (or update) our webhook and ping it, then import its pull requests through
     the same apply path as webhooks. Safe to run again."""
     adapter = get_provider(provider)
+    if api_url:  # only hosts an operator configured are ever called
+        api_url = api_url_check(api_url, provider)
     client = adapter.client(token, api_url)
     access = client.repository(full_name)
     progress(f"{provider}:{access.repository.full_name}: token can read the repository")

@@ -45,6 +45,7 @@ def recorded(name: str, **changes) -> object:
 def _client_settings(settings, monkeypatch):
     settings.GITHUB_SECONDS_BETWEEN_REQUESTS = None
     settings.PUBLIC_URL = "https://cq.example.com"
+    settings.CODEQUEST_ALLOWED_API_HOSTS = [HOST]  # the Enterprise host we call
     monkeypatch.setenv("GH_TOKEN", TOKEN)
 
 
@@ -324,17 +325,6 @@ def test_a_refused_token_needs_reconnect_and_is_not_tried_again():
 def test_disconnect_unknown_repository_is_one_line():
     with pytest.raises(CommandError, match="no connected github repository 'a/b'"):
         call_command("disconnect_repo", "--provider", "github", "--repo", "a/b")
-
-
-@pytest.fixture
-def team_admin(client):
-    from integrations.models import Organization, OrganizationMembership
-
-    user = get_user_model().objects.create_user("lead", password="pw")
-    team = Organization.objects.create(name="Core", slug="core")
-    OrganizationMembership.objects.create(organization=team, user=user, role="admin")
-    client.force_login(user)
-    return team
 
 
 def form_data(team, **changes) -> dict:

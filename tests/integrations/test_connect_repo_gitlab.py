@@ -49,6 +49,7 @@ def documented_project(token: str, **changes) -> ConnectedRepository:
 @pytest.fixture(autouse=True)
 def _client_settings(settings, monkeypatch):
     settings.PUBLIC_URL = "https://cq.example.com"
+    settings.CODEQUEST_ALLOWED_API_HOSTS = ["gitlab.example.com"]  # self-managed
     monkeypatch.setenv("GL_TOKEN", TOKEN)
 
 
