@@ -22,6 +22,7 @@ def test_no_secret_leaks_anywhere(client, admin_client, caplog, settings, monkey
     caplog.set_level(logging.DEBUG)
     settings.GITHUB_SECONDS_BETWEEN_REQUESTS = None
     settings.PUBLIC_URL = "https://cq.example.com"
+    settings.CODEQUEST_ALLOWED_API_HOSTS = ["ghe.example.com"]
     token = github_connect.TOKEN
     monkeypatch.setenv("GH_TOKEN", token)
     seen: list[str] = []
