@@ -18,17 +18,31 @@ from django.urls import reverse
 
 from integrations.providers.base import host_of
 from integrations.services import oauth_credential_store
-from reviews.people import identity_link
+from reviews.people import identity_link, identity_owner_conflicts
 
 PROVIDER_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
-        """An existing person connected or signed in: keep their token (encrypted)."""
+        """An existing person connected or signed in: keep their token (encrypted).
+
+        A provider account that already belongs to someone else is refused here,
+        before anything is stored: it would otherwise carry that person's
+        identity, points and queue over to whoever connected it second.
+        """
         user = request.user if request.user.is_authenticated else sociallogin.user
-        if user is not None and user.pk:
-            _store(request, user, sociallogin)
+        if user is None or not user.pk:
+            return
+        if _belongs_to_someone_else(user, sociallogin):
+            name = PROVIDER_NAMES.get(sociallogin.account.provider, "That")
+            messages.error(
+                request,
+                f"This {name} account is already connected to another person; "
+                "nothing was changed. Sign in as that person to manage it.",
+            )
+            raise ImmediateHttpResponse(redirect("dashboard"))
+        _store(request, user, sociallogin)
 
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form=None):
         """A new person signed up with the provider: keep their token too."""
@@ -69,12 +83,36 @@ def authentication_error_message(
     )
 
 
+def _belongs_to_someone_else(user: Any, sociallogin: SocialLogin) -> bool:
+    account = sociallogin.account
+    if sociallogin.is_existing and account.user_id != user.pk:
+        return True
+    login = _login_of(account)
+    return bool(login) and identity_owner_conflicts(
+        user=user,
+        provider=account.provider,
+        host=_host_of(account.provider),
+        login=login,
+    )
+
+
+def _login_of(account: Any) -> str:
+    data = account.extra_data or {}
+    return str(data.get("login") or data.get("username") or "")
+
+
+def _host_of(provider: str) -> str:
+    return host_of(
+        settings.GITHUB_WEB_URL if provider == "github" else settings.GITLAB_URL
+    )
+
+
 def _store(request: HttpRequest, user: Any, sociallogin: SocialLogin) -> None:
     token = sociallogin.token
     if token is None or not token.token:
         return
     account = sociallogin.account
-    login = account.extra_data.get("login") or account.extra_data.get("username") or ""
+    login = _login_of(account)
     oauth_credential_store(
         user=user,
         provider=account.provider,
@@ -87,12 +125,8 @@ def _store(request: HttpRequest, user: Any, sociallogin: SocialLogin) -> None:
         identity_link(
             user=user,
             provider=account.provider,
-            host=host_of(
-                settings.GITHUB_WEB_URL
-                if account.provider == "github"
-                else settings.GITLAB_URL
-            ),
-            login=str(login),
+            host=_host_of(account.provider),
+            login=login,
             external_id=str(account.uid or ""),
         )
     name = PROVIDER_NAMES.get(account.provider, account.provider)

@@ -36,6 +36,19 @@ def identity_link(
     return identity
 
 
+def identity_owner_conflicts(
+    *, user: Any, provider: str, host: str, login: str
+) -> bool:
+    """Whether that login is already linked to a person other than ``user``."""
+    return (
+        ProviderIdentity.objects.filter(
+            provider=provider, host=host, login=login, member__user__isnull=False
+        )
+        .exclude(member__user=user)
+        .exists()
+    )
+
+
 @transaction.atomic
 def reviewer_settings_save(
     *,

@@ -1,0 +1,76 @@
+"""A provider account already connected by one person cannot be connected by
+another: refused before anything is stored, the first person keeps it all."""
+
+from __future__ import annotations
+
+import pytest
+import responses
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from integrations.models import ProviderCredential
+from reviews.models import ProviderIdentity
+from tests.integrations.test_oauth_connect import (
+    TOKEN_URL,
+    USER_URL,
+    github_app,  # noqa: F401 - autouse fixture
+    recorded,
+    start,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def connect_as(username: str) -> tuple[Client, str]:
+    """``username`` signs in and completes Connect GitHub as @ahmad88me."""
+    user = get_user_model().objects.get_or_create(username=username)[0]
+    client = Client()
+    client.force_login(user)
+    query = start(client)
+    with responses.RequestsMock() as rsps:
+        rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
+        rsps.get(USER_URL, json=recorded("user.json"))
+        response = client.get(
+            "/accounts/github/login/callback/",
+            {"code": "oauth-code", "state": query["state"][0]},
+            follow=True,
+        )
+    return client, response.content.decode()
+
+
+def test_a_second_person_cannot_take_a_connected_account():
+    _, first_page = connect_as("mona")
+    assert "GitHub connected as @ahmad88me." in first_page
+
+    _, page = connect_as("eve")
+
+    assert "already connected to another person" in page
+    assert "GitHub connected as" not in page
+    assert list(
+        ProviderCredential.objects.values_list("user__username", flat=True)
+    ) == ["mona"]
+    identity = ProviderIdentity.objects.get(login="ahmad88me")
+    assert identity.member.user.username == "mona"
+    assert SocialAccount.objects.get().user.username == "mona"
+
+
+def test_a_login_already_linked_to_a_person_is_refused_too():
+    from reviews.people import identity_link
+
+    mona = get_user_model().objects.create_user("mona")
+    identity_link(user=mona, provider="github", host="github.com", login="ahmad88me")
+
+    _, page = connect_as("eve")
+
+    assert "already connected to another person" in page
+    assert ProviderCredential.objects.count() == 0
+    assert SocialAccount.objects.count() == 0
+    assert ProviderIdentity.objects.get(login="ahmad88me").member.user == mona
+
+
+def test_the_same_person_can_connect_again():
+    connect_as("mona")
+    _, page = connect_as("mona")
+    assert "GitHub connected as @ahmad88me." in page
+    assert ProviderCredential.objects.count() == 1
