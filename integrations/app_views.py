@@ -10,8 +10,9 @@ from django.shortcuts import redirect
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations.models import AppInstallation, ConnectedRepository
+from integrations.models import AppInstallation
 from integrations.providers.base import ProviderError
+from integrations.selectors import installation_repositories_visible_to
 from integrations.services import github_app
 
 
@@ -51,9 +52,8 @@ class GitHubInstallationListApi(APIView):
             .order_by("account_login")
         )
         repositories: dict[int, list[str]] = {}
-        for installation_id, full_name in ConnectedRepository.objects.filter(
-            installation_id__in=[item.installation_id for item in installations],
-            is_active=True,
+        for installation_id, full_name in installation_repositories_visible_to(
+            request.user, installations
         ).values_list("installation_id", "full_name"):
             repositories.setdefault(installation_id, []).append(full_name)
         return Response(

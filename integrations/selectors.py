@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from integrations.models import (
+    AppInstallation,
     ConnectedRepository,
     IntegrationHealth,
     RateLimitSample,
@@ -42,6 +44,28 @@ def repositories_visible_to(user: Any) -> QuerySet[ConnectedRepository]:
     if user.is_superuser:
         return queryset
     return queryset.filter(organization__memberships__user=user)
+
+
+def installation_repositories_visible_to(
+    user: Any, installations: Iterable[AppInstallation]
+) -> QuerySet[ConnectedRepository]:
+    """Active repositories of these installations that the person may see: their
+    teams' ones, and those of installations they linked that no team owns yet.
+    A repository that moved to another team is no longer theirs to see."""
+    installations = list(installations)
+    queryset = ConnectedRepository.objects.filter(
+        installation_id__in=[item.installation_id for item in installations],
+        is_active=True,
+    )
+    if user.is_superuser:
+        return queryset
+    linked = [
+        item.installation_id for item in installations if item.linked_by_id == user.pk
+    ]
+    return queryset.filter(
+        Q(organization__memberships__user=user)
+        | Q(organization__isnull=True, installation_id__in=linked)
+    ).distinct()
 
 
 def organizations_of(user: Any) -> list[tuple[str, str]]:

@@ -149,3 +149,26 @@ def test_repositories_are_connected_not_typed_into_the_admin(world, admin_client
     )
     assert response.status_code == 403
     assert ConnectedRepository.objects.count() == count
+
+
+def test_installations_hide_a_repository_that_moved_to_another_team(world, client):
+    from integrations.models import AppInstallation
+
+    user = get_user_model().objects.create_user("installer", password="pw")
+    OrganizationMembership.objects.create(organization=world["mine"], user=user)
+    AppInstallation.objects.create(
+        provider="github",
+        host="github.com",
+        installation_id=77,
+        account_login="acme",
+        linked_by=user,
+        organization=world["mine"],
+    )
+    ConnectedRepository.objects.filter(
+        pk__in=[world["pulls"][tag].repository.pk for tag in ("mine", "theirs")]
+    ).update(installation_id=77)
+    client.force_login(user)
+
+    listing = client.get("/auth/github/installations").json()
+
+    assert listing[0]["repositories"] == ["acme/repo-mine"]
