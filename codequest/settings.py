@@ -183,7 +183,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "csp",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "django_celery_beat",
     "allauth",
@@ -322,7 +322,7 @@ CELERY_TIMEZONE = "UTC"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous or bad-token request gets 401 + WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "codequest.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -333,6 +333,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "codequest.api.exception_handler",
+}
+# API tokens (django-rest-knox): only a SHA-512 of each token is stored; a token
+# is shown once when created and expires after CODEQUEST_API_TOKEN_DAYS (0: never).
+CODEQUEST_API_TOKEN_DAYS = _setting(env.int, "CODEQUEST_API_TOKEN_DAYS", default=90)
+REST_KNOX = {
+    "TOKEN_TTL": None,  # each token gets its expiry from api_token_create
+    "TOKEN_PREFIX": "cq_",  # recognisable by secret scanners
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CodeQuest Rewards API",

@@ -5,7 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from codequest import views
 from integrations.app_views import GitHubInstallationListApi, github_install_callback
-from integrations.dashboard import dashboard, repository_connect_view
+from integrations.dashboard import (
+    api_token_revoke_view,
+    api_tokens_view,
+    dashboard,
+    repository_connect_view,
+)
 from reviews import views as review_views
 from rewards import views as reward_views
 
@@ -42,6 +47,12 @@ urlpatterns = [
         name="dashboard-leaderboard",
     ),
     path("dashboard/points/", reward_views.points_view, name="dashboard-points"),
+    path("dashboard/tokens/", api_tokens_view, name="dashboard-tokens"),
+    path(
+        "dashboard/tokens/<str:token_key>/revoke/",
+        api_token_revoke_view,
+        name="dashboard-token-revoke",
+    ),
     path(
         "dashboard/repositories/connect",
         repository_connect_view,

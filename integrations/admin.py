@@ -6,6 +6,7 @@ import orjson
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils.html import format_html
+from knox.models import AuthToken
 
 from integrations import services
 from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
@@ -305,6 +306,25 @@ class IntegrationHealthAdmin(OrganizationScopedAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# django-rest-knox's own admin lists token digests and lets any staff member
+# mint a token for any user; ours shows who holds which token and revokes.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(SuperuserOnlyAdmin):
+    list_display = ["token_key", "user", "created", "expiry"]
+    search_fields = ["token_key", "user__username"]
+    fields = ["token_key", "user", "created", "expiry"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False  # tokens are created by their owner (dashboard or api_token)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -14,6 +14,11 @@ from integrations import selectors, services
 from integrations.forms import RepositoryConnectForm
 from integrations.models import ProviderCredential
 from integrations.providers.base import ProviderError
+from integrations.services.api_tokens import (
+    api_token_create,
+    api_token_list,
+    api_token_revoke,
+)
 
 PROVIDERS = [("github", "GitHub"), ("gitlab", "GitLab")]
 
@@ -127,3 +132,33 @@ def repository_connect_view(request: HttpRequest) -> HttpResponse:
         f"requests and {result.reviews} reviews imported.",
     )
     return redirect("dashboard")
+
+
+@login_required
+def api_tokens_view(request: HttpRequest) -> HttpResponse:
+    """The person's API tokens: list, create (shown once), revoke."""
+    new_token = None
+    if request.method == "POST":
+        _, new_token = api_token_create(user=request.user)
+    response = render(
+        request,
+        "dashboard/tokens.html",
+        {
+            "section": "tokens",
+            "tokens": api_token_list(user=request.user),
+            "new_token": new_token,
+            "lifetime_days": settings.CODEQUEST_API_TOKEN_DAYS,
+        },
+    )
+    response["Cache-Control"] = "no-store"  # a new token is on this page, once
+    return response
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request: HttpRequest, token_key: str) -> HttpResponse:
+    if api_token_revoke(user=request.user, token_key=token_key):
+        messages.success(request, f"Token {token_key}… revoked; it no longer works.")
+    else:
+        messages.error(request, "That token was not found.")
+    return redirect("dashboard-tokens")

@@ -170,6 +170,8 @@ def test_lists_need_authentication(client, path):
 
 
 def test_token_authentication_and_command():
+    from knox.models import AuthToken
+
     out = StringIO()
     call_command("api_token", "carol", "--staff", stdout=out)
     key = out.getvalue().strip()
@@ -177,12 +179,20 @@ def test_token_authentication_and_command():
     assert user.is_staff and not user.has_usable_password()
     again = StringIO()
     call_command("api_token", "carol", stdout=again)
-    assert again.getvalue().strip() == key
+    second = again.getvalue().strip()
+    assert second != key  # a new token each run; the first stays valid
+    assert key.startswith("cq_") and len(key) == 67
     client = APIClient()
-    assert (
-        client.get("/api/v1/pulls/", HTTP_AUTHORIZATION=f"Token {key}").status_code
-        == 200
+    for token in (key, second):
+        response = client.get("/api/v1/pulls/", HTTP_AUTHORIZATION=f"Token {token}")
+        assert response.status_code == 200
+    stored = list(
+        AuthToken.objects.filter(user=user).values_list("digest", "token_key")
     )
+    assert len(stored) == 2
+    for digest, token_key in stored:
+        assert key not in digest and second not in digest
+        assert len(token_key) == 15
     assert (
         client.get("/api/v1/pulls/", HTTP_AUTHORIZATION="Token nope").status_code == 401
     )
