@@ -30,8 +30,13 @@ run: $(VENV)/.runtime
 	$(MANAGE) setup_periodic_tasks
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) ensure_superuser
-	PATH="$(CURDIR)/$(BIN):$$PATH" BIND=127.0.0.1 PYTHONUNBUFFERED=1 \
-	  $(BIN)/honcho --procfile Procfile start --port $(PORT) web worker beat
+	@# honcho stops all three when one exits: never half-alive. The worker and
+	@# beat reconnect to the broker by themselves, so only a real fault ends it.
+	@PATH="$(CURDIR)/$(BIN):$$PATH" BIND=127.0.0.1 PYTHONUNBUFFERED=1 \
+	  $(BIN)/honcho --procfile Procfile start --port $(PORT) web worker beat; \
+	  status=$$?; [ $$status -eq 0 ] || [ $$status -eq 130 ] || \
+	  echo "make run: a process exited with status $$status (its last lines are above); web, worker and beat were all stopped" >&2; \
+	  exit $$status
 
 test: $(VENV)/.dev var/node/node_modules/@octokit/webhooks-examples/package.json
 	@set -e; env_lines="$$(scripts/test-services.sh)"; set -a; eval "$$env_lines"; set +a; \

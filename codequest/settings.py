@@ -303,7 +303,19 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport with a leaked-prefetch fix (codequest/broker.py).
+    CELERY_BROKER_TRANSPORT = "codequest.broker:Transport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Ride out broker outages of any length: keep reconnecting (every 2 s, backing
+# off to 30 s) instead of exiting after 100 attempts.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# No broadcast (pub/sub) channels on the worker: remote control, gossip, mingle
+# and heartbeats are unused here, and losing Redis while one of them was open
+# ended the worker ("Unrecoverable error: AttributeError ... 'hostname'", kombu
+# closing a pub/sub channel whose transport was already released). The Procfile
+# starts the worker with --without-gossip --without-mingle --without-heartbeat.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
