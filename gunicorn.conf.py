@@ -6,9 +6,15 @@ import os
 # All interfaces by default: the platform's router sits in front (make run: loopback).
 bind = f"{os.environ.get('BIND', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
-# Threads keep an idle keep-alive connection from pinning a whole worker.
-worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+# Threads keep an idle keep-alive connection from pinning a whole worker; each
+# request must be read and answered within WEB_REQUEST_DEADLINE seconds, so a
+# client that stalls mid-body frees its thread (codequest/gunicorn_worker.py).
+# Threads that wait on a slow client cost no CPU: there are enough of them (16 a
+# process, 64 on 2 cores) that dozens of slow clients leave the site answering.
+# Each thread that queries keeps one database connection (CONN_MAX_AGE): size
+# PostgreSQL's max_connections for WEB_CONCURRENCY x WEB_THREADS plus workers.
+worker_class = "codequest.gunicorn_worker.DeadlineThreadWorker"
+threads = int(os.environ.get("WEB_THREADS", "16"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

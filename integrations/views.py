@@ -134,12 +134,17 @@ def _read_body(request: HttpRequest) -> bytes:
         raise Rejected(400, "bad_length", "Content-Length is not a number") from None
     if declared > limit:
         raise Rejected(413, "too_large", f"body is over {limit // (1024 * 1024)} MB")
-    if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", ""):
-        # Chunked: no Content-Length, so Django's request stream reads nothing;
-        # the server (gunicorn) has already de-chunked wsgi.input.
-        body = request.META["wsgi.input"].read(limit + 1)
-    else:
-        body = request.read(limit + 1)
+    try:
+        if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", ""):
+            # Chunked: no Content-Length, so Django's request stream reads
+            # nothing; the server (gunicorn) has already de-chunked wsgi.input.
+            body = request.META["wsgi.input"].read(limit + 1)
+        else:
+            body = request.read(limit + 1)
+    except OSError:  # the client stalled past the request deadline, or left
+        raise Rejected(
+            408, "body_timeout", "request body not received in time"
+        ) from None
     if len(body) > limit:
         raise Rejected(413, "too_large", f"body is over {limit // (1024 * 1024)} MB")
     return body

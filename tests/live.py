@@ -156,13 +156,19 @@ class Stack:
 
 
 @contextmanager
-def live_stack(*processes: str) -> Iterator[Stack]:
-    """Redis plus the named Procfile processes ("web", "worker")."""
+def live_stack(*processes: str, **overrides: str) -> Iterator[Stack]:
+    """Redis plus the named Procfile processes ("web", "worker"); ``overrides``
+    are environment variables (a value of "" removes one)."""
     logs = Path(tempfile.mkdtemp(prefix="codequest-live-"))
     redis = Redis(logs / "redis.log")
     redis.start()
     stack = Stack(redis, free_port(), logs)
     env = stack_environment(redis, stack.web_port)
+    for key, value in overrides.items():
+        if value:
+            env[key] = value
+        else:
+            env.pop(key, None)
     try:
         with _all_running(processes, env, stack):
             if "web" in processes:
