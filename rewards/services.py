@@ -96,14 +96,14 @@ def is_spam(pull: PullRequest) -> bool:
 
 def _review_session(pull: PullRequest, review: ReviewSnapshot, provider: str):
     reviewer = review.reviewer
-    if not _may_earn(pull, reviewer.login, reviewer.is_bot):
+    identity = _identity(provider, pull.repository.host, reviewer.login)
+    if not _may_earn(pull, identity, reviewer.is_bot):
         return []
     has_substance = review.state in VERDICTS or _is_substantive(review.body)
     if not has_substance and not _has_substantive_comment(pull, review):
         return []
     if _rubber_stamp(pull, review):
         return []
-    identity = _identity(provider, pull.repository.host, reviewer.login)
     head = review.commit_sha or pull.head_sha or "unknown"
     return _session_open(identity, pull, head, review.submitted_at)
 
@@ -153,8 +153,31 @@ def _session_open(
     return entries
 
 
-def _may_earn(pull: PullRequest, login: str, is_bot: bool) -> bool:
-    return bool(login) and login != pull.author_login and not is_bot
+def _may_earn(pull: PullRequest, identity: ProviderIdentity, is_bot: bool) -> bool:
+    """Rules are about people: no credit on a pull request the same person
+    wrote (under any of their linked logins), and none for bots."""
+    if not identity.login or is_bot or _is_bot(identity):
+        return False
+    author = _author_identity(pull)
+    if author is None:
+        return identity.login != pull.author_login
+    if author.pk == identity.pk:
+        return False
+    return author.member_id is None or author.member_id != identity.member_id
+
+
+def _is_bot(identity: ProviderIdentity) -> bool:
+    return identity.is_bot or identity.login.endswith("[bot]")
+
+
+def _author_identity(pull: PullRequest) -> ProviderIdentity | None:
+    if not pull.author_login:
+        return None
+    return ProviderIdentity.objects.filter(
+        provider=pull.repository.provider,
+        host=pull.repository.host,
+        login=pull.author_login,
+    ).first()
 
 
 def _is_substantive(body: str) -> bool:
@@ -229,11 +252,11 @@ def _comment_source(pull: PullRequest, comment: CommentSnapshot) -> str:
 
 def _comment(pull: PullRequest, comment: CommentSnapshot, provider: str):
     author = comment.author
-    if not _may_earn(pull, author.login, author.is_bot):
-        return []
     if not _is_substantive(comment.body):
         return []
     identity = _identity(provider, pull.repository.host, author.login)
+    if not _may_earn(pull, identity, author.is_bot):
+        return []
     paid = PointsEntry.objects.filter(
         identity=identity,
         pull_request=pull,
@@ -293,7 +316,8 @@ def _merged(pull: PullRequest, occurred_at: datetime) -> list[PointsEntry]:
         author = _identity(
             pull.repository.provider, pull.repository.host, pull.author_login
         )
-        entries += _award(author, "merge_author", source, label, pull, when)
+        if not _is_bot(author):  # a bot's own pull request earns nothing
+            entries += _award(author, "merge_author", source, label, pull, when)
     for identity in sorted(credited, key=lambda identity: identity.login):
         entries += _award(identity, "merge_reviewer", source, label, pull, when)
     return entries
@@ -355,8 +379,8 @@ def _award(
     if not rule.is_active or rule.points <= 0:
         return []
     with transaction.atomic():
-        # One person's awards are serialized, so the daily cap holds.
-        ProviderIdentity.objects.select_for_update().filter(pk=identity.pk).first()
+        # One person's awards are serialized (all their logins), so the cap holds.
+        _lock_person(identity)
         points = min(rule.points * units, _left_on(identity, earned_at))
         if points <= 0:
             return []
@@ -374,12 +398,27 @@ def _award(
         )
 
 
+def _lock_person(identity: ProviderIdentity) -> None:
+    from reviews.models import Member
+
+    if identity.member_id:
+        Member.objects.select_for_update().filter(pk=identity.member_id).first()
+    else:
+        ProviderIdentity.objects.select_for_update().filter(pk=identity.pk).first()
+
+
 def _left_on(identity: ProviderIdentity, earned_at: datetime) -> int:
-    """What the daily cap still allows on the (UTC) day the work was done."""
+    """What the daily cap still allows the person (all their linked logins) on
+    the (UTC) day the work was done."""
     day = earned_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = (
+        {"identity__member_id": identity.member_id}
+        if identity.member_id
+        else {"identity": identity}
+    )
     earned = (
         PointsEntry.objects.filter(
-            identity=identity,
+            **mine,
             points__gt=0,
             earned_at__gte=day,
             earned_at__lt=day + timedelta(days=1),
