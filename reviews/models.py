@@ -110,6 +110,9 @@ class PullRequest(models.Model):
     # The version guard: the provider's updated_at of the snapshot we hold.
     # Null while we only know the PR from a summary (a comment's issue).
     provider_updated_at = models.DateTimeField(null=True, blank=True)
+    # Breaks ties between snapshots of the same provider second (see
+    # reviews.services.TIE_RANKS): the higher rank is the later state.
+    provider_tie_rank = models.PositiveSmallIntegerField(default=0)
     merged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

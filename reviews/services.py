@@ -76,6 +76,24 @@ class ApplyResult:
     changed: bool
 
 
+# Providers stamp snapshots to the second (GitHub; GitLab webhooks too), so two
+# events of one pull request can share ``updated_at``: a push and "ready for
+# review", say. Their order is then told by what kind of change each is: a
+# state transition's snapshot already shows the state after any plain update of
+# the same second (a push after "ready" shows ready too; one before it does
+# not), so it wins. Equal ranks at an equal time keep the snapshot applied last;
+# the next change or reconciliation settles those.
+TIE_RANKS = {
+    EventKind.PR_OPENED: 0,
+    EventKind.PR_READY: 2,
+    EventKind.PR_CONVERTED_TO_DRAFT: 2,
+    EventKind.PR_REOPENED: 3,
+    EventKind.PR_CLOSED: 4,
+    EventKind.PR_MERGED: 4,
+}
+PLAIN_UPDATE_RANK = 1
+
+
 @transaction.atomic
 def event_apply(
     *, event: NormalizedEvent, repository: ConnectedRepository | None
@@ -85,7 +103,9 @@ def event_apply(
     changed = False
     if event.pull_request is not None and repository is not None:
         pull_request, changed = pull_request_upsert(
-            repository=repository, snapshot=event.pull_request
+            repository=repository,
+            snapshot=event.pull_request,
+            tie_rank=TIE_RANKS.get(event.kind, PLAIN_UPDATE_RANK),
         )
         if event.review is not None:
             changed |= review_upsert(pull_request=pull_request, snapshot=event.review)
@@ -105,18 +125,22 @@ def event_apply(
 
 
 def pull_request_upsert(
-    *, repository: ConnectedRepository, snapshot: PullRequestSnapshot
+    *,
+    repository: ConnectedRepository,
+    snapshot: PullRequestSnapshot,
+    tie_rank: int = PLAIN_UPDATE_RANK,
 ) -> tuple[PullRequest, bool]:
     """Create or update one PR under the version guard; returns (row, changed)."""
     row = _locked_pull(repository, snapshot.number)
     if row is None:
-        row, created = _pull_create(repository, snapshot)
+        row, created = _pull_create(repository, snapshot, tie_rank)
         if created:
             _head_record(row, snapshot)
             _requests_sync(row, snapshot)
             return row, True
     values = _pull_values(snapshot)
-    if _is_newer(snapshot, row):
+    if _is_newer(snapshot, row, tie_rank):
+        values["provider_tie_rank"] = tie_rank
         _requests_sync(row, snapshot)
         updates = {
             field: value
@@ -151,9 +175,10 @@ def _locked_pull(repository: ConnectedRepository, number: int) -> PullRequest | 
 
 
 def _pull_create(
-    repository: ConnectedRepository, snapshot: PullRequestSnapshot
+    repository: ConnectedRepository, snapshot: PullRequestSnapshot, tie_rank: int
 ) -> tuple[PullRequest, bool]:
     values = _pull_values(snapshot)
+    values["provider_tie_rank"] = tie_rank
     values.update(_author_updates(None, snapshot, repository))
     try:
         with transaction.atomic():
@@ -186,14 +211,16 @@ def _pull_values(snapshot: PullRequestSnapshot) -> dict[str, Any]:
     return values
 
 
-def _is_newer(snapshot: PullRequestSnapshot, row: PullRequest) -> bool:
+def _is_newer(snapshot: PullRequestSnapshot, row: PullRequest, tie_rank: int) -> bool:
     if snapshot.updated_at is None:  # a summary never overrides a real snapshot
         return row.provider_updated_at is None and row.state != PullState.MERGED
     if row.state == PullState.MERGED and snapshot.state != PullState.MERGED:
         return False  # merged is final on both providers
     if row.provider_updated_at is None:
         return True
-    return snapshot.updated_at >= row.provider_updated_at
+    if snapshot.updated_at == row.provider_updated_at:
+        return tie_rank >= row.provider_tie_rank
+    return snapshot.updated_at > row.provider_updated_at
 
 
 def _author_updates(

@@ -270,3 +270,67 @@ def test_gitlab_unapproval_after_approval_dismisses():
         "gitlab", [("Merge Request Hook", unapproved), ("Merge Request Hook", approved)]
     )
     assert Review.objects.get().state == "dismissed"
+
+
+def same_second_pairs() -> list[tuple[str, list[dict[str, Any]], dict[str, Any]]]:
+    """Pairs of real-shaped deliveries stamped with the same second, and the
+    state the pull request was in after both."""
+    opened = load_payload("github", "pull_request.opened.1.json")
+    new_head = {**opened["pull_request"]["head"], "sha": "e" * 40}
+
+    def event(action: str, **changes: Any) -> dict[str, Any]:
+        payload = copy.deepcopy(opened)
+        payload["action"] = action
+        payload["pull_request"].update(updated_at=_at(9), **changes)
+        return payload
+
+    return [
+        (
+            "push then ready for review",
+            [
+                event("synchronize", draft=True, head=new_head),
+                event("ready_for_review", draft=False, head=new_head),
+            ],
+            {"draft": False, "head_sha": "e" * 40},
+        ),
+        (
+            "push then converted to draft",
+            [
+                event("synchronize", draft=False, head=new_head),
+                event("converted_to_draft", draft=True, head=new_head),
+            ],
+            {"draft": True, "head_sha": "e" * 40},
+        ),
+        (
+            "labelled then closed",
+            [
+                event("labeled", labels=[{"name": "wontfix"}]),
+                event(
+                    "closed",
+                    state="closed",
+                    closed_at=_at(9),
+                    labels=[{"name": "wontfix"}],
+                ),
+            ],
+            {"state": "closed"},
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("_case", "pair", "expected"),
+    same_second_pairs(),
+    ids=[case[0] for case in same_second_pairs()],
+)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_snapshots_of_the_same_second_resolve_to_the_later_state(
+    _case, pair, expected, reverse
+):
+    opened = load_payload("github", "pull_request.opened.1.json")
+    opened["pull_request"]["updated_at"] = _at(0)
+    ordered = list(reversed(pair)) if reverse else pair
+    apply_all("github", [("pull_request", opened)])
+    apply_all("github", [("pull_request", payload) for payload in ordered])
+
+    pull = PullRequest.objects.get()
+    assert {field: getattr(pull, field) for field in expected} == expected
