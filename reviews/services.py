@@ -148,6 +148,7 @@ def pull_request_upsert(
             if getattr(row, field) != value
         }
     else:
+        _requests_seen_earlier(row, snapshot)
         # Older (or a summary): only fill what we do not know yet.
         updates = {
             field: value
@@ -296,6 +297,31 @@ def _requests_sync(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
     requests.filter(responded_at__isnull=True, reviewer_login__in=requested).update(
         responded_at=models.Subquery(first_reviews)
     )
+
+
+def _requests_seen_earlier(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
+    """An older snapshot still tells when a request existed: record a request
+    it shows that we never saw (not active: newer snapshots say who is asked
+    now), and move a request's time back to its earliest sighting."""
+    if not snapshot.requested_reviewers or snapshot.updated_at is None:
+        return
+    when = snapshot.updated_at
+    logins = sorted(set(snapshot.requested_reviewers))
+    ReviewRequest.objects.bulk_create(
+        [
+            ReviewRequest(
+                pull_request=row,
+                reviewer_login=login,
+                requested_at=when,
+                is_active=False,
+            )
+            for login in logins
+        ],
+        ignore_conflicts=True,
+    )
+    ReviewRequest.objects.filter(
+        pull_request=row, reviewer_login__in=logins, requested_at__gt=when
+    ).update(requested_at=when)
 
 
 def _request_answered(pull_request: PullRequest, login: str, when) -> None:

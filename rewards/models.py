@@ -83,6 +83,45 @@ class PointsEntry(models.Model):
         super().save(*args, **kwargs)
 
 
+class Credit(models.Model):
+    """What a pull request's facts earn now, before the daily cap.
+
+    Derived state, recomputed from the pull request after every event
+    (``rewards.services.points_reconcile``); the append-only ledger follows it
+    with difference lines. Points are priced when a credit first appears, so a
+    later change of a rule never re-prices past work.
+    """
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="credits"
+    )
+    identity = models.ForeignKey(
+        ProviderIdentity, on_delete=models.CASCADE, related_name="credits"
+    )
+    rule = models.ForeignKey(PointsRule, on_delete=models.PROTECT, related_name="+")
+    rule_version = models.PositiveIntegerField()
+    key = models.CharField(max_length=200, help_text="What earned it.")
+    units = models.PositiveSmallIntegerField(default=1)
+    points = models.IntegerField(help_text="Before the daily cap.")
+    reason = models.CharField(max_length=200)
+    earned_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity", "rule", "key"], name="credit_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["identity", "earned_at"], name="credit_person_day_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} {self.identity} ({self.key})"
+
+
 class Season(models.Model):
     """A named stretch of time a team competes over (a quarter, a hackathon)."""
 

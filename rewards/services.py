@@ -1,49 +1,46 @@
-"""Points for review work: awarded from domain events, append-only, paid once.
+"""Points for review work: the ledger is a function of the pull request's state.
 
-What earns points (README "Points"), each line keyed by what earned it so a
-replay never pays twice:
-
-- ``review_session``: one per reviewer per pushed head (a new session after a
-  24-hour gap) when it has substance — a verdict, or a comment over 20
-  characters in the review or inline;
-- ``review_comment``: each substantive comment by a reviewer, at most five per
-  reviewer and pull request;
-- ``review_size``: per 100 changed lines of the reviewed change (at most 5
-  units), once per reviewer and pull request;
-- ``review_timely``: the first answer came within the review SLA, counted in
-  the reviewer's business hours (no prize for being first);
-- ``merge_author`` / ``merge_reviewer`` when a reviewed pull request merges.
-
-Never: your own pull request, bots, rubber stamps (approval with no comment
-within a minute of the request on a change over 50 lines), a pull request
-labelled spam; and never past the daily cap. Dismissed reviews, deleted
-comments and spam are reversed by compensating entries.
+After every event, whichever road brought it (webhook, sync, replay), what the
+pull request's stored facts earn is recomputed (``rewards.credits``: sessions,
+comments, size and timeliness bonuses, merge credit; never your own work,
+bots, rubber stamps or spam), kept as ``Credit`` rows, shared out under each
+person's daily cap, and the append-only ledger gets the difference as new
+lines. So any order of the same events, with duplicates and replays, ends in
+the same ledger; a take-back (dismissal, deleted comment, spam) is a
+compensating line. README "Points" lists the rules.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import transaction
+from django.db.models import Q
 
-from integrations.providers.base import (
-    CommentSnapshot,
-    EventKind,
-    NormalizedEvent,
-    ReviewSnapshot,
-)
+from integrations.providers.base import NormalizedEvent
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     Comment,
+    Member,
     ProviderIdentity,
     PullRequest,
+    Review,
     ReviewAssignment,
     ReviewerProfile,
     ReviewRequest,
 )
-from rewards.models import PointsEntry, PointsRule
+from rewards.credits import (
+    Claim,
+    CommentFact,
+    Earned,
+    PullFacts,
+    ReviewFact,
+    allot,
+    credits_earned,
+)
+from rewards.models import Credit, PointsEntry, PointsRule
 
 # The starting rules; admins change them (each change bumps the rule's version).
 DEFAULT_RULES = {
@@ -55,275 +52,355 @@ DEFAULT_RULES = {
     "merge_reviewer": (3, "A pull request you reviewed was merged"),
 }
 REVIEW_RULES = ("review_session", "review_comment", "review_size", "review_timely")
-SUBSTANTIVE_CHARS = 20
-RUBBER_STAMP = timedelta(minutes=1)
-RUBBER_STAMP_MIN_LINES = 50
-SESSION_GAP = timedelta(hours=24)
-COMMENTS_PER_PULL = 5
-SIZE_UNIT_LINES = 100
-SIZE_UNITS_MAX = 5
 SPAM_LABELS = {"spam"}
-VERDICTS = {"approved", "changes_requested"}
+TAKEN_BACK = {
+    "review_session": "review dismissed",
+    "review_size": "review dismissed",
+    "review_timely": "review dismissed",
+    "review_comment": "comment deleted or no longer counts",
+    "merge_author": "merge credit withdrawn",
+    "merge_reviewer": "merge credit withdrawn",
+}
+OVER_CAP = "over the daily cap"
+
+PersonDay = tuple[str, int, datetime]  # ("m"|"i", member or identity id, UTC day)
 
 
 def points_award(
     *, event: NormalizedEvent, pull_request: PullRequest | None
 ) -> list[PointsEntry]:
-    """The ledger lines one event earns or reverses (none for most); idempotent."""
+    """The ledger lines an event led to (usually none); idempotent, order-proof.
+
+    The event itself is not read: its facts are already stored by apply.
+    """
     if pull_request is None:
         return []
-    if is_spam(pull_request):
-        return _reverse_all(pull_request, "pull request marked as spam")
-    if event.kind is EventKind.REVIEW_SUBMITTED and event.review is not None:
-        return _review_session(pull_request, event.review, event.provider)
-    if event.kind is EventKind.REVIEW_DISMISSED and event.review is not None:
-        return _dismissed(pull_request, event.review, event.provider)
-    if event.kind is EventKind.COMMENT_CREATED and event.comment is not None:
-        return _comment(pull_request, event.comment, event.provider)
-    if event.kind is EventKind.COMMENT_DELETED and event.comment is not None:
-        return _reverse(_comment_source(pull_request, event.comment), "comment deleted")
-    if event.kind is EventKind.PR_MERGED:
-        return _merged(pull_request, event.occurred_at)
-    return []
+    return points_reconcile(pull_request=pull_request)
+
+
+@transaction.atomic
+def points_reconcile(*, pull_request: PullRequest) -> list[PointsEntry]:
+    """Recompute what ``pull_request`` earns and bring the ledger in line."""
+    pull = (
+        PullRequest.objects.select_for_update(of=("self",))
+        .select_related("repository")
+        .get(pk=pull_request.pk)
+    )
+    facts = _facts(pull)
+    earned = credits_earned(facts)
+    identities = _identities(pull, {item.login for item in earned})
+    touched = _credits_sync(pull, earned, identities)
+    why = "pull request marked as spam" if facts.is_spam else ""
+    entries: list[PointsEntry] = []
+    for person_day in sorted(touched):
+        entries += _ledger_follow(person_day, pull.pk, why)
+    return entries
 
 
 def is_spam(pull: PullRequest) -> bool:
     return bool(SPAM_LABELS & {label.lower() for label in pull.labels})
 
 
-# --- review sessions ----------------------------------------------------------
+# --- facts ----------------------------------------------------------------------
 
 
-def _review_session(pull: PullRequest, review: ReviewSnapshot, provider: str):
-    reviewer = review.reviewer
-    identity = _identity(provider, pull.repository.host, reviewer.login)
-    if not _may_earn(pull, identity, reviewer.is_bot):
-        return []
-    has_substance = review.state in VERDICTS or _is_substantive(review.body)
-    if not has_substance and not _has_substantive_comment(pull, review):
-        return []
-    if _rubber_stamp(pull, review):
-        return []
-    head = review.commit_sha or pull.head_sha or "unknown"
-    return _session_open(identity, pull, head, review.submitted_at)
-
-
-def _session_open(
-    identity: ProviderIdentity, pull: PullRequest, head: str, when: datetime
-) -> list[PointsEntry]:
-    """Credit a session unless this work belongs to one already credited."""
-    prefix = f"review-session:{pull.pk}:{identity.login}:{head}"
-    earlier = list(
-        PointsEntry.objects.filter(
-            identity=identity, source__startswith=prefix, points__gt=0
-        ).values_list("earned_at", flat=True)
-    )
-    if any(abs(when - seen) < SESSION_GAP for seen in earlier):
-        return []
-    source = prefix if not earlier else f"{prefix}:{len(earlier)}"
-    label = f"{pull.repository.full_name}#{pull.number}"
-    entries = _award(
-        identity, "review_session", source, f"reviewed {label}", pull, when
-    )
-    if not entries:
-        return []
-    units = min(
-        ((pull.additions or 0) + (pull.deletions or 0)) // SIZE_UNIT_LINES,
-        SIZE_UNITS_MAX,
-    )
-    if units:
-        entries += _award(
-            identity,
-            "review_size",
-            f"review-size:{pull.pk}:{identity.login}",
-            f"reviewed {units * SIZE_UNIT_LINES}+ lines in {label}",
-            pull,
-            when,
-            units=units,
+def _facts(pull: PullRequest) -> PullFacts:
+    """The pull request's stored facts, in a fixed number of queries."""
+    comments = list(
+        Comment.objects.filter(pull_request=pull, is_deleted=False).values_list(
+            "kind",
+            "external_id",
+            "author_login",
+            "body",
+            "provider_created_at",
+            "review_external_id",
         )
-    if _answered_in_time(pull, identity.login, when):
-        entries += _award(
-            identity,
-            "review_timely",
-            f"review-timely:{pull.pk}:{identity.login}",
-            f"answered {label} within the SLA",
-            pull,
-            when,
+    )
+    inline: dict[str, list[str]] = defaultdict(list)
+    for _kind, _id, _login, body, _at, review_id in comments:
+        if review_id:
+            inline[review_id].append(body)
+    reviews = tuple(
+        ReviewFact(
+            external_id,
+            login,
+            state,
+            body,
+            sha,
+            submitted_at,
+            tuple(inline.get(external_id, ())),
         )
-    return entries
+        for external_id, login, state, body, sha, submitted_at in Review.objects.filter(
+            pull_request=pull
+        ).values_list(
+            "external_id",
+            "reviewer_login",
+            "state",
+            "body",
+            "commit_sha",
+            "submitted_at",
+        )
+    )
+    logins = {review.login for review in reviews} | {row[2] for row in comments}
+    people = _people(pull, logins | {pull.author_login})
+    author = people.get(pull.author_login)
+    first_assignment = (
+        ReviewAssignment.objects.filter(pull_request=pull)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return PullFacts(
+        pull_id=pull.pk,
+        label=f"{pull.repository.full_name}#{pull.number}",
+        author_login=pull.author_login,
+        size=(pull.additions or 0) + (pull.deletions or 0),
+        is_spam=is_spam(pull),
+        merged_at=(pull.merged_at or pull.provider_updated_at)
+        if pull.state == "merged"
+        else None,
+        first_request_at=first_assignment or pull.provider_created_at,
+        reviews=reviews,
+        comments=tuple(
+            CommentFact(kind, external_id, login, body, created_at)
+            for kind, external_id, login, body, created_at, _ in comments
+        ),
+        may_earn=lambda login: _may_earn(login, people.get(login), author, pull),
+        author_may_earn=not (author is not None and _is_bot(author))
+        and not pull.author_login.endswith("[bot]"),
+        answered_in_time=_timeliness(pull),
+    )
 
 
-def _may_earn(pull: PullRequest, identity: ProviderIdentity, is_bot: bool) -> bool:
-    """Rules are about people: no credit on a pull request the same person
-    wrote (under any of their linked logins), and none for bots."""
-    if not identity.login or is_bot or _is_bot(identity):
+def _people(pull: PullRequest, logins: set[str]) -> dict[str, ProviderIdentity]:
+    return {
+        identity.login: identity
+        for identity in ProviderIdentity.objects.filter(
+            provider=pull.repository.provider,
+            host=pull.repository.host,
+            login__in=[login for login in logins if login],
+        )
+    }
+
+
+def _may_earn(
+    login: str,
+    identity: ProviderIdentity | None,
+    author: ProviderIdentity | None,
+    pull: PullRequest,
+) -> bool:
+    """Rules are about people: nobody earns on a pull request they wrote (under
+    any of their linked logins), and bots earn nothing."""
+    if not login or login == pull.author_login or login.endswith("[bot]"):
         return False
-    author = _author_identity(pull)
-    if author is None:
-        return identity.login != pull.author_login
-    if author.pk == identity.pk:
+    if identity is not None and _is_bot(identity):
         return False
-    return author.member_id is None or author.member_id != identity.member_id
+    if identity is None or author is None or author.member_id is None:
+        return True
+    return identity.member_id != author.member_id
 
 
 def _is_bot(identity: ProviderIdentity) -> bool:
     return identity.is_bot or identity.login.endswith("[bot]")
 
 
-def _author_identity(pull: PullRequest) -> ProviderIdentity | None:
-    if not pull.author_login:
-        return None
-    return ProviderIdentity.objects.filter(
-        provider=pull.repository.provider,
-        host=pull.repository.host,
-        login=pull.author_login,
-    ).first()
-
-
-def _is_substantive(body: str) -> bool:
-    return len(body.strip()) > SUBSTANTIVE_CHARS
-
-
-def _has_substantive_comment(pull: PullRequest, review: ReviewSnapshot) -> bool:
-    bodies = Comment.objects.filter(
-        pull_request=pull, review_external_id=review.external_id, is_deleted=False
-    ).values_list("body", flat=True)
-    return any(_is_substantive(body) for body in bodies)
-
-
-def _rubber_stamp(pull: PullRequest, review: ReviewSnapshot) -> bool:
-    size = (pull.additions or 0) + (pull.deletions or 0)
-    if (
-        review.state != "approved"
-        or review.body.strip()
-        or size <= RUBBER_STAMP_MIN_LINES
-        or _has_substantive_comment(pull, review)
-    ):
-        return False
-    requested = (
-        ReviewAssignment.objects.filter(pull_request=pull)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    ) or pull.provider_created_at
-    return requested is not None and review.submitted_at - requested <= RUBBER_STAMP
-
-
-def _answered_in_time(pull: PullRequest, login: str, when: datetime) -> bool:
-    """Asked to review, and this first answer came within the repository's SLA."""
+def _timeliness(pull: PullRequest):
+    """``(login, when) -> bool``: asked to review before ``when``, and answered
+    within the repository's SLA in the reviewer's business hours."""
     from reviews.assignment.service import review_settings_get
 
-    # Strictly before: a request first seen in the review's own snapshot has
-    # no known request time, so it earns no timeliness credit.
-    request = ReviewRequest.objects.filter(
-        pull_request=pull, reviewer_login=login, requested_at__lt=when
-    ).first()
-    if request is None:
-        return False
-    profile = ReviewerProfile.objects.filter(identity__login=login).first()
-    waited = business_hours_between(
-        request.requested_at, when, **working_day_of(profile)
+    requests: dict[str, list[datetime]] = defaultdict(list)
+    for login, requested_at in ReviewRequest.objects.filter(
+        pull_request=pull
+    ).values_list("reviewer_login", "requested_at"):
+        requests[login].append(requested_at)
+
+    def answered_in_time(login: str, when: datetime) -> bool:
+        # Strictly before: a request first seen with the review itself has no
+        # known request time, so it earns no timeliness credit.
+        asked = [moment for moment in requests.get(login, ()) if moment < when]
+        if not asked:
+            return False
+        profile = ReviewerProfile.objects.filter(identity__login=login).first()
+        waited = business_hours_between(min(asked), when, **working_day_of(profile))
+        return waited <= review_settings_get(pull.repository).sla_hours
+
+    return answered_in_time
+
+
+def _identities(pull: PullRequest, logins: set[str]) -> dict[str, ProviderIdentity]:
+    """The identities that earn, created the first time a login earns."""
+    found = _people(pull, logins)
+    for login in logins - set(found):
+        found[login], _ = ProviderIdentity.objects.get_or_create(
+            provider=pull.repository.provider, host=pull.repository.host, login=login
+        )
+    return found
+
+
+# --- credits --------------------------------------------------------------------
+
+
+def _credits_sync(
+    pull: PullRequest, earned: list[Earned], identities: dict[str, ProviderIdentity]
+) -> set[PersonDay]:
+    """Make the pull request's Credit rows what its facts earn; the person-days
+    whose share-out may have changed."""
+    rules = {rule.key: rule for rule in (rule_get(key) for key in DEFAULT_RULES)}
+    existing = {
+        (credit.identity_id, credit.rule_id, credit.key): credit
+        for credit in Credit.objects.filter(pull_request=pull).select_related(
+            "identity"
+        )
+    }
+    touched: set[PersonDay] = set()
+    wanted: set[tuple[int, int, str]] = set()
+    for item in earned:
+        rule, identity = rules[item.rule], identities[item.login]
+        if not rule.is_active or rule.points <= 0:
+            continue
+        handle = (identity.pk, rule.pk, item.key)
+        wanted.add(handle)
+        credit = existing.get(handle)
+        if credit is None:
+            credit = Credit(
+                pull_request=pull, identity=identity, rule=rule, key=item.key
+            )
+        elif (credit.earned_at, credit.units, credit.reason) == (
+            item.earned_at,
+            item.units,
+            item.reason,
+        ):
+            continue
+        else:
+            touched.add(_person_day(credit.identity, credit.earned_at))
+        if credit.pk is None or credit.units != item.units:
+            credit.points, credit.rule_version = rule.points * item.units, rule.version
+        credit.units, credit.reason, credit.earned_at = (
+            item.units,
+            item.reason,
+            item.earned_at,
+        )
+        credit.save()
+        touched.add(_person_day(identity, item.earned_at))
+    for handle, credit in existing.items():
+        if handle not in wanted:
+            touched.add(_person_day(credit.identity, credit.earned_at))
+            credit.delete()
+    return touched
+
+
+def _person_day(identity: ProviderIdentity, moment: datetime) -> PersonDay:
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if identity.member_id:
+        return ("m", identity.member_id, day)
+    return ("i", identity.pk, day)
+
+
+# --- the ledger follows the credits -----------------------------------------------
+
+
+def _ledger_follow(person_day: PersonDay, pull_id: int, why: str) -> list[PointsEntry]:
+    """Share the person's credits of that day under the cap, then append the
+    difference between what the ledger holds and what they earn, per line key
+    and moment (so a credit that moved to another time moves in the ledger too)."""
+    kind, pk, day = person_day
+    _lock_person(kind, pk)
+    identity_ids = (
+        list(ProviderIdentity.objects.filter(member_id=pk).values_list("pk", flat=True))
+        if kind == "m"
+        else [pk]
     )
-    return waited <= review_settings_get(pull.repository).sla_hours
-
-
-def _dismissed(pull: PullRequest, review: ReviewSnapshot, provider: str):
-    head = review.commit_sha or pull.head_sha or "unknown"
-    prefix = f"review-session:{pull.pk}:{review.reviewer.login}:{head}"
+    in_day = {"earned_at__gte": day, "earned_at__lt": day + timedelta(days=1)}
+    credits = list(
+        Credit.objects.filter(identity_id__in=identity_ids, **in_day).select_related(
+            "rule"
+        )
+    )
+    kept = allot(
+        (Claim(c.pk, c.points, c.earned_at, (c.rule.key, c.key)) for c in credits),
+        settings.REWARDS_DAILY_CAP,
+    )
+    wanted: dict[tuple, int] = {}
+    about: dict[tuple, Credit] = {}
+    for credit in credits:
+        line = (credit.identity_id, credit.rule_id, credit.key, credit.earned_at)
+        wanted[line] = kept[credit.pk]
+        about[line] = credit
+    held: dict[tuple, int] = defaultdict(int)
+    sample: dict[tuple, PointsEntry] = {}
+    # Lines of pull requests with credits (and of this one): a pull request
+    # whose credits were never computed keeps its lines until its next event.
+    followed = {credit.pull_request_id for credit in credits} | {pull_id}
+    for entry in PointsEntry.objects.filter(
+        identity_id__in=identity_ids, pull_request_id__in=followed, **in_day
+    ):
+        line = (
+            entry.identity_id,
+            entry.rule_id,
+            base_key(entry.source),
+            entry.earned_at,
+        )
+        held[line] += entry.points
+        sample.setdefault(line, entry)
     entries = []
-    for source in PointsEntry.objects.filter(
-        source__startswith=prefix, points__gt=0, rule__key="review_session"
-    ).values_list("source", flat=True):
-        entries += _reverse(source, "review dismissed")
-    if entries and not _credited_sessions(pull, review.reviewer.login):
-        for kind in ("review-size", "review-timely"):
-            entries += _reverse(
-                f"{kind}:{pull.pk}:{review.reviewer.login}", "review dismissed"
+    for line in sorted(set(wanted) | set(held), key=str):
+        difference = wanted.get(line, 0) - held.get(line, 0)
+        if difference:
+            entries.append(
+                _append(line, difference, about.get(line), sample.get(line), why)
             )
     return entries
 
 
-# --- comments -----------------------------------------------------------------
+def base_key(source: str) -> str:
+    """The credit a ledger line belongs to (``key``, ``key#2``…; older lines
+    ended their take-backs in ``:reversed``)."""
+    return source.split("#", 1)[0].removesuffix(":reversed")
 
 
-def _comment_source(pull: PullRequest, comment: CommentSnapshot) -> str:
-    return f"comment:{pull.pk}:{comment.kind}:{comment.external_id}"
-
-
-def _comment(pull: PullRequest, comment: CommentSnapshot, provider: str):
-    author = comment.author
-    if not _is_substantive(comment.body):
-        return []
-    identity = _identity(provider, pull.repository.host, author.login)
-    if not _may_earn(pull, identity, author.is_bot):
-        return []
-    paid = PointsEntry.objects.filter(
-        identity=identity,
-        pull_request=pull,
-        rule__key="review_comment",
-        points__gt=0,
-    ).count()
-    if paid >= COMMENTS_PER_PULL:
-        return []
-    label = f"{pull.repository.full_name}#{pull.number}"
-    entries = _award(
-        identity,
-        "review_comment",
-        _comment_source(pull, comment),
-        f"commented on {label}",
-        pull,
-        comment.created_at,
+def _append(
+    line: tuple,
+    points: int,
+    credit: Credit | None,
+    earlier: PointsEntry | None,
+    why: str,
+) -> PointsEntry:
+    identity_id, rule_id, key, earned_at = line
+    model = credit or earlier
+    taken = (
+        PointsEntry.objects.filter(identity_id=identity_id, rule_id=rule_id)
+        .filter(Q(source=key) | Q(source__startswith=f"{key}#"))
+        .count()
     )
-    if entries and comment.review_external_id:
-        # Inline comments give a commented review its substance, whichever
-        # of the two deliveries arrives first.
-        entries += _session_open(
-            identity, pull, pull.head_sha or "unknown", comment.created_at
-        )
-    return entries
-
-
-# --- merge --------------------------------------------------------------------
-
-
-def _credited_sessions(pull: PullRequest, login: str | None = None) -> set:
-    sessions = PointsEntry.objects.filter(
-        pull_request=pull, rule__key="review_session", points__gt=0
-    ).select_related("identity")
-    if login is not None:
-        sessions = sessions.filter(identity__login=login)
-    reversed_sources = set(
-        PointsEntry.objects.filter(pull_request=pull, points__lt=0).values_list(
-            "source", flat=True
-        )
+    if points > 0 and credit is not None:
+        reason = credit.reason
+    elif credit is not None:
+        reason = OVER_CAP
+    else:
+        rule_key = PointsRule.objects.values_list("key", flat=True).get(pk=rule_id)
+        reason = why or TAKEN_BACK.get(rule_key, "no longer earned")
+    entry = PointsEntry(
+        identity_id=identity_id,
+        rule_id=rule_id,
+        rule_version=model.rule_version,
+        points=points,
+        reason=reason[:200],
+        source=key if not taken else f"{key}#{taken + 1}",
+        pull_request_id=model.pull_request_id,
+        earned_at=earned_at,
     )
-    return {
-        entry.identity
-        for entry in sessions
-        if f"{entry.source}:reversed" not in reversed_sources
-    }
+    entry.save()
+    return entry
 
 
-def _merged(pull: PullRequest, occurred_at: datetime) -> list[PointsEntry]:
-    credited = _credited_sessions(pull)
-    if not credited:
-        return []
-    source = f"merged:{pull.pk}"
-    label = f"{pull.repository.full_name}#{pull.number} merged"
-    when = pull.merged_at or occurred_at
-    entries = []
-    if pull.author_login:
-        author = _identity(
-            pull.repository.provider, pull.repository.host, pull.author_login
-        )
-        if not _is_bot(author):  # a bot's own pull request earns nothing
-            entries += _award(author, "merge_author", source, label, pull, when)
-    for identity in sorted(credited, key=lambda identity: identity.login):
-        entries += _award(identity, "merge_reviewer", source, label, pull, when)
-    return entries
+def _lock_person(kind: str, pk: int) -> None:
+    """One person's share-outs are serialized (all their logins)."""
+    model = Member if kind == "m" else ProviderIdentity
+    model.objects.select_for_update().filter(pk=pk).first()
 
 
-# --- the ledger ---------------------------------------------------------------
+# --- rules ---------------------------------------------------------------------
 
 
 def rule_get(key: str) -> PointsRule:
@@ -333,113 +410,3 @@ def rule_get(key: str) -> PointsRule:
         key=key, defaults={"points": points, "description": description}
     )
     return rule
-
-
-def _reverse_all(pull: PullRequest, reason: str) -> list[PointsEntry]:
-    entries = []
-    sources = PointsEntry.objects.filter(pull_request=pull, points__gt=0).values_list(
-        "source", flat=True
-    )
-    for source in sorted(set(sources)):
-        entries += _reverse(source, reason)
-    return entries
-
-
-def _reverse(source: str, reason: str) -> list[PointsEntry]:
-    """A compensating line for every unreversed positive line of ``source``."""
-    entries = []
-    for original in PointsEntry.objects.filter(source=source, points__gt=0):
-        entries += _create(
-            PointsEntry(
-                identity=original.identity,
-                rule=original.rule,
-                rule_version=original.rule_version,
-                points=-original.points,
-                reason=reason,
-                source=f"{source}:reversed",
-                pull_request_id=original.pull_request_id,
-                repository_id=original.repository_id,
-                earned_at=original.earned_at,
-            )
-        )
-    return entries
-
-
-def _award(
-    identity: ProviderIdentity,
-    rule_key: str,
-    source: str,
-    reason: str,
-    pull: PullRequest,
-    earned_at: datetime,
-    *,
-    units: int = 1,
-) -> list[PointsEntry]:
-    rule = rule_get(rule_key)
-    if not rule.is_active or rule.points <= 0:
-        return []
-    with transaction.atomic():
-        # One person's awards are serialized (all their logins), so the cap holds.
-        _lock_person(identity)
-        points = min(rule.points * units, _left_on(identity, earned_at))
-        if points <= 0:
-            return []
-        return _create(
-            PointsEntry(
-                identity=identity,
-                rule=rule,
-                rule_version=rule.version,
-                points=points,
-                reason=reason,
-                source=source,
-                pull_request=pull,
-                earned_at=earned_at,
-            )
-        )
-
-
-def _lock_person(identity: ProviderIdentity) -> None:
-    from reviews.models import Member
-
-    if identity.member_id:
-        Member.objects.select_for_update().filter(pk=identity.member_id).first()
-    else:
-        ProviderIdentity.objects.select_for_update().filter(pk=identity.pk).first()
-
-
-def _left_on(identity: ProviderIdentity, earned_at: datetime) -> int:
-    """What the daily cap still allows the person (all their linked logins) on
-    the (UTC) day the work was done."""
-    day = earned_at.replace(hour=0, minute=0, second=0, microsecond=0)
-    mine = (
-        {"identity__member_id": identity.member_id}
-        if identity.member_id
-        else {"identity": identity}
-    )
-    earned = (
-        PointsEntry.objects.filter(
-            **mine,
-            points__gt=0,
-            earned_at__gte=day,
-            earned_at__lt=day + timedelta(days=1),
-        ).aggregate(total=Sum("points"))["total"]
-        or 0
-    )
-    return settings.REWARDS_DAILY_CAP - earned
-
-
-def _create(entry: PointsEntry) -> list[PointsEntry]:
-    """Insert one line; a replay of the same source is a no-op."""
-    try:
-        with transaction.atomic():
-            entry.save()
-    except IntegrityError:
-        return []
-    return [entry]
-
-
-def _identity(provider: str, host: str, login: str) -> ProviderIdentity:
-    identity, _ = ProviderIdentity.objects.get_or_create(
-        provider=provider, host=host, login=login
-    )
-    return identity

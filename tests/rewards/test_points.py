@@ -19,11 +19,29 @@ from integrations.providers.base import (
 )
 from reviews.models import ReviewAssignment
 from rewards.models import PointsEntry
-from rewards.services import points_award
+from rewards.services import points_award as points_reconciled
 from tests.conftest import SHARED_FIXTURES, load_payload, post_webhook
 from tests.factories import PullRequestFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def points_award(*, event, pull_request):
+    """Store what the event says (as apply does), then award: the ledger is a
+    function of the stored state, so the facts must be there first."""
+    from reviews.models import PullRequest
+    from reviews.services import comment_upsert, review_upsert
+
+    if event.review is not None:
+        review_upsert(pull_request=pull_request, snapshot=event.review)
+    if event.comment is not None:
+        comment_upsert(pull_request=pull_request, snapshot=event.comment)
+    if event.kind is EventKind.PR_MERGED:
+        PullRequest.objects.filter(pk=pull_request.pk).update(
+            state="merged", merged_at=event.occurred_at
+        )
+    pull_request.refresh_from_db()
+    return points_reconciled(event=event, pull_request=pull_request)
 
 
 def review_event(
@@ -35,16 +53,18 @@ def review_event(
     kind=None,
     submitted_at=None,
     is_bot=False,
+    external_id=None,
 ):
+    submitted_at = submitted_at or timezone.now()
     return NormalizedEvent(
         kind=kind or EventKind.REVIEW_SUBMITTED,
         provider="github",
         occurred_at=timezone.now(),
         review=ReviewSnapshot(
-            external_id="1",
+            external_id=external_id or f"{login}@{submitted_at.isoformat()}",
             reviewer=UserRef(login, "9", is_bot),
             state=state,
-            submitted_at=submitted_at or timezone.now(),
+            submitted_at=submitted_at,
             body=body,
             commit_sha=pull.head_sha,
         ),
@@ -119,9 +139,12 @@ def test_rubber_stamp_on_a_big_change_earns_nothing(pull):
 
 
 def test_dismissal_is_a_compensating_entry(pull):
-    points_award(event=review_event(pull), pull_request=pull)
+    points_award(event=review_event(pull, external_id="1"), pull_request=pull)
     dismissed = review_event(
-        pull, kind=EventKind.REVIEW_DISMISSED, state=ReviewState.DISMISSED
+        pull,
+        kind=EventKind.REVIEW_DISMISSED,
+        state=ReviewState.DISMISSED,
+        external_id="1",
     )
     points_award(event=dismissed, pull_request=pull)
     points_award(event=dismissed, pull_request=pull)
@@ -256,11 +279,10 @@ def rules(login="hubot"):
 
 
 def test_substantive_comments_earn_up_to_five_per_pull_request(pull):
-    for number in range(7):
-        points_award(
-            event=comment_event(pull, external_id=f"c{number}"), pull_request=pull
-        )
-    points_award(event=comment_event(pull, external_id="c0"), pull_request=pull)
+    events = [comment_event(pull, external_id=f"c{number}") for number in range(7)]
+    for event in events:
+        points_award(event=event, pull_request=pull)
+    points_award(event=events[0], pull_request=pull)  # a replay
     assert rules() == [("review_comment", 2)] * 5
 
 
@@ -288,7 +310,7 @@ def test_a_deleted_comment_is_reversed(pull):
 def test_inline_comments_give_a_bare_commented_review_substance(pull):
     from reviews.models import Comment
 
-    bare = review_event(pull, state=ReviewState.COMMENTED, body="")
+    bare = review_event(pull, state=ReviewState.COMMENTED, body="", external_id="1")
     assert points_award(event=bare, pull_request=pull) == []  # nothing yet
     Comment.objects.create(
         pull_request=pull,
@@ -361,10 +383,13 @@ def test_spam_reverses_everything_and_stops_new_credit(pull):
 def test_dismissing_the_only_session_reverses_its_bonuses(pull):
     pull.additions = 250
     pull.save()
-    points_award(event=review_event(pull), pull_request=pull)
+    points_award(event=review_event(pull, external_id="1"), pull_request=pull)
     assert total("hubot") == 14  # 10 + 2 units of size
     dismissed = review_event(
-        pull, kind=EventKind.REVIEW_DISMISSED, state=ReviewState.DISMISSED
+        pull,
+        kind=EventKind.REVIEW_DISMISSED,
+        state=ReviewState.DISMISSED,
+        external_id="1",
     )
     points_award(event=dismissed, pull_request=pull)
     assert total("hubot") == 0

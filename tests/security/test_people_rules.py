@@ -9,9 +9,8 @@ from django.utils import timezone
 from integrations.providers.base import EventKind, NormalizedEvent
 from reviews.models import Member, ProviderIdentity
 from rewards.models import PointsEntry
-from rewards.services import points_award
 from tests.factories import PullRequestFactory
-from tests.rewards.test_points import review_event
+from tests.rewards.test_points import points_award, review_event
 
 pytestmark = pytest.mark.django_db
 
