@@ -1,8 +1,10 @@
 """Choosing reviewers: candidate pool -> filters -> ranking -> fallback.
 
-Pure and deterministic: the same inputs always give the same choice (ties are
-broken by login), and every decision carries its explanation (who was in the
-pool and why, who was filtered out and why, every score).
+Pure and deterministic: the same inputs always give the same choice (ties go
+to whoever was asked least recently, then by login), and every decision
+carries its explanation (who was in the pool and why, who was filtered out and
+why, every score). A required section none of whose owners can be asked gets
+its owning team requested instead.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from reviews.codeowners import Ownership
 
 class Strategy(StrEnum):
     ROUND_ROBIN = "round_robin"  # least recently requested first
-    LOAD_BALANCE = "load_balance"  # fewest requests over the last 30 days
+    LOAD_BALANCE = "load_balance"  # least open work now, then fewest recent requests
     OPEN_LOAD = "open_load"  # least open review work, weighted by size
     EXPERTISE = "expertise"  # knows these files, blended with load
 
@@ -69,9 +71,12 @@ def reviewers_choose(request: Request) -> Decision:
     }
     eligible = [login for login in sorted(pool) if login not in excluded]
     scores = {login: _score(request.people.get(login), request) for login in eligible}
-    ranked = sorted(eligible, key=lambda login: (scores[login], login))
+    ranked = sorted(
+        eligible,
+        key=lambda login: (scores[login], _last_asked(request, login), login),
+    )
     chosen = _choose(ranked, request)
-    fallback = () if chosen else _owning_teams(request)
+    fallback = _owning_teams(request, chosen)
     explanation = {
         "strategy": str(request.strategy),
         "pool": {login: sorted(pool[login]) for login in sorted(pool)},
@@ -141,12 +146,20 @@ def _score(person: Person | None, request: Request) -> float:
         when = person.last_requested_at
         return when.timestamp() if when else 0.0
     if request.strategy is Strategy.LOAD_BALANCE:
-        return float(person.requests_last_30_days)
+        # Open requests now, with the last 30 days' requests as the tie-breaker
+        # that evens out who gets the work over time.
+        return person.open_requests + person.requests_last_30_days / 30
     load = person.open_requests + person.open_request_lines / 500
     if request.strategy is Strategy.OPEN_LOAD:
         return load
     # Expertise blended with load: knowledge lowers the score, open work raises it.
     return load - 2.0 * person.expertise
+
+
+def _last_asked(request: Request, login: str) -> float:
+    person = request.people.get(login)
+    when = person.last_requested_at if person else None
+    return when.timestamp() if when else 0.0
 
 
 def _choose(ranked: list[str], request: Request) -> list[str]:
@@ -173,10 +186,17 @@ def _choose(ranked: list[str], request: Request) -> list[str]:
     return chosen
 
 
-def _owning_teams(request: Request) -> tuple[str, ...]:
+def _owning_teams(request: Request, chosen: list[str]) -> tuple[str, ...]:
+    """The owning teams of every required section none of whose owners could be
+    chosen (all of them when nobody was): the team is asked instead."""
     teams = [
         owner
         for ownership in request.ownerships
+        if not chosen
+        or (
+            not ownership.is_optional
+            and not set(owners_expand(ownership.owners, request.teams)) & set(chosen)
+        )
         for owner in ownership.owners
         if owner in request.teams
     ]
@@ -184,6 +204,11 @@ def _owning_teams(request: Request) -> tuple[str, ...]:
 
 
 def _note(chosen: list[str], fallback: tuple[str, ...], pool: dict) -> str:
+    if chosen and fallback:
+        return (
+            "No owner of some required sections could be asked; their team is "
+            "requested instead: " + ", ".join(fallback)
+        )
     if chosen:
         return ""
     if not pool:

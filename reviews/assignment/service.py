@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from integrations.models import ConnectedRepository
@@ -51,6 +51,10 @@ EXPERTISE_DAYS = 180  # history considered for expertise
 EXPERTISE_HALF_LIFE_DAYS = 30  # a review 30 days old counts half
 EXPERTISE_ROWS = 3000  # most recent matching files read, at most
 TEAM_CACHE_SECONDS = 3600
+# Our own requests count as open load for this long, until the provider's copy
+# (its webhook) shows them.
+PENDING_WINDOW = timedelta(minutes=10)
+ASSIGN_LOCK = 0x5245_5649  # pg_advisory_xact_lock namespace: "REVI"
 
 
 def reviewer_assign(
@@ -77,19 +81,26 @@ def reviewer_assign(
         request = _assignment_request(pull, settings_, client, tuple(exclude))
     except ProviderError as exc:
         return _assignment_save(pull, settings_, trigger, automatic, None, str(exc))
-    decision = reviewers_choose(request)
-    error = ""
-    if decision.reviewers or decision.teams:
-        try:
-            client.reviewers_request(
-                pull.repository.full_name,
-                pull.number,
-                logins=list(decision.reviewers),
-                teams=list(decision.teams),
-            )
-        except ProviderError as exc:
-            error = str(exc)
-    return _assignment_save(pull, settings_, trigger, automatic, decision, error)
+    with transaction.atomic():
+        # Choices for the same team are made one at a time, each seeing the
+        # requests the previous one made (before the provider's copy shows them).
+        _choices_lock(pull.repository)
+        request = replace(request, people=_with_current_load(request.people, pull))
+        decision = reviewers_choose(request)
+        assignment = _assignment_save(pull, settings_, trigger, automatic, decision, "")
+    if assignment is None or not (decision.reviewers or decision.teams):
+        return assignment
+    try:
+        client.reviewers_request(
+            pull.repository.full_name,
+            pull.number,
+            logins=list(decision.reviewers),
+            teams=list(decision.teams),
+        )
+    except ProviderError as exc:
+        assignment.status, assignment.error = ReviewAssignment.Status.FAILED, str(exc)
+        assignment.save(update_fields=["status", "error"])
+    return assignment
 
 
 def review_settings_get(repository: ConnectedRepository) -> RepositoryReviewSettings:
@@ -243,14 +254,11 @@ def _reviewer_facts(
             identity__in=identities.values(), starts_at__lte=now, ends_at__gt=now
         ).values_list("identity__login", "ends_at")
     )
-    open_pulls = PullRequest.objects.filter(
-        repository__organization=repository.organization, state=PullState.OPEN
-    ).values_list("requested_reviewers", "additions", "deletions")
     recent = ReviewAssignment.objects.filter(
         pull_request__repository=repository,
         created_at__gte=now - timedelta(days=30),
     ).values_list("reviewers", "created_at")
-    load = _open_load(open_pulls, logins)
+    load = _open_load(repository, logins)
     people = {}
     for login in logins:
         identity = identities.get(login)
@@ -273,13 +281,55 @@ def _reviewer_facts(
     return people
 
 
-def _open_load(open_pulls, logins: set[str]) -> dict[str, tuple[int, int]]:
+def _open_load(
+    repository: ConnectedRepository, logins: set[str]
+) -> dict[str, tuple[int, int]]:
+    """Open requests (count, changed lines) per login across the team: the
+    provider's requested reviewers, plus what we requested in the last minutes
+    that its copy may not show yet (the webhook comes after our request)."""
+    open_pulls = PullRequest.objects.filter(
+        repository__organization=repository.organization, state=PullState.OPEN
+    )
+    if repository.organization_id is None:
+        open_pulls = open_pulls.filter(repository=repository)
+    asked: dict[int, set[str]] = defaultdict(set)
+    for pull_id, reviewers in ReviewAssignment.objects.filter(
+        pull_request__in=open_pulls,
+        created_at__gte=timezone.now() - PENDING_WINDOW,
+    ).values_list("pull_request_id", "reviewers"):
+        asked[pull_id].update(reviewers)
     load: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for reviewers, additions, deletions in open_pulls:
-        for login in set(reviewers) & logins:
+    for pull_id, reviewers, additions, deletions in open_pulls.values_list(
+        "pk", "requested_reviewers", "additions", "deletions"
+    ):
+        for login in (set(reviewers) | asked.get(pull_id, set())) & logins:
             load[login][0] += 1
             load[login][1] += (additions or 0) + (deletions or 0)
     return {login: (count, lines) for login, (count, lines) in load.items()}
+
+
+def _with_current_load(
+    people: dict[str, Person], pull: PullRequest
+) -> dict[str, Person]:
+    """The candidates' open load read again under the choices lock."""
+    load = _open_load(pull.repository, set(people))
+    return {
+        login: replace(
+            person,
+            open_requests=load.get(login, (0, 0))[0],
+            open_request_lines=load.get(login, (0, 0))[1],
+        )
+        for login, person in people.items()
+    }
+
+
+def _choices_lock(repository: ConnectedRepository) -> None:
+    """A transaction-scoped lock per team (or repository without one)."""
+    if connection.vendor != "postgresql":
+        return  # SQLite (development) writes one transaction at a time anyway
+    scope = repository.organization_id or -repository.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ASSIGN_LOCK, scope])
 
 
 def _with_expertise(

@@ -157,3 +157,34 @@ def test_repository_pool_joins_the_candidates():
     )
     assert decision.reviewers == ("dee", "kim")
     assert decision.explanation["pool"]["kim"] == ["repository pool"]
+
+
+def test_load_balance_weighs_open_work_first_then_recent_history():
+    people = {
+        "ana": Person("ana", open_requests=2, requests_last_30_days=1),
+        "bo": Person("bo", open_requests=0, requests_last_30_days=20),
+        "cy": Person("cy", open_requests=1, requests_last_30_days=0),
+    }
+    decision = reviewers_choose(request(people=people))
+    assert decision.reviewers == ("bo",)  # 20 old requests, but nothing open now
+
+
+def test_ties_go_to_whoever_was_asked_least_recently():
+    people = {
+        "ana": Person("ana", last_requested_at=NOW),
+        "bo": Person("bo", last_requested_at=NOW - timedelta(days=2)),
+        "cy": Person("cy", last_requested_at=NOW - timedelta(hours=1)),
+    }
+    assert reviewers_choose(request(people=people)).reviewers == ("bo",)
+
+
+def test_a_required_section_with_no_available_owner_asks_its_team():
+    ownerships = (
+        Ownership("Backend", ("@acme/backend",)),
+        Ownership("Docs", ("@acme/docs",)),
+    )
+    people = {"dee": Person("dee", unavailable="away until 2026-11-09")}
+    decision = reviewers_choose(request(ownerships=ownerships, people=people))
+    assert decision.reviewers == ("ana",)
+    assert decision.teams == ("@acme/docs",)
+    assert "@acme/docs" in decision.explanation["note"]
