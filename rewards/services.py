@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from integrations.providers.base import NormalizedEvent
 from reviews.business_time import business_hours_between, working_day_of
@@ -86,6 +86,8 @@ def points_reconcile(*, pull_request: PullRequest) -> list[PointsEntry]:
         .select_related("repository")
         .get(pk=pull_request.pk)
     )
+    if not _has_work(pull):
+        return []  # no review, no comment, no credit yet: nothing can change
     facts = _facts(pull)
     earned = credits_earned(facts)
     identities = _identities(pull, {item.login for item in earned})
@@ -95,6 +97,19 @@ def points_reconcile(*, pull_request: PullRequest) -> list[PointsEntry]:
     for person_day in sorted(touched):
         entries += _ledger_follow(person_day, pull.pk, why)
     return entries
+
+
+def _has_work(pull: PullRequest) -> bool:
+    """One query: whether the pull request has anything that earns or earned."""
+    return (
+        PullRequest.objects.filter(pk=pull.pk)
+        .filter(
+            Exists(Review.objects.filter(pull_request=OuterRef("pk")))
+            | Exists(Comment.objects.filter(pull_request=OuterRef("pk")))
+            | Exists(Credit.objects.filter(pull_request=OuterRef("pk")))
+        )
+        .exists()
+    )
 
 
 def is_spam(pull: PullRequest) -> bool:
@@ -209,13 +224,15 @@ def _timeliness(pull: PullRequest):
     within the repository's SLA in the reviewer's business hours."""
     from reviews.assignment.service import review_settings_get
 
-    requests: dict[str, list[datetime]] = defaultdict(list)
-    for login, requested_at in ReviewRequest.objects.filter(
-        pull_request=pull
-    ).values_list("reviewer_login", "requested_at"):
-        requests[login].append(requested_at)
+    requests: dict[str, list[datetime]] = {}
 
     def answered_in_time(login: str, when: datetime) -> bool:
+        if not requests:  # read once, when the first reviewer is looked at
+            requests[""] = []
+            for asked_login, requested_at in ReviewRequest.objects.filter(
+                pull_request=pull
+            ).values_list("reviewer_login", "requested_at"):
+                requests.setdefault(asked_login, []).append(requested_at)
         # Strictly before: a request first seen with the review itself has no
         # known request time, so it earns no timeliness credit.
         asked = [moment for moment in requests.get(login, ()) if moment < when]
@@ -246,7 +263,7 @@ def _credits_sync(
 ) -> set[PersonDay]:
     """Make the pull request's Credit rows what its facts earn; the person-days
     whose share-out may have changed."""
-    rules = {rule.key: rule for rule in (rule_get(key) for key in DEFAULT_RULES)}
+    rules = rules_all()
     existing = {
         (credit.identity_id, credit.rule_id, credit.key): credit
         for credit in Credit.objects.filter(pull_request=pull).select_related(
@@ -401,6 +418,17 @@ def _lock_person(kind: str, pk: int) -> None:
 
 
 # --- rules ---------------------------------------------------------------------
+
+
+def rules_all() -> dict[str, PointsRule]:
+    """Every rule by key, in one query (created from DEFAULT_RULES when new)."""
+    rules = {
+        rule.key: rule for rule in PointsRule.objects.filter(key__in=DEFAULT_RULES)
+    }
+    for key in DEFAULT_RULES:
+        if key not in rules:
+            rules[key] = rule_get(key)
+    return rules
 
 
 def rule_get(key: str) -> PointsRule:
