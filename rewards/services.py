@@ -81,13 +81,9 @@ def points_award(
 @transaction.atomic
 def points_reconcile(*, pull_request: PullRequest) -> list[PointsEntry]:
     """Recompute what ``pull_request`` earns and bring the ledger in line."""
-    pull = (
-        PullRequest.objects.select_for_update(of=("self",))
-        .select_related("repository")
-        .get(pk=pull_request.pk)
-    )
-    if not _has_work(pull):
+    if not _locked_with_work(pull_request):
         return []  # no review, no comment, no credit yet: nothing can change
+    pull = PullRequest.objects.select_related("repository").get(pk=pull_request.pk)
     facts = _facts(pull)
     earned = credits_earned(facts)
     identities = _identities(pull, {item.login for item in earned})
@@ -99,16 +95,19 @@ def points_reconcile(*, pull_request: PullRequest) -> list[PointsEntry]:
     return entries
 
 
-def _has_work(pull: PullRequest) -> bool:
-    """One query: whether the pull request has anything that earns or earned."""
-    return (
-        PullRequest.objects.filter(pk=pull.pk)
-        .filter(
-            Exists(Review.objects.filter(pull_request=OuterRef("pk")))
+def _locked_with_work(pull: PullRequest) -> bool:
+    """Lock the pull request (one recompute at a time) and say, in the same
+    query, whether it has anything that earns or earned."""
+    return bool(
+        PullRequest.objects.select_for_update(of=("self",))
+        .filter(pk=pull.pk)
+        .annotate(
+            has_work=Exists(Review.objects.filter(pull_request=OuterRef("pk")))
             | Exists(Comment.objects.filter(pull_request=OuterRef("pk")))
             | Exists(Credit.objects.filter(pull_request=OuterRef("pk")))
         )
-        .exists()
+        .values_list("has_work", flat=True)
+        .first()
     )
 
 

@@ -45,7 +45,11 @@ def repository_for_event(
             f"{existing.full_name} has its own webhook; "
             "deliveries for it are applied only through that hook"
         )
-    repository = repository_upsert(snapshot=event.repository)
+    if existing is not None:
+        _refresh(existing, event.repository, is_active=True)
+        repository = existing
+    else:
+        repository = repository_upsert(snapshot=event.repository)
     if hook is not None:
         hook.repository = repository
         hook.save(update_fields=["repository", "updated_at"])
