@@ -122,6 +122,21 @@ def test_dashboard_in_a_real_browser(live_server):
         expect(page.get_by_text("Family visit")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "dashboard-away.png"), full_page=True)
 
+        page.get_by_role("link", name="API tokens").click()
+        expect(page.get_by_text("You have no API tokens.")).to_be_visible()
+        page.get_by_role("button", name="Create a token").click()
+        token = page.get_by_role("textbox", name="Token").input_value()
+        assert token.startswith("cq_")
+        expect(page.get_by_text("it will not be shown again")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "dashboard-tokens.png"), full_page=True)
+        page.get_by_role("link", name="API tokens").click()
+        expect(page.get_by_text(f"{token[:15]}…")).to_be_visible()
+        assert token not in page.content()  # shown once, never again
+        page.get_by_role(
+            "button", name=f"Revoke the token starting with {token[:15]}"
+        ).click()
+        expect(page.get_by_role("status")).to_contain_text("revoked")
+
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         phone.context.add_cookies(page.context.cookies())
         phone.goto(f"{live_server.url}/dashboard/")
