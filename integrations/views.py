@@ -57,7 +57,8 @@ def webhook_receive(
         )
         return _error(exc.status, str(exc))
     except DataError:
-        # A value the database cannot hold (cleaned below, so not expected):
+        # A value the database cannot hold (delivery_record cleans what it
+        # knows of, so this is not expected):
         # the provider's retry would fail the same way, so no 503.
         logger.warning("integrations.webhook.unstorable", extra={"provider": provider})
         return _error(400, "a header or field of this delivery cannot be stored")
