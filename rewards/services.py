@@ -13,6 +13,7 @@ compensating line. README "Points" lists the rules.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -62,6 +63,7 @@ TAKEN_BACK = {
     "merge_reviewer": "merge credit withdrawn",
 }
 OVER_CAP = "over the daily cap"
+RECOUNTED = "recounted under the current rules"
 
 PersonDay = tuple[str, int, datetime]  # ("m"|"i", member or identity id, UTC day)
 
@@ -79,9 +81,15 @@ def points_award(
 
 
 @transaction.atomic
-def points_reconcile(*, pull_request: PullRequest) -> list[PointsEntry]:
-    """Recompute what ``pull_request`` earns and bring the ledger in line."""
-    if not _locked_with_work(pull_request):
+def points_reconcile(
+    *, pull_request: PullRequest, recount: bool = False
+) -> list[PointsEntry]:
+    """Recompute what ``pull_request`` earns and bring the ledger in line.
+
+    ``recount`` also revisits every day the pull request already has ledger
+    lines on (lines written before credits existed), labelling what it moves.
+    """
+    if not _locked_with_work(pull_request) and not recount:
         return []  # no review, no comment, no credit yet: nothing can change
     pull = PullRequest.objects.select_related("repository").get(pk=pull_request.pk)
     facts = _facts(pull)
@@ -89,10 +97,25 @@ def points_reconcile(*, pull_request: PullRequest) -> list[PointsEntry]:
     identities = _identities(pull, {item.login for item in earned})
     touched = _credits_sync(pull, earned, identities)
     why = "pull request marked as spam" if facts.is_spam else ""
+    if recount:
+        why = why or RECOUNTED
+        touched |= {
+            _person_day(entry.identity, entry.earned_at)
+            for entry in PointsEntry.objects.filter(pull_request=pull).select_related(
+                "identity"
+            )
+        }
     entries: list[PointsEntry] = []
     for person_day in sorted(touched):
         entries += _ledger_follow(person_day, pull.pk, why)
     return entries
+
+
+def points_recount(*, pulls: Iterable[PullRequest]) -> Iterator[list[PointsEntry]]:
+    """Recount pull requests one by one (each in its own transaction); yields
+    the lines each one led to. Safe to run again: a second run writes nothing."""
+    for pull in pulls:
+        yield points_reconcile(pull_request=pull, recount=True)
 
 
 def _locked_with_work(pull: PullRequest) -> bool:
