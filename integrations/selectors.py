@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from integrations.models import (
@@ -144,16 +144,27 @@ def rate_limit_list(*, user: Any) -> list[RateLimitSample]:
 
 
 def webhook_health_get(*, provider: str) -> dict[str, Any]:
-    """Delivery outcomes over the last hour for one provider (CONTRACT §3)."""
-    since = timezone.now() - timedelta(hours=1)
+    """Delivery outcomes over the last hour for one provider (CONTRACT §3).
+
+    A delivery still pending after the sweep age counts as a failure (a stopped
+    worker must not read "healthy"), and the age of the oldest pending one is
+    reported as ``queue_lag_seconds``.
+    """
+    now = timezone.now()
+    since = now - timedelta(hours=1)
+    stuck_before = now - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
     recent = WebhookDelivery.objects.filter(provider=provider, received_at__gte=since)
     counts = recent.aggregate(
-        total=Count("id"), failed=Count("id", filter=Q(status="failed"))
+        total=Count("id"),
+        failed=Count("id", filter=Q(status="failed")),
+        stuck=Count("id", filter=Q(status="pending", received_at__lt=stuck_before)),
     )
+    pending = WebhookDelivery.objects.filter(provider=provider, status="pending")
+    oldest = pending.aggregate(oldest=Min("received_at"))["oldest"]
     last = WebhookDelivery.objects.filter(provider=provider).aggregate(
         last=Max("received_at")
     )["last"]
-    total, failed = counts["total"], counts["failed"]
+    total, failed = counts["total"], counts["failed"] + counts["stuck"]
     rate = 1.0 if total == 0 else round((total - failed) / total, 4)
     if rate >= 0.95:
         status = "healthy"
@@ -167,4 +178,8 @@ def webhook_health_get(*, provider: str) -> dict[str, Any]:
         "total_events_last_hour": total,
         "failed_events_last_hour": failed,
         "last_event_at": last.isoformat() if last else None,
+        "pending": pending.count(),
+        "queue_lag_seconds": round((now - oldest).total_seconds(), 1)
+        if oldest
+        else 0.0,
     }

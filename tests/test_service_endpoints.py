@@ -79,7 +79,25 @@ def test_webhook_health_with_no_traffic_is_healthy(client):
         "total_events_last_hour": 0,
         "failed_events_last_hour": 0,
         "last_event_at": None,
+        "pending": 0,
+        "queue_lag_seconds": 0.0,
     }
+
+
+def test_a_stopped_worker_does_not_read_healthy(client, settings):
+    settings.WEBHOOK_SWEEP_AFTER_SECONDS = 60
+    stuck = timezone.now() - timedelta(minutes=5)
+    DeliveryFactory.create_batch(3, status="pending", received_at=stuck)
+    DeliveryFactory(status="pending")  # just arrived: not a failure yet
+    DeliveryFactory(status="processed")
+
+    body = client.get("/webhooks/github/health").json()
+
+    assert body["failed_events_last_hour"] == 3
+    assert body["success_rate"] == 0.4
+    assert body["status"] == "unhealthy"
+    assert body["pending"] == 4
+    assert 290 < body["queue_lag_seconds"] < 400
 
 
 def test_metrics_expose_webhook_counters(client):

@@ -120,6 +120,10 @@ def delivery_record(
         metrics.webhook_deliveries.labels(provider, "duplicate").inc()
         return RecordResult(None, delivery_id, "duplicate")
     metrics.webhook_deliveries.labels(provider, str(status)).inc()
+    if hook is not None and hook.verified_at is None:
+        # It verified with this hook's own secret: the hook works, whatever
+        # the event (GitLab sends no ping; its "Test" button sends a push).
+        webhook_endpoint_verified(hook)
     if handled:
         pk = row[0]
         transaction.on_commit(lambda: dispatcher.notify(pk))
@@ -266,6 +270,18 @@ def _hook_verified(
         ConnectedRepository.objects.filter(pk=repository.pk).update(
             webhook_status=ConnectedRepository.WebhookStatus.VERIFIED
         )
+
+
+def webhook_endpoint_verified(hook: WebhookEndpoint) -> None:
+    """A delivery verified with the hook's own secret: mark hook and repository."""
+    hook.verified_at = timezone.now()
+    WebhookEndpoint.objects.filter(pk=hook.pk, verified_at__isnull=True).update(
+        verified_at=hook.verified_at
+    )
+    if hook.repository_id is not None:
+        ConnectedRepository.objects.filter(pk=hook.repository_id).exclude(
+            webhook_status=ConnectedRepository.WebhookStatus.VERIFIED
+        ).update(webhook_status=ConnectedRepository.WebhookStatus.VERIFIED)
 
 
 # --- replay and sweeping ------------------------------------------------------------

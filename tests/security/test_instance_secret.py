@@ -127,3 +127,48 @@ def test_a_hook_bound_to_one_repository_never_writes_into_another(client):
         repository.pk
     ]
     assert not other.pull_requests.exists()
+
+
+def test_any_delivery_verified_by_a_hooks_own_secret_marks_it_verified(client):
+    """GitLab sends no ping (its "Test" button sends a push): any event that
+    verifies through the per-hook URL proves the hook works."""
+    repository = RepositoryFactory(provider="gitlab", host="gitlab.com")
+    hook = WebhookEndpoint(provider="gitlab", repository=repository)
+    hook.secret = "gl-hook-secret"
+    hook.save()
+    push = load_payload("gitlab", "push.default.1.json")
+
+    response = post_webhook(
+        client,
+        "gitlab",
+        push,
+        "Push Hook",
+        hook=hook.public_id,
+        secret="gl-hook-secret",
+    )
+
+    assert response.status_code == 202
+    hook.refresh_from_db()
+    repository.refresh_from_db()
+    assert hook.verified_at is not None
+    assert repository.webhook_status == "verified"
+
+
+def test_a_wrong_secret_on_a_hook_url_verifies_nothing(client):
+    repository = RepositoryFactory(provider="gitlab", host="gitlab.com")
+    hook = WebhookEndpoint(provider="gitlab", repository=repository)
+    hook.secret = "gl-hook-secret"
+    hook.save()
+
+    response = post_webhook(
+        client,
+        "gitlab",
+        {"object_kind": "push"},
+        "Push Hook",
+        hook=hook.public_id,
+        secret="wrong",
+    )
+
+    assert response.status_code == 401
+    hook.refresh_from_db()
+    assert hook.verified_at is None
