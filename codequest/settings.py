@@ -62,7 +62,8 @@ CSRF_TRUSTED_ORIGINS = _setting(env.list, "DJANGO_CSRF_TRUSTED_ORIGINS", default
 try:
     PUBLIC_URL = config.check_url(
         "PUBLIC_URL",
-        env.str("PUBLIC_URL", default="http://127.0.0.1:8000"),
+        # make run listens on $PORT: the default address must follow it.
+        env.str("PUBLIC_URL", default=f"http://127.0.0.1:{env.str('PORT', '8000')}"),
         ("http", "https"),
     )
     GITHUB_API_URL = config.check_url(

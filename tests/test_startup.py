@@ -58,3 +58,23 @@ def test_bad_setting_fails_with_one_line(tmp_path, env, variable):
     assert lines[0].startswith("CodeQuest configuration error: ")
     assert variable in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_public_url_follows_port_when_unset(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PORT": "8123",
+        "CODEQUEST_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "codequest.settings",
+    }
+    code = "from django.conf import settings; print(settings.PUBLIC_URL)"
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    assert shown == "http://127.0.0.1:8123"
