@@ -366,12 +366,28 @@ def budget_check(repository: ConnectedRepository) -> None:
 
 
 def repositories_syncable():
-    """Active repositories we can call: a stored token or an App installation."""
+    """Active repositories we can call: a stored token, or an App installation
+    when this instance has the App's credentials."""
     from django.db.models import Q
 
-    return ConnectedRepository.objects.filter(is_active=True).filter(
-        Q(credential__isnull=False) | Q(installation_id__isnull=False)
+    callable_ = Q(credential__isnull=False)
+    if app_configured():
+        callable_ |= Q(installation_id__isnull=False)
+    return ConnectedRepository.objects.filter(is_active=True).filter(callable_)
+
+
+def repositories_waiting_for_app():
+    """Active repositories known only through an App installation on an
+    instance without the App's credentials: skipped, not failed."""
+    if app_configured():
+        return ConnectedRepository.objects.none()
+    return ConnectedRepository.objects.filter(
+        is_active=True, credential__isnull=True, installation_id__isnull=False
     )
+
+
+def app_configured() -> bool:
+    return bool(settings.GITHUB_APP_ID and settings.GITHUB_APP_PRIVATE_KEY)
 
 
 def repository_sync_all(*, interval: int) -> int:

@@ -395,3 +395,21 @@ def test_a_webhook_event_makes_the_next_sync_ask_again(
     run = repository_sync(repository=repository).run
     assert run.api_calls == 2  # the list (changed: 200) and its reviews
     assert run.changes == 0  # the webhook had already brought the review
+
+
+def test_app_repositories_without_app_credentials_are_skipped_not_failed(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from integrations.models import SyncRun
+    from tests.factories import RepositoryFactory
+
+    settings.GITHUB_APP_ID = ""
+    RepositoryFactory(installation_id=42, full_name="octo/app-only")
+
+    out = StringIO()
+    call_command("sync", stdout=out)  # exits 0: nothing failed
+
+    assert "skipped 1 repositories known only through the GitHub App" in out.getvalue()
+    assert SyncRun.objects.count() == 0

@@ -7,6 +7,7 @@ from integrations.providers.base import ProviderError
 from integrations.services.sync import (
     SyncDeferred,
     repositories_syncable,
+    repositories_waiting_for_app,
     repository_sync,
 )
 
@@ -33,7 +34,20 @@ class Command(BaseCommand):
         if options["repo"]:
             repositories = repositories.filter(full_name=options["repo"])
         repositories = list(repositories.order_by("provider", "full_name"))
+        waiting = repositories_waiting_for_app()
+        if options["provider"]:
+            waiting = waiting.filter(provider=options["provider"])
+        if options["repo"]:
+            waiting = waiting.filter(full_name=options["repo"])
+        if skipped := waiting.count():
+            self.stdout.write(
+                f"skipped {skipped} repositories known only through the GitHub App: "
+                "they need GitHub App configuration (GITHUB_APP_ID, "
+                "GITHUB_APP_PRIVATE_KEY)"
+            )
         if not repositories:
+            if skipped:
+                return
             raise CommandError(_nothing_matched(options))
         failed = 0
         calls = points = changes = 0
