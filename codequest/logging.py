@@ -11,10 +11,12 @@ class KeyedFormatter(logging.Formatter):
     """``<time> INFO integrations.webhook.bad_signature provider='github'``."""
 
     def format(self, record: logging.LogRecord) -> str:
+        # Celery's own lines already put their ``data`` in the message.
+        skip = {"data"} if record.name.startswith("celery") else set()
         extras = " ".join(
             f"{key}={value!r}"
             for key, value in sorted(vars(record).items())
-            if key not in _STANDARD
+            if key not in _STANDARD and key not in skip
         )
         line = f"{self.formatTime(record)} {record.levelname} {record.getMessage()}"
         if extras:
