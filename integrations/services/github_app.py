@@ -84,9 +84,19 @@ def installation_token_forget(installation_id: int) -> None:
 
 
 def user_installations(credential: ProviderCredential) -> list[dict[str, Any]]:
-    """The App's installations this person can access (needs their user token)."""
+    """The App's installations this person can access (needs their user token,
+    refreshed first when it is about to expire, like every other use of it; a
+    token GitHub refuses marks the connection "needs reconnect")."""
+    from integrations.services.connections import credential_guard, credential_token
+
+    with credential_guard(credential):
+        token = credential_token(credential)
+        return _installations_with(token)
+
+
+def _installations_with(token: str) -> list[dict[str, Any]]:
     client = github.Github(
-        auth=github.Auth.Token(credential.token),
+        auth=github.Auth.Token(token),
         base_url=settings.GITHUB_API_URL,
         timeout=10,
         retry=github.GithubRetry(total=3),

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
-from integrations.models import AppInstallation, ConnectedRepository
+from integrations.models import AppInstallation, ConnectedRepository, ProviderCredential
 from integrations.services import github_app, oauth_credential_store
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +265,50 @@ def test_installations_of_another_team_are_not_listed(client, member):
         linked_by=owner,
     )
     assert client.get("/auth/github/installations").json() == []
+
+
+def test_install_refreshes_an_expiring_user_token_first(client, settings):
+    providers = dict(settings.SOCIALACCOUNT_PROVIDERS)
+    providers["github"] = {
+        **providers["github"],
+        "APPS": [{"client_id": "github-id", "secret": "github-secret"}],
+    }
+    settings.SOCIALACCOUNT_PROVIDERS = providers
+    user = get_user_model().objects.create_user("late", password="pw")
+    client.force_login(user)
+    oauth_credential_store(
+        user=user,
+        provider="github",
+        account_login="rigaspapas",
+        token="ghu_expiring",
+        refresh_token="ghr_refresh",
+        expires_at=timezone.now() + timedelta(minutes=2),
+    )
+    with responses.RequestsMock() as rsps:
+        rsps.post(
+            "https://github.com/login/oauth/access_token",
+            json=recorded("oauth_access_token.json"),
+        )
+        mock_install(rsps)
+        client.get("/auth/github/install", {"installation_id": "123456"})
+        listing = next(
+            call
+            for call in rsps.calls
+            if call.request.url.endswith("/user/installations")
+        )
+    assert listing.request.headers["Authorization"] == "token access_token_removed"
+    assert AppInstallation.objects.get().linked_by == user
+
+
+def test_install_with_a_refused_user_token_asks_to_reconnect(client, member):
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            f"{API}/user/installations", status=401, json={"message": "Bad credentials"}
+        )
+        response = client.get(
+            "/auth/github/install", {"installation_id": "123456"}, follow=True
+        )
+    credential = ProviderCredential.objects.get(user=member)
+    assert credential.status == ProviderCredential.Status.NEEDS_RECONNECT
+    assert AppInstallation.objects.count() == 0
+    assert response.status_code == 200
