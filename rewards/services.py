@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -243,26 +244,40 @@ def _is_bot(identity: ProviderIdentity) -> bool:
 
 def _timeliness(pull: PullRequest):
     """``(login, when) -> bool``: asked to review before ``when``, and answered
-    within the repository's SLA in the reviewer's business hours."""
+    within the repository's SLA in the reviewer's business hours. What it needs
+    is read once, when the first reviewer is looked at."""
     from reviews.assignment.service import review_settings_get
 
-    requests: dict[str, list[datetime]] = {}
+    known: dict[str, Any] = {}
 
-    def answered_in_time(login: str, when: datetime) -> bool:
-        if not requests:  # read once, when the first reviewer is looked at
-            requests[""] = []
-            for asked_login, requested_at in ReviewRequest.objects.filter(
+    def facts() -> dict[str, Any]:
+        if not known:
+            asked: dict[str, list[datetime]] = defaultdict(list)
+            for login, requested_at in ReviewRequest.objects.filter(
                 pull_request=pull
             ).values_list("reviewer_login", "requested_at"):
-                requests.setdefault(asked_login, []).append(requested_at)
+                asked[login].append(requested_at)
+            known["asked"] = asked
+            known["profiles"] = {
+                profile.identity.login: profile
+                for profile in ReviewerProfile.objects.filter(
+                    identity__provider=pull.repository.provider,
+                    identity__host=pull.repository.host,
+                    identity__login__in=list(asked),
+                ).select_related("identity")
+            }
+            known["sla_hours"] = review_settings_get(pull.repository).sla_hours
+        return known
+
+    def answered_in_time(login: str, when: datetime) -> bool:
         # Strictly before: a request first seen with the review itself has no
         # known request time, so it earns no timeliness credit.
-        asked = [moment for moment in requests.get(login, ()) if moment < when]
+        asked = [moment for moment in facts()["asked"].get(login, ()) if moment < when]
         if not asked:
             return False
-        profile = ReviewerProfile.objects.filter(identity__login=login).first()
+        profile = facts()["profiles"].get(login)
         waited = business_hours_between(min(asked), when, **working_day_of(profile))
-        return waited <= review_settings_get(pull.repository).sla_hours
+        return waited <= facts()["sla_hours"]
 
     return answered_in_time
 
