@@ -14,6 +14,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2)
 # Each thread that queries keeps one database connection (CONN_MAX_AGE): size
 # PostgreSQL's max_connections for WEB_CONCURRENCY x WEB_THREADS plus workers.
 worker_class = "codequest.gunicorn_worker.DeadlineThreadWorker"
+logger_class = "codequest.gunicorn_worker.DeadlineLogger"
 threads = int(os.environ.get("WEB_THREADS", "16"))
 timeout = 30
 graceful_timeout = 20

@@ -18,9 +18,11 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
 import time
 from typing import Any
 
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 REQUEST_DEADLINE = float(os.environ.get("WEB_REQUEST_DEADLINE", "15"))
@@ -107,3 +109,15 @@ class DeadlineThreadWorker(ThreadWorker):
 
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled and self._in_threads < self.cfg.threads)
+
+
+class DeadlineLogger(Logger):
+    """gunicorn's logger, with a passed deadline logged as one line: a client
+    that stalls is routine (an attack, a bad network), not a server error
+    with a traceback."""
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        if isinstance(sys.exc_info()[1], TimeoutError):
+            self.info("request deadline passed; connection closed")
+            return
+        super().exception(msg, *args, **kwargs)

@@ -42,6 +42,13 @@ def stalled_client(port: int) -> socket.socket:
     return sock
 
 
+def stalled_headers(port: int) -> socket.socket:
+    """Half a request line's headers, then nothing."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(b"POST /webhooks/github/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    return sock
+
+
 def test_fifty_stalled_clients_leave_the_site_answering():
     # Production serving settings (gunicorn.conf.py defaults), a short deadline.
     with live_stack("web", WEB_CONCURRENCY="", WEB_REQUEST_DEADLINE="4") as stack:
@@ -74,6 +81,16 @@ def test_fifty_stalled_clients_leave_the_site_answering():
             answers.append(sock.recv(200))
             sock.close()
         assert all(answer.startswith(b"HTTP/1.1 408") for answer in answers)
+        # Clients that stall before their headers end are closed quietly.
+        headers_only = [stalled_headers(port) for _ in range(5)]
+        time.sleep(5)
+        for sock in headers_only:
+            sock.settimeout(10)
+            assert sock.recv(200) == b""  # closed by the server
+            sock.close()
+        time.sleep(0.5)
+        assert "Traceback" not in stack.log("web")
+        assert "request deadline passed" in stack.log("web")
     assert WebhookDelivery.objects.count() == 20
 
 
