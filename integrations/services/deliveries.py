@@ -243,8 +243,9 @@ def _apply(
     if event is None:
         return Status.IGNORED, None
     repository = repository_for_event(event, delivery.hook)
-    if event.kind is EventKind.PING:
-        _hook_verified(delivery.hook, repository)
+    if event.kind is EventKind.PING and delivery.hook is not None:
+        # The ping may just have bound the hook to its repository: mark both.
+        webhook_endpoint_verified(delivery.hook)
     if event.installation is not None:
         installation_apply(provider=event.provider, snapshot=event.installation)
     event_handle(event=event, repository=repository)
@@ -260,24 +261,10 @@ def _describe(exc: Exception) -> str:
     return f"{exc.__class__.__name__}: {exc}"[:2000]
 
 
-def _hook_verified(
-    hook: WebhookEndpoint | None, repository: ConnectedRepository | None
-) -> None:
-    if hook is None:
-        return
-    WebhookEndpoint.objects.filter(pk=hook.pk).update(verified_at=timezone.now())
-    if repository is not None:
-        ConnectedRepository.objects.filter(pk=repository.pk).update(
-            webhook_status=ConnectedRepository.WebhookStatus.VERIFIED
-        )
-
-
 def webhook_endpoint_verified(hook: WebhookEndpoint) -> None:
     """A delivery verified with the hook's own secret: mark hook and repository."""
     hook.verified_at = timezone.now()
-    WebhookEndpoint.objects.filter(pk=hook.pk, verified_at__isnull=True).update(
-        verified_at=hook.verified_at
-    )
+    WebhookEndpoint.objects.filter(pk=hook.pk).update(verified_at=hook.verified_at)
     if hook.repository_id is not None:
         ConnectedRepository.objects.filter(pk=hook.repository_id).exclude(
             webhook_status=ConnectedRepository.WebhookStatus.VERIFIED

@@ -55,6 +55,20 @@ def start(client) -> dict[str, list[str]]:
     return parse_qs(location.query)
 
 
+def complete(client, query: dict[str, list[str]]):
+    """GitHub sends the browser back with a code; we trade it for a token.
+    Returns the followed response and the calls made to GitHub."""
+    with responses.RequestsMock() as rsps:
+        rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
+        rsps.get(USER_URL, json=recorded("user.json"))
+        response = client.get(
+            "/accounts/github/login/callback/",
+            {"code": "oauth-code", "state": query["state"][0]},
+            follow=True,
+        )
+        return response, list(rsps.calls)
+
+
 def test_dashboard_offers_the_buttons(client, member):
     page = client.get("/dashboard/").content.decode()
     assert "Connect GitHub" in page
@@ -66,15 +80,8 @@ def test_connect_github_happy_path(client, member):
     query = start(client)
     assert query["client_id"] == ["test-client-id"]
     assert sorted(query["scope"][0].split()) == ["admin:repo_hook", "read:user", "repo"]
-    with responses.RequestsMock() as rsps:
-        rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
-        rsps.get(USER_URL, json=recorded("user.json"))
-        response = client.get(
-            "/accounts/github/login/callback/",
-            {"code": "oauth-code", "state": query["state"][0]},
-            follow=True,
-        )
-        token_request = parse_qs(rsps.calls[0].request.body)
+    response, calls = complete(client, query)
+    token_request = parse_qs(calls[0].request.body)
     assert token_request["client_secret"] == ["test-client-secret"]
     assert response.redirect_chain[-1][0] == "/dashboard/"
     page = response.content.decode()
@@ -101,14 +108,7 @@ def test_connect_github_happy_path(client, member):
 
 def test_connecting_again_replaces_the_token(client, member):
     for _ in range(2):
-        query = start(client)
-        with responses.RequestsMock() as rsps:
-            rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
-            rsps.get(USER_URL, json=recorded("user.json"))
-            client.get(
-                "/accounts/github/login/callback/",
-                {"code": "c", "state": query["state"][0]},
-            )
+        complete(client, start(client))
     assert ProviderCredential.objects.count() == 1
 
 

@@ -4,7 +4,6 @@ another: refused before anything is stored, the first person keeps it all."""
 from __future__ import annotations
 
 import pytest
-import responses
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -12,10 +11,8 @@ from django.test import Client
 from integrations.models import ProviderCredential
 from reviews.models import ProviderIdentity
 from tests.integrations.test_oauth_connect import (
-    TOKEN_URL,
-    USER_URL,
+    complete,
     github_app,  # noqa: F401 - autouse fixture
-    recorded,
     start,
 )
 
@@ -27,15 +24,7 @@ def connect_as(username: str) -> tuple[Client, str]:
     user = get_user_model().objects.get_or_create(username=username)[0]
     client = Client()
     client.force_login(user)
-    query = start(client)
-    with responses.RequestsMock() as rsps:
-        rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
-        rsps.get(USER_URL, json=recorded("user.json"))
-        response = client.get(
-            "/accounts/github/login/callback/",
-            {"code": "oauth-code", "state": query["state"][0]},
-            follow=True,
-        )
+    response, _ = complete(client, start(client))
     return client, response.content.decode()
 
 
