@@ -20,3 +20,9 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-" if os.environ.get("WEB_ACCESS_LOG", "1") == "1" else None
+
+
+def post_worker_init(worker):
+    """One line when a worker has loaded Django and can answer: a worker still
+    booting accepts no connection, so this is when the process really serves."""
+    worker.log.info("worker ready (pid %s)", worker.pid)

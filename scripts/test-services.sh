@@ -48,6 +48,7 @@ if ! "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \
   "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres codequest
 fi
 
+mkdir -p "$root/var"  # the Redis log; a fresh clone has no var/ yet
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes \
     --save "" --appendonly no --logfile "$root/var/test-redis.log" >&2

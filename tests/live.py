@@ -86,6 +86,20 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+def wait_for_workers(stack: Stack, timeout: float) -> None:
+    """Until every gunicorn worker has loaded Django (gunicorn.conf.py logs
+    "worker ready"): the master listens at once, while a worker still booting
+    takes no connection and would make the first seconds look like a stall."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = stack.log("web")
+        booted = log.count("Booting worker with pid")
+        if booted and log.count("worker ready (pid") >= booted:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("gunicorn workers did not finish booting")
+
+
 def stack_environment(redis: Redis, web_port: int) -> dict[str, str]:
     database = settings.DATABASES["default"]
     url = (
@@ -173,6 +187,7 @@ def live_stack(*processes: str, **overrides: str) -> Iterator[Stack]:
         with _all_running(processes, env, stack):
             if "web" in processes:
                 wait_for_port(stack.web_port, timeout=60)
+                wait_for_workers(stack, timeout=60)
             yield stack
     finally:
         redis.stop()

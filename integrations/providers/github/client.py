@@ -1,0 +1,523 @@
+"""The GitHub API client: everything CodeQuest asks of the provider.
+
+Webhook verification and payload parsing live in ``github.py``; this module
+only talks to the API (through PyGithub) and returns our dataclasses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import github
+import requests
+
+from integrations import metrics
+from integrations.providers.base import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderNotFoundError,
+    ProviderTemporaryError,
+    PullListing,
+    PullRequestSnapshot,
+    PullRequestWithReviews,
+    RateLimit,
+    RepositoryAccess,
+    ReviewSnapshot,
+    Usage,
+    answer_excerpt,
+    host_of,
+    parse_time,
+    require_int,
+    text,
+)
+from integrations.providers.cache import (
+    ETAG_TTL,
+    PULL_LIST_TTL,
+    REPOSITORY_TTL,
+    cache_get,
+    cache_set,
+    repository_generation,
+)
+from integrations.providers.calls import recorded_call
+from integrations.providers.github.shapes import (
+    REVIEW_STATES,
+    pull_request_from,
+    repository_from,
+    user_from,
+)
+
+logger = logging.getLogger(__name__)
+
+
+HOOK_EVENTS = [
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "pull_request_review_thread",
+    "issue_comment",
+    "push",
+]
+
+
+@contextmanager
+def translated(operation: str, what: str) -> Iterator[None]:
+    """Record the operation; PyGithub/requests errors become Provider*Error.
+
+    Messages never carry the token.
+    """
+    with recorded_call("github", operation), _translating(what):
+        yield
+
+
+@contextmanager
+def _translating(what: str) -> Iterator[None]:
+    try:
+        yield
+    except github.BadCredentialsException:
+        raise ProviderAuthError(f"{what}: GitHub refused the token (401)") from None
+    except github.UnknownObjectException:
+        raise ProviderNotFoundError(
+            f"{what}: not found, or the token cannot see it"
+        ) from None
+    except github.RateLimitExceededException:
+        raise ProviderTemporaryError(f"{what}: GitHub rate limit exhausted") from None
+    except github.GithubException as exc:
+        message = answer_excerpt(
+            exc.data.get("message") if isinstance(exc.data, dict) else ""
+        )
+        error = ProviderTemporaryError if exc.status >= 500 else ProviderError
+        raise error(
+            f"{what}: GitHub answered {exc.status} {message}".rstrip()
+        ) from None
+    except requests.exceptions.RetryError:
+        message = f"{what}: GitHub kept answering with server errors; try later"
+        raise ProviderTemporaryError(message) from None
+    except requests.RequestException as exc:
+        raise ProviderTemporaryError(f"{what}: {exc.__class__.__name__}") from None
+
+
+class GitHubClient:
+    """GitHub REST through PyGithub, for one token (github.com or Enterprise)."""
+
+    def __init__(self, token: str, base_url: str, *, throttle: float | None) -> None:
+        self._gh = github.Github(
+            auth=github.Auth.Token(token),
+            base_url=base_url,
+            timeout=10,
+            retry=github.GithubRetry(total=3),
+            seconds_between_requests=throttle,
+            seconds_between_writes=throttle,
+        )
+        self._repos: dict[str, Any] = {}
+        self._host = host_of(base_url) or "api.github.com"
+        self._token_key = hashlib.sha256(token.encode()).hexdigest()[:16]
+        self.usage = Usage()
+
+    @contextmanager
+    def _call(self, operation: str, what: str) -> Iterator[None]:
+        """One recorded operation; then export the rate limit GitHub reported."""
+        try:
+            with translated(operation, what):
+                yield
+        finally:
+            remaining = self._gh.requester.rate_limiting[0]
+            if remaining >= 0:
+                metrics.provider_rate_limit_remaining.labels("github", self._host).set(
+                    remaining
+                )
+
+    def _repo(self, full_name: str) -> Any:
+        """The repository (metadata cached for REPOSITORY_TTL, per token)."""
+        if full_name not in self._repos:
+            with self._call("repository", f"repository {full_name}"):
+                data = self._get_cached(
+                    f"/repos/{full_name}",
+                    {},
+                    kind="repository",
+                    ttl=REPOSITORY_TTL,
+                    scope=full_name,
+                )
+            self._repos[full_name] = self._gh.create_from_raw_data(
+                github.Repository.Repository, data
+            )
+        return self._repos[full_name]
+
+    def repository(self, full_name: str) -> RepositoryAccess:
+        raw = self._repo(full_name).raw_data
+        permissions = raw.get("permissions") or {}
+        host = host_of(raw.get("html_url")) or "github.com"
+        return RepositoryAccess(
+            repository=repository_from(raw, host),
+            can_manage_hooks=permissions.get("admin") is True,
+        )
+
+    def hook_ensure(self, full_name: str, *, url: str, secret: str) -> int:
+        """Create our hook, or update the one already pointing at ``url``."""
+        config = {
+            "url": url,
+            "content_type": "json",
+            "secret": secret,
+            "insecure_ssl": "0",
+        }
+        repo = self._repo(full_name)
+        with self._call("hooks", f"webhooks of {full_name}"):
+            for hook in repo.get_hooks():
+                if hook.config.get("url") == url:
+                    hook.edit("web", config, events=HOOK_EVENTS, active=True)
+                    return int(hook.id)
+            return int(repo.create_hook("web", config, HOOK_EVENTS, active=True).id)
+
+    def ping(self) -> list[RateLimit]:
+        """The token works, and what is left of each budget: ``GET /rate_limit``.
+
+        Answering it costs no rate limit
+        (https://docs.github.com/en/rest/rate-limit/rate-limit).
+        """
+        with self._call("ping", "rate limit"):
+            _, data = self._gh.requester.requestJsonAndCheck("GET", "/rate_limit")
+        resources = data.get("resources") if isinstance(data, dict) else None
+        limits = []
+        for name in ("core", "search", "graphql"):
+            entry = (resources or {}).get(name)
+            if isinstance(entry, dict) and isinstance(entry.get("limit"), int):
+                reset = entry.get("reset")
+                limits.append(
+                    RateLimit(
+                        name,
+                        entry["limit"],
+                        int(entry.get("remaining") or 0),
+                        datetime.fromtimestamp(reset, UTC)
+                        if isinstance(reset, int)
+                        else None,
+                    )
+                )
+        return limits
+
+    def hook_state(self, full_name: str, hook_id: int) -> str:
+        """ "active", "disabled" (GitHub stops delivering) or "missing".
+
+        Conditional (ETag kept in the Django cache): an unchanged hook costs
+        no rate limit, so checking it every 5 minutes is free.
+        """
+        try:
+            with self._call("hook_state", f"webhook of {full_name}"):
+                hook = self._get_cached(f"/repos/{full_name}/hooks/{hook_id}", {})
+        except ProviderNotFoundError:
+            return "missing"
+        return "active" if hook.get("active") else "disabled"
+
+    def hook_redeliver_failed(
+        self, full_name: str, hook_id: int, *, known: set[str], limit: int = 20
+    ) -> list[str]:
+        """Ask GitHub to redeliver recent deliveries that failed; their GUIDs.
+
+        GitHub does not retry a failed delivery by itself and keeps the last
+        3 days (https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks).
+        A GUID we stored (``known``), or one already redelivered, is left alone.
+        """
+        url = f"/repos/{full_name}/hooks/{hook_id}/deliveries"
+        with self._call("hook_redeliver", f"deliveries of webhook {hook_id}"):
+            deliveries = self._get_cached(url, {"per_page": 100})
+            # Delivered fine, or already redelivered once (asked by anyone):
+            # either way, not ours to ask again.
+            settled = {
+                item.get("guid")
+                for item in deliveries
+                if item.get("redelivery")
+                or 200 <= int(item.get("status_code") or 0) < 300
+            }
+            failed = [
+                item for item in deliveries if item.get("guid") not in settled | known
+            ]
+            asked = []
+            for item in failed[:limit]:
+                self._gh.requester.requestJsonAndCheck(
+                    "POST", f"{url}/{item['id']}/attempts"
+                )
+                asked.append(item["guid"])
+        return asked
+
+    def _get_cached(
+        self,
+        url: str,
+        query: dict,
+        *,
+        kind: str = "etag",
+        ttl: int | None = None,
+        scope: str = "",
+    ) -> Any:
+        """A conditional GET whose ETag and body live in the Django cache.
+
+        Within ``ttl`` seconds (and while no webhook event for ``scope``, the
+        repository, bumped its generation) the cached body is used without a
+        request; after that the request is conditional and a 304 answers from
+        the cache without spending rate limit. With the cache down the request
+        is simply made in full. Keys include the token's fingerprint: what a
+        token may see is not shared with another.
+        """
+        generation = repository_generation("github", scope) if scope else 0
+        key = (
+            "github-read:"
+            + hashlib.sha256(
+                f"{self._token_key}{self._host}{url}{sorted(query.items())}".encode()
+            ).hexdigest()
+        )
+        cached = cache_get(key, kind)
+        if cached and ttl and cached[2] == generation and time.time() - cached[3] < ttl:
+            return cached[1]
+        headers = {"If-None-Match": cached[0]} if cached else None
+        status, response_headers, data = self._get(url, query, headers)
+        if status == 304 and cached:
+            data = cached[1]
+        etag = response_headers.get("etag") or (cached[0] if cached else "")
+        if etag:
+            cache_set(key, (etag, data, generation, time.time()), ETAG_TTL)
+        return data
+
+    def hook_ping(self, full_name: str, hook_id: int) -> None:
+        with self._call("hook_ping", f"ping of webhook {hook_id}"):
+            self._repo(full_name).get_hook(hook_id).ping()
+
+    def hook_delete(self, full_name: str, hook_id: int) -> None:
+        with self._call("hook_delete", f"deleting webhook {hook_id}"):
+            self._repo(full_name).get_hook(hook_id).delete()
+
+    def pull_requests(
+        self, full_name: str, *, updated_since: datetime
+    ) -> Iterator[PullRequestWithReviews]:
+        """Every open PR, and closed ones updated since then, newest first.
+
+        Each PR is read whole (``GET /pulls/N``, one call): the list endpoint
+        leaves out ``merged``, additions and deletions.
+        """
+        repo = self._repo(full_name)
+        with self._call("pull_requests", f"pull requests of {full_name}"):
+            for state in ("open", "closed"):
+                pulls = repo.get_pulls(state=state, sort="updated", direction="desc")
+                for pull in pulls:
+                    snapshot = pull_request_from(pull.raw_data)
+                    stale = snapshot.updated_at and snapshot.updated_at < updated_since
+                    if state == "closed" and stale:
+                        break
+                    yield snapshot, self._reviews(pull)
+
+    def pull_requests_since(
+        self, full_name: str, *, since: datetime, etag: str = ""
+    ) -> PullListing:
+        """PRs updated at or after ``since``, from the list endpoint, newest first.
+
+        The first page is asked with ``If-None-Match``: a 304 means no pull
+        request changed and costs no primary rate limit
+        (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
+        Pages stop at the first PR older than ``since``.
+        """
+        url = f"/repos/{full_name}/pulls"
+        query = {"state": "all", "sort": "updated", "direction": "desc"}
+        pulls: list[PullRequestSnapshot] = []
+        new_etag = ""
+        fresh = (
+            f"pull-list-fresh:{self._token_key}:{self._host}:{full_name}:"
+            f"{repository_generation('github', full_name)}"
+        )
+        if etag and cache_get(fresh, "pull_list"):
+            # Listed less than PULL_LIST_TTL ago and no webhook event since.
+            return PullListing([], etag, not_modified=True)
+        with self._call("pull_requests_since", f"pull requests of {full_name}"):
+            for page in range(1, 31):
+                conditional = {"If-None-Match": etag} if page == 1 and etag else None
+                status, headers, items = self._get(
+                    url, {**query, "per_page": 100, "page": page}, conditional
+                )
+                if status == 304:
+                    cache_set(fresh, True, PULL_LIST_TTL)
+                    return PullListing([], etag, not_modified=True)
+                if page == 1:
+                    new_etag = headers.get("etag", "")
+                for item in items:
+                    snapshot = pull_request_from(item)
+                    if snapshot.updated_at and snapshot.updated_at < since:
+                        cache_set(fresh, True, PULL_LIST_TTL)
+                        return PullListing(pulls, new_etag)
+                    pulls.append(snapshot)
+                if len(items) < 100:
+                    break
+        cache_set(fresh, True, PULL_LIST_TTL)
+        return PullListing(pulls, new_etag)
+
+    def reviews(
+        self, full_name: str, snapshot: PullRequestSnapshot
+    ) -> list[ReviewSnapshot]:
+        """Submitted reviews of one PR (one call up to 100 reviews)."""
+        url = f"/repos/{full_name}/pulls/{snapshot.number}/reviews"
+        reviews: list[ReviewSnapshot] = []
+        with self._call("reviews", f"reviews of {full_name}#{snapshot.number}"):
+            for page in range(1, 11):
+                _, _, items = self._get(url, {"per_page": 100, "page": page})
+                reviews.extend(filter(None, map(_review_from_api, items)))
+                if len(items) < 100:
+                    break
+        return reviews
+
+    def rate_limit(self) -> RateLimit | None:
+        """The core limit as GitHub's last answer reported it (None before any)."""
+        remaining, limit = self._gh.requester.rate_limiting
+        if limit < 0:
+            return None
+        reset = self._gh.requester.rate_limiting_resettime
+        reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
+        return RateLimit("core", limit, remaining, reset_at)
+
+    def _get(
+        self, url: str, query: dict, headers: dict | None = None
+    ) -> tuple[int, dict, Any]:
+        """One counted GET: (status, headers, decoded body); errors raise."""
+        requester = self._gh.requester
+        status, response_headers, body = requester.requestJson(
+            "GET", url, query, headers
+        )
+        self.usage.calls += 1
+        if status == 304:
+            return status, response_headers, None
+        self.usage.points += 1
+        data = json.loads(body) if body else None
+        if status >= 400:
+            raise requester.createException(status, response_headers, data)
+        return status, response_headers, data
+
+    def file_read(self, full_name: str, path: str, ref: str) -> str | None:
+        """A text file at ``ref`` (CODEOWNERS), or None when it does not exist."""
+        repo = self._repo(full_name)
+        try:
+            with self._call("file_read", f"{path} of {full_name}"):
+                content = repo.get_contents(path, ref=ref)
+        except ProviderNotFoundError:
+            return None
+        if isinstance(content, list):  # a directory of that name
+            return None
+        return content.decoded_content.decode("utf-8", "replace")
+
+    def changed_files(self, full_name: str, number: int) -> list[str]:
+        """Paths a PR changes (renames count under their new name), all pages."""
+        repo = self._repo(full_name)
+        with self._call("changed_files", f"files of {full_name}#{number}"):
+            # GitHub lists 3,000 files at most: 30 pages.
+            items = self._pages(f"{repo.url}/pulls/{number}/files", max_pages=30)
+        return [item["filename"] for item in items]
+
+    def _pages(self, url: str, *, max_pages: int) -> list[dict]:
+        """Every item of a paginated list (100 per page), up to ``max_pages``."""
+        items: list[dict] = []
+        for page in range(1, max_pages + 1):
+            _, batch = self._gh.requester.requestJsonAndCheck(
+                "GET", url, {"per_page": 100, "page": page}
+            )
+            items.extend(batch)
+            if len(batch) < 100:
+                break
+        return items
+
+    def committers(self, full_name: str, number: int) -> list[str]:
+        """Logins that authored or committed the PR's commits (250 at most).
+
+        Commits made in the web UI are committed by "web-flow", GitHub's own
+        account, which is nobody who could review.
+        """
+        repo = self._repo(full_name)
+        with self._call("committers", f"commits of {full_name}#{number}"):
+            items = self._pages(f"{repo.url}/pulls/{number}/commits", max_pages=3)
+        logins = [
+            (item.get(role) or {}).get("login")
+            for item in items
+            for role in ("author", "committer")
+        ]
+        return sorted({login for login in logins if login and login != "web-flow"})
+
+    def reviewers_request(
+        self, full_name: str, number: int, *, logins: list[str], teams: list[str]
+    ) -> None:
+        """POST requested_reviewers: users by login, teams by slug (one call)."""
+        repo = self._repo(full_name)
+        body = {
+            "reviewers": logins,
+            "team_reviewers": [team.rsplit("/", 1)[-1].lstrip("@") for team in teams],
+        }
+        with self._call("reviewers_request", f"reviewers of {full_name}#{number}"):
+            self._gh.requester.requestJsonAndCheck(
+                "POST", f"{repo.url}/pulls/{number}/requested_reviewers", input=body
+            )
+
+    def reviewers_remove(
+        self, full_name: str, number: int, *, logins: list[str]
+    ) -> None:
+        """DELETE requested_reviewers for these users (reassignment)."""
+        repo = self._repo(full_name)
+        with self._call("reviewers_remove", f"reviewers of {full_name}#{number}"):
+            self._gh.requester.requestJsonAndCheck(
+                "DELETE",
+                f"{repo.url}/pulls/{number}/requested_reviewers",
+                input={"reviewers": logins, "team_reviewers": []},
+            )
+
+    def comment_create(self, full_name: str, number: int, body: str) -> None:
+        """A conversation comment on the pull request (issue comments API)."""
+        repo = self._repo(full_name)
+        with self._call("comment_create", f"comment on {full_name}#{number}"):
+            self._gh.requester.requestJsonAndCheck(
+                "POST", f"{repo.url}/issues/{number}/comments", input={"body": body}
+            )
+
+    def team_members(self, full_name: str, team: str) -> list[str]:
+        """Logins of ``@org/team`` (all pages); needs read:org or members read."""
+        org, _, slug = team.lstrip("@").partition("/")
+        with self._call("team_members", f"members of {team}"):
+            items = self._pages(f"/orgs/{org}/teams/{slug}/members", max_pages=10)
+        return [item["login"] for item in items]
+
+    def users_busy(self, logins: list[str]) -> dict[str, str]:
+        """Who set "Busy" (limited availability) on GitHub: login -> message.
+
+        One GraphQL query for everyone (aliases u0, u1, ...); REST has no status.
+        https://docs.github.com/en/graphql/reference/objects#userstatus
+        """
+        if not logins:
+            return {}
+        fields = " ".join(
+            f"u{index}: user(login: {json.dumps(login)}) "
+            "{ status { message indicatesLimitedAvailability } }"
+            for index, login in enumerate(logins)
+        )
+        with self._call("users_busy", "user status"):
+            _, data = self._gh.requester.graphql_query(f"query {{ {fields} }}", {})
+        busy = {}
+        for index, login in enumerate(logins):
+            user = (data.get("data") or {}).get(f"u{index}") or {}
+            status = user.get("status") or {}
+            if status.get("indicatesLimitedAvailability") is True:
+                busy[login] = text(status.get("message")) or "busy"
+        return busy
+
+    def _reviews(self, pull: Any) -> list[ReviewSnapshot]:
+        raws = (review.raw_data for review in pull.get_reviews())
+        return [review for review in map(_review_from_api, raws) if review]
+
+
+def _review_from_api(raw: dict) -> ReviewSnapshot | None:
+    """A review as the REST API lists it; None while it is PENDING (unsubmitted)."""
+    state = REVIEW_STATES.get(text(raw.get("state")).lower())
+    if state is None or not raw.get("submitted_at"):
+        return None
+    return ReviewSnapshot(
+        external_id=str(require_int(raw, "id", at="review")),
+        reviewer=user_from(raw.get("user"), "review.user"),
+        state=state,
+        submitted_at=parse_time(raw["submitted_at"], "review.submitted_at"),
+        body=text(raw.get("body")),
+        commit_sha=text(raw.get("commit_id")),
+    )

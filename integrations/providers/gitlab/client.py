@@ -1,0 +1,413 @@
+"""The Gitlab API client: everything CodeQuest asks of the provider.
+
+Webhook verification and payload parsing live in ``gitlab.py``; this module
+only talks to the API (through python-gitlab) and returns our dataclasses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import gitlab
+import requests
+
+from integrations.providers.base import (
+    PayloadError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderNotFoundError,
+    ProviderTemporaryError,
+    ProviderUnsupportedError,
+    PullListing,
+    PullRequestSnapshot,
+    PullRequestWithReviews,
+    RateLimit,
+    RepositoryAccess,
+    RepositorySnapshot,
+    ReviewSnapshot,
+    ReviewState,
+    Usage,
+    UserRef,
+    answer_excerpt,
+    host_of,
+    logins,
+    parse_optional_time,
+    parse_time,
+    require_int,
+    require_str,
+    text,
+)
+from integrations.providers.calls import recorded_call
+from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES
+
+logger = logging.getLogger(__name__)
+
+
+MAINTAINER = 40  # GitLab access level needed to manage a project's webhooks
+
+
+@contextmanager
+def _translated(operation: str, what: str) -> Iterator[None]:
+    """Record the operation; python-gitlab errors become Provider*Error."""
+    with recorded_call("gitlab", operation), _translating(what):
+        yield
+
+
+@contextmanager
+def _translating(what: str) -> Iterator[None]:
+    try:
+        yield
+    except gitlab.exceptions.GitlabAuthenticationError:
+        raise ProviderAuthError(f"{what}: GitLab refused the token (401)") from None
+    except gitlab.exceptions.GitlabError as exc:
+        code = exc.response_code or 0
+        if code == 404:
+            raise ProviderNotFoundError(
+                f"{what}: not found, or the token cannot see it"
+            ) from None
+        error = ProviderTemporaryError if code >= 500 or code == 429 else ProviderError
+        message = answer_excerpt(exc.error_message)
+        raise error(f"{what}: GitLab answered {code} {message}".rstrip()) from None
+    except requests.RequestException as exc:
+        raise ProviderTemporaryError(f"{what}: {exc.__class__.__name__}") from None
+
+
+class GitLabClient:
+    """GitLab REST v4 through python-gitlab, for one token (any GitLab host)."""
+
+    def __init__(self, token: str, base_url: str) -> None:
+        self._gl = gitlab.Gitlab(
+            base_url,
+            private_token=token,
+            timeout=10,
+            retry_transient_errors=True,
+            keep_base_url=True,
+        )
+        self._projects: dict[str, Any] = {}
+        self.usage = Usage()
+        self._rate_limit: RateLimit | None = None
+        self._gl.session.hooks["response"].append(self._count)
+
+    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Every request counts against GitLab's limits; keep its RateLimit-*."""
+        self.usage.calls += 1
+        self.usage.points += 1
+        headers = response.headers
+        if "RateLimit-Limit" in headers and "RateLimit-Remaining" in headers:
+            try:
+                reset = headers.get("RateLimit-Reset")
+                self._rate_limit = RateLimit(
+                    "core",
+                    int(headers["RateLimit-Limit"]),
+                    int(headers["RateLimit-Remaining"]),
+                    datetime.fromtimestamp(int(reset), UTC) if reset else None,
+                )
+            except ValueError:
+                pass  # a proxy's odd header must not break the call
+
+    def _project(self, full_name: str) -> Any:
+        if full_name not in self._projects:
+            with _translated("repository", f"project {full_name}"):
+                self._projects[full_name] = self._gl.projects.get(full_name)
+        return self._projects[full_name]
+
+    def repository(self, full_name: str) -> RepositoryAccess:
+        attrs = self._project(full_name).attributes
+        permissions = attrs.get("permissions") or {}
+        levels = [
+            (permissions.get(kind) or {}).get("access_level") or 0
+            for kind in ("project_access", "group_access")
+        ]
+        web_url = text(attrs.get("web_url"))
+        snapshot = RepositorySnapshot(
+            provider="gitlab",
+            host=host_of(web_url) or "gitlab.com",
+            external_id=require_int(attrs, "id", at="project"),
+            full_name=require_str(attrs, "path_with_namespace", at="project"),
+            default_branch=text(attrs.get("default_branch")) or None,
+            web_url=web_url,
+            is_private=attrs.get("visibility") == "private"
+            if isinstance(attrs.get("visibility"), str)
+            else None,
+        )
+        return RepositoryAccess(
+            repository=snapshot, can_manage_hooks=max(levels) >= MAINTAINER
+        )
+
+    def hook_ensure(self, full_name: str, *, url: str, secret: str) -> int:
+        """Create our hook, or update the one already pointing at ``url``."""
+        settings_ = {
+            "url": url,
+            "token": secret,
+            "merge_requests_events": True,
+            "note_events": True,
+            "push_events": True,
+            "enable_ssl_verification": url.startswith("https://"),
+        }
+        project = self._project(full_name)
+        with _translated("hooks", f"webhooks of {full_name}"):
+            for hook in project.hooks.list(get_all=True):
+                if hook.attributes.get("url") == url:
+                    for key, value in settings_.items():
+                        setattr(hook, key, value)
+                    hook.save()
+                    return int(hook.get_id())
+            return int(project.hooks.create(settings_).get_id())
+
+    def ping(self) -> list[RateLimit]:
+        """The token works (``GET /user``), with the RateLimit-* it reports."""
+        with _translated("ping", "current user"):
+            self._gl.http_get("/user")
+        return [self._rate_limit] if self._rate_limit else []
+
+    def hook_state(self, full_name: str, hook_id: int) -> str:
+        """ "active", "disabled" (GitLab stopped delivering after failures) or
+        "missing" (https://docs.gitlab.com/user/project/integrations/webhooks/)."""
+        project = self._gl.projects.get(full_name, lazy=True)
+        try:
+            with _translated("hook_state", f"webhook of {full_name}"):
+                hook = project.hooks.get(hook_id)
+        except ProviderNotFoundError:
+            return "missing"
+        alert = hook.attributes.get("alert_status")
+        return "disabled" if alert in ("disabled", "temporarily_disabled") else "active"
+
+    def hook_ping(self, full_name: str, hook_id: int) -> None:
+        """GitLab's "Test" button: it sends a Push Hook to the URL."""
+        project = self._project(full_name)
+        with _translated("hook_ping", f"test of webhook {hook_id}"):
+            project.hooks.get(hook_id, lazy=True).test("push_events")
+
+    def hook_redeliver_failed(
+        self, full_name: str, hook_id: int, *, known: set[str], limit: int = 20
+    ) -> list[str]:
+        """GitLab retries failed deliveries itself and lists none to ask for."""
+        raise ProviderUnsupportedError("GitLab has no webhook redelivery to ask for")
+
+    def hook_delete(self, full_name: str, hook_id: int) -> None:
+        with _translated("hook_delete", f"deleting webhook {hook_id}"):
+            self._project(full_name).hooks.delete(hook_id)
+
+    def pull_requests(
+        self, full_name: str, *, updated_since: datetime
+    ) -> Iterator[PullRequestWithReviews]:
+        """Every open MR, and the others updated since then, with approvals."""
+        project = self._project(full_name)
+        with _translated("pull_requests", f"merge requests of {full_name}"):
+            opened = project.mergerequests.list(state="opened", iterator=True)
+            recent = project.mergerequests.list(
+                updated_after=updated_since.isoformat(),
+                order_by="updated_at",
+                iterator=True,
+            )
+            seen: set[int] = set()
+            for merge_request in (*opened, *recent):
+                attrs = merge_request.attributes
+                if attrs.get("iid") in seen:
+                    continue
+                seen.add(attrs.get("iid"))
+                snapshot = merge_request_from_api(attrs)
+                yield snapshot, self._approvals(merge_request, snapshot)
+
+    def pull_requests_since(
+        self, full_name: str, *, since: datetime, etag: str = ""
+    ) -> PullListing:
+        """MRs updated at or after ``since``, newest first (``updated_after``).
+
+        GitLab answers list requests without ETags, so an unchanged project
+        costs one request that returns an empty page.
+        """
+        project = self._gl.projects.get(full_name, lazy=True)
+        with _translated("pull_requests_since", f"merge requests of {full_name}"):
+            items = project.mergerequests.list(
+                updated_after=since.isoformat(),
+                order_by="updated_at",
+                sort="desc",
+                per_page=100,
+                iterator=True,
+            )
+            pulls = [merge_request_from_api(item.attributes) for item in items]
+        return PullListing(pulls)
+
+    def reviews(
+        self, full_name: str, snapshot: PullRequestSnapshot
+    ) -> list[ReviewSnapshot]:
+        """Approvals of one MR, as reviews (one call)."""
+        project = self._gl.projects.get(full_name, lazy=True)
+        with _translated("reviews", f"approvals of {full_name}!{snapshot.number}"):
+            merge_request = project.mergerequests.get(snapshot.number, lazy=True)
+            return self._approvals(merge_request, snapshot)
+
+    def rate_limit(self) -> RateLimit | None:
+        """GitLab's RateLimit-* headers of the last answer (None if it sent none)."""
+        return self._rate_limit
+
+    def file_read(self, full_name: str, path: str, ref: str) -> str | None:
+        """A text file at ``ref`` (CODEOWNERS), or None when it does not exist."""
+        project = self._project(full_name)
+        try:
+            with _translated("file_read", f"{path} of {full_name}"):
+                raw = project.files.raw(file_path=path, ref=ref)
+        except ProviderNotFoundError:
+            return None
+        return bytes(raw).decode("utf-8", "replace")
+
+    def changed_files(self, full_name: str, number: int) -> list[str]:
+        """Paths an MR changes, from its diffs (GitLab 15.7+), all pages."""
+        project = self._project(full_name)
+        with _translated("changed_files", f"files of {full_name}!{number}"):
+            diffs = self._gl.http_list(
+                f"/projects/{project.get_id()}/merge_requests/{number}/diffs",
+                iterator=True,
+            )
+            return [item["new_path"] for item in diffs]
+
+    def reviewers_request(
+        self, full_name: str, number: int, *, logins: list[str], teams: list[str]
+    ) -> None:
+        """Add reviewers to the MR's reviewer_ids (GitLab has no team reviewers)."""
+        project = self._project(full_name)
+        with _translated("reviewers_request", f"reviewers of {full_name}!{number}"):
+            merge_request = project.mergerequests.get(number)
+            ids = [
+                reviewer["id"]
+                for reviewer in merge_request.attributes.get("reviewers") or []
+            ]
+            for login in logins:
+                users = self._gl.users.list(username=login, get_all=False)
+                if users and users[0].id not in ids:
+                    ids.append(users[0].id)
+            merge_request.reviewer_ids = ids
+            merge_request.save()
+
+    def committers(self, full_name: str, number: int) -> list[str]:
+        """Usernames behind the MR's commit emails (GitLab gives no usernames).
+
+        Each distinct email (10 at most) is looked up with ``GET /users?search=``;
+        an email that matches no one, or several people, is skipped.
+        """
+        project = self._project(full_name)
+        with _translated("committers", f"commits of {full_name}!{number}"):
+            commits = project.mergerequests.get(number, lazy=True).commits(get_all=True)
+            emails = sorted(
+                {
+                    email
+                    for commit in commits
+                    for email in (
+                        commit.attributes.get("author_email"),
+                        commit.attributes.get("committer_email"),
+                    )
+                    if isinstance(email, str) and "@" in email
+                }
+            )[:10]
+            usernames = set()
+            for email in emails:
+                users = self._gl.users.list(search=email, get_all=False)
+                if len(users) == 1:
+                    usernames.add(users[0].username)
+        return sorted(usernames)
+
+    def reviewers_remove(
+        self, full_name: str, number: int, *, logins: list[str]
+    ) -> None:
+        """Drop these users from the MR's reviewer_ids (reassignment)."""
+        project = self._project(full_name)
+        with _translated("reviewers_remove", f"reviewers of {full_name}!{number}"):
+            merge_request = project.mergerequests.get(number)
+            merge_request.reviewer_ids = [
+                reviewer["id"]
+                for reviewer in merge_request.attributes.get("reviewers") or []
+                if reviewer.get("username") not in logins
+            ]
+            merge_request.save()
+
+    def comment_create(self, full_name: str, number: int, body: str) -> None:
+        """A note on the merge request."""
+        project = self._project(full_name)
+        with _translated("comment_create", f"note on {full_name}!{number}"):
+            project.mergerequests.get(number, lazy=True).notes.create({"body": body})
+
+    def team_members(self, full_name: str, team: str) -> list[str]:
+        """Usernames of group ``@group/sub`` including inherited members."""
+        path = team.lstrip("@")
+        with _translated("team_members", f"members of {team}"):
+            members = self._gl.groups.get(path, lazy=True).members_all.list(
+                get_all=True
+            )
+        return [member.username for member in members if member.state == "active"]
+
+    def users_busy(self, logins: list[str]) -> dict[str, str]:
+        """Who set "Busy" on GitLab: username -> status message.
+
+        https://docs.gitlab.com/api/users/#get-the-status-of-a-user
+        """
+        busy = {}
+        for login in logins:
+            with _translated("users_busy", f"status of {login}"):
+                status = self._gl.http_get(f"/users/{quote(login, safe='')}/status")
+            if isinstance(status, dict) and status.get("availability") == "busy":
+                busy[login] = text(status.get("message")) or "busy"
+        return busy
+
+    def _approvals(self, merge_request: Any, snapshot: PullRequestSnapshot):
+        approvals = merge_request.approvals.get().attributes
+        reviews = []
+        for entry in approvals.get("approved_by") or []:
+            user = entry.get("user") if isinstance(entry, dict) else None
+            if not isinstance(user, dict) or not isinstance(user.get("username"), str):
+                continue
+            approver = UserRef(user["username"], str(user.get("id") or ""))
+            reviews.append(
+                ReviewSnapshot(
+                    external_id=f"approval:{approver.external_id or approver.login}",
+                    reviewer=approver,
+                    state=ReviewState.APPROVED,
+                    # The approvals API gives no time; the MR's is the best bound.
+                    submitted_at=snapshot.updated_at or snapshot.created_at,
+                    commit_sha=snapshot.head_sha or "",
+                )
+            )
+        return reviews
+
+
+def merge_request_from_api(attrs: dict) -> PullRequestSnapshot:
+    """A merge request as the REST API returns it (not the hook shape)."""
+    state_text = require_str(attrs, "state", at="merge_request")
+    state = MERGE_REQUEST_STATES.get(state_text)
+    if state is None:
+        raise PayloadError(f"merge request state {state_text!r} is unknown")
+    author = attrs.get("author") if isinstance(attrs.get("author"), dict) else {}
+    draft = attrs.get("draft")
+    if not isinstance(draft, bool):
+        draft = attrs.get("work_in_progress")
+    labels = attrs.get("labels") if isinstance(attrs.get("labels"), list) else []
+    merged_by = attrs.get("merge_user") or attrs.get("merged_by") or {}
+    return PullRequestSnapshot(
+        number=require_int(attrs, "iid", at="merge_request"),
+        external_id=attrs.get("id") if isinstance(attrs.get("id"), int) else None,
+        title=text(attrs.get("title")),
+        state=state,
+        url=text(attrs.get("web_url")),
+        author=UserRef(author["username"], str(author.get("id") or ""))
+        if isinstance(author.get("username"), str)
+        else None,
+        draft=draft if isinstance(draft, bool) else None,
+        head_sha=text(attrs.get("sha")) or None,
+        head_ref=text(attrs.get("source_branch")) or None,
+        base_ref=text(attrs.get("target_branch")) or None,
+        requested_reviewers=logins(attrs.get("reviewers"), "username"),
+        assignees=logins(attrs.get("assignees"), "username"),
+        labels=tuple(sorted(label for label in labels if isinstance(label, str))),
+        created_at=parse_optional_time(attrs.get("created_at"), "created_at"),
+        updated_at=parse_time(attrs.get("updated_at"), "merge_request.updated_at"),
+        merged_at=parse_optional_time(attrs.get("merged_at"), "merged_at"),
+        closed_at=parse_optional_time(attrs.get("closed_at"), "closed_at"),
+        merged_by=text(merged_by.get("username"))
+        if isinstance(merged_by, dict)
+        else None,
+    )

@@ -1,0 +1,442 @@
+"""GitLab (gitlab.com and self-managed): webhook verification and normalization.
+
+Payload shapes: https://docs.gitlab.com/user/project/integrations/webhook_events/
+The API client is in ``client.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from integrations.providers.base import (
+    AppAuth,
+    Capability,
+    CommentKind,
+    CommentSnapshot,
+    EventKind,
+    Headers,
+    NormalizedEvent,
+    Payload,
+    PayloadError,
+    PullRequestSnapshot,
+    PullState,
+    PushSnapshot,
+    RepositorySnapshot,
+    ReviewSnapshot,
+    ReviewState,
+    TokenGrant,
+    UserRef,
+    host_of,
+    logins,
+    optional,
+    parse_optional_time,
+    parse_time,
+    require,
+    require_int,
+    require_str,
+    text,
+)
+from integrations.providers.gitlab.client import GitLabClient
+from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES
+from integrations.providers.oauth import refresh_grant
+
+logger = logging.getLogger(__name__)
+
+MERGE_REQUEST_HOOK = "Merge Request Hook"
+NOTE_HOOK = "Note Hook"
+PUSH_HOOK = "Push Hook"
+
+# ``object_attributes.action`` of a Merge Request Hook.
+_MR_ACTIONS = {
+    "open": EventKind.PR_OPENED,
+    "reopen": EventKind.PR_REOPENED,
+    "close": EventKind.PR_CLOSED,
+    "merge": EventKind.PR_MERGED,
+    "update": EventKind.PR_UPDATED,  # refined by _update_kind()
+    "approved": EventKind.REVIEW_SUBMITTED,
+    "approval": EventKind.REVIEW_SUBMITTED,
+    "unapproved": EventKind.REVIEW_DISMISSED,
+    "unapproval": EventKind.REVIEW_DISMISSED,
+    "": EventKind.PR_UPDATED,  # very old payloads carry no action
+}
+_NOTE_ACTIONS = {
+    "create": EventKind.COMMENT_CREATED,
+    "update": EventKind.COMMENT_EDITED,
+    "": EventKind.COMMENT_CREATED,  # before GitLab 15.x notes had no action
+}
+_HANDLED = {
+    MERGE_REQUEST_HOOK: _MR_ACTIONS,
+    NOTE_HOOK: _NOTE_ACTIONS,
+    PUSH_HOOK: {"": EventKind.PUSH},
+}
+IGNORED = {"Tag Push Hook", "Issue Hook", "Pipeline Hook", "Job Hook", "Wiki Page Hook"}
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+class GitLabProvider:
+    """gitlab.com and self-managed GitLab (``GITLAB_URL``)."""
+
+    slug = "gitlab"
+    name = "GitLab"
+    # GitLab keeps no list of failed deliveries to ask for again (it retries by
+    # itself) and has no App installations.
+    capabilities = frozenset(
+        {Capability.HOOK_PING, Capability.BUSY_STATUS, Capability.TEAM_MEMBERS}
+    )
+    webhook_content_types = ("application/json",)
+    hook_permission = "the Maintainer role on the project (token scope api)"
+    codeowners_dialect = "gitlab"
+    app: AppAuth | None = None
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def api_url(self) -> str:
+        """The GitLab base; the client adds ``/api/v4`` itself."""
+        return str(settings.GITLAB_URL)
+
+    def web_url(self) -> str:
+        return str(settings.GITLAB_URL)
+
+    def webhook_secret(self) -> str:
+        return str(settings.GITLAB_WEBHOOK_SECRET or "")
+
+    def account_login(self, account_data: Mapping[str, Any]) -> str:
+        """The username in allauth's copy of ``GET /api/v4/user``."""
+        return text(account_data.get("username"))
+
+    def is_team_reference(self, owner: str) -> bool:
+        """Any ``@path`` may be a group (or a person; the API tells which)."""
+        return owner.startswith("@") and not owner.startswith("@@")
+
+    def token_refresh(
+        self, *, refresh_token: str, client_id: str, client_secret: str
+    ) -> TokenGrant:
+        """GitLab access tokens live two hours; the refresh must name the same
+        redirect URI as the grant. https://docs.gitlab.com/api/oauth2/"""
+        callback = f"{settings.PUBLIC_URL}/accounts/gitlab/login/callback/"
+        return refresh_grant(
+            provider=self.slug,
+            url=f"{settings.GITLAB_URL}/oauth/token",
+            form={
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "refresh_token": refresh_token,
+                "redirect_uri": callback,
+            },
+        )
+
+    def verify(
+        self,
+        headers: Headers,
+        body: bytes,
+        secret: str,
+        *,
+        signing_secret: str = "",
+        now: float | None = None,
+    ) -> bool:
+        """``X-Gitlab-Token`` in constant time; Standard Webhooks signature if sent."""
+        token = headers.get("X-Gitlab-Token", "")
+        if not secret or not token:
+            return False
+        if not hmac.compare_digest(secret.encode(), token.encode("utf-8", "replace")):
+            return False
+        if "webhook-signature" not in _lower(headers):
+            return True
+        return verify_signature(
+            headers, body, signing_secret or secret, now=now or time.time()
+        )
+
+    def event_name(self, headers: Headers) -> str:
+        return headers.get("X-Gitlab-Event", "").strip()
+
+    def configured_urls(self) -> tuple[str, ...]:
+        """The GitLab base from configuration (the host we link to and call)."""
+        return (self.api_url(),)
+
+    def client(self, token: str, base_url: str | None = None) -> GitLabClient:
+        """An API client for one token (``GITLAB_URL`` unless ``base_url``)."""
+        return GitLabClient(token, base_url or self.api_url())
+
+    def delivery_id(self, headers: Headers, body: bytes) -> str:
+        """``Idempotency-Key`` (kept across retries), else event UUID, else a hash."""
+        for name in ("Idempotency-Key", "X-Gitlab-Event-UUID"):
+            value = headers.get(name, "").strip()
+            if value:
+                return value
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
+    def summarize(self, event: str, payload: Payload) -> tuple[str, str]:
+        action = text(optional(payload, "object_attributes", "action"))
+        return action, text(optional(payload, "project", "path_with_namespace"))
+
+    def is_handled(self, event: str, action: str) -> bool:
+        actions = _HANDLED.get(event)
+        if actions is None:
+            return False
+        return action in actions or event == PUSH_HOOK
+
+    def parse(self, event: str, payload: Payload) -> NormalizedEvent | None:
+        """Pure: payload -> NormalizedEvent, or None for what we do not act on."""
+        action = text(optional(payload, "object_attributes", "action"))
+        if event == PUSH_HOOK:
+            return _parse_push(payload)
+        kind = _HANDLED.get(event, {}).get(action)
+        if kind is None:
+            if event not in IGNORED:
+                logger.info(
+                    "integrations.gitlab.unhandled_event",
+                    extra={"event": event, "action": action},
+                )
+            return None
+        if event == NOTE_HOOK:
+            return _parse_note(kind, payload)
+        return _parse_merge_request(kind, action, payload)
+
+
+def verify_signature(headers: Headers, body: bytes, secret: str, *, now: float) -> bool:
+    """Standard Webhooks: base64 HMAC-SHA256 of ``id.timestamp.body``.
+
+    https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+    """
+    lowered = _lower(headers)
+    message_id = lowered.get("webhook-id", "")
+    timestamp = lowered.get("webhook-timestamp", "")
+    signatures = lowered.get("webhook-signature", "")
+    # Seconds since the epoch: plain ASCII digits, a sane length (int() would
+    # take other scripts' digits, and a 400-digit value overflows a float).
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    sent_at = int(timestamp)
+    if not message_id or abs(now - sent_at) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    key = secret.encode()
+    if secret.startswith("whsec_"):
+        try:
+            key = base64.b64decode(secret[len("whsec_") :])
+        except binascii.Error:
+            return False
+    signed = message_id.encode() + b"." + timestamp.encode() + b"." + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
+    found = False
+    for candidate in signatures.split():
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(expected, value.encode()):
+            found = True
+    return found
+
+
+def _lower(headers: Headers) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
+
+
+def _user(payload: Payload) -> UserRef:
+    user = require(payload, "user")
+    username = require_str(user, "username", at="user")
+    return UserRef(
+        login=username,
+        external_id=str(user.get("id") or ""),
+        is_bot=bool(user.get("bot")) or username.endswith("-bot"),
+    )
+
+
+def _repository(payload: Payload) -> RepositorySnapshot:
+    project = require(payload, "project")
+    web_url = text(project.get("web_url"))
+    external_id = project.get("id")
+    if not isinstance(external_id, int):
+        external_id = payload.get("project_id")
+    return RepositorySnapshot(
+        provider="gitlab",
+        host=host_of(web_url) or "gitlab.com",
+        external_id=external_id if isinstance(external_id, int) else None,
+        full_name=require_str(project, "path_with_namespace", at="project"),
+        default_branch=text(project.get("default_branch")) or None,
+        web_url=web_url,
+        is_private=_visibility(project),
+    )
+
+
+def _visibility(project: dict) -> bool | None:
+    level = project.get("visibility_level")
+    return level == 0 if isinstance(level, int) else None
+
+
+def _merge_request(
+    attributes: dict,
+    payload: Payload,
+    *,
+    with_people: bool,
+    is_open_action: bool,
+    at: str = "object_attributes",
+) -> PullRequestSnapshot:
+    """One MR from ``object_attributes`` (MR hook) or ``merge_request`` (note hook)."""
+    state_text = require_str(attributes, "state", at=at)
+    state = MERGE_REQUEST_STATES.get(state_text)
+    if state is None:
+        raise PayloadError(f"merge request state {state_text!r} is unknown")
+    actor = _user(payload)
+    author_id = attributes.get("author_id")
+    # Hooks name the author only by id: the acting user is the author when the ids
+    # match, or when the action is "open" (older payloads carry no user id).
+    same_id = author_id is not None and str(author_id) == actor.external_id
+    author = actor if same_id or is_open_action else None
+    draft = attributes.get("draft")
+    if not isinstance(draft, bool):
+        draft = attributes.get("work_in_progress")
+    updated_at = parse_time(attributes.get("updated_at"), "merge_request.updated_at")
+    return PullRequestSnapshot(
+        number=require_int(attributes, "iid", at=at),
+        external_id=attributes.get("id")
+        if isinstance(attributes.get("id"), int)
+        else None,
+        title=text(attributes.get("title")),
+        state=state,
+        url=text(attributes.get("url")),
+        author=author,
+        author_external_id=str(author_id) if author_id is not None else "",
+        draft=draft if isinstance(draft, bool) else None,
+        head_sha=text(optional(attributes, "last_commit", "id")) or None,
+        head_ref=text(attributes.get("source_branch")) or None,
+        base_ref=text(attributes.get("target_branch")) or None,
+        # GitLab leaves out `reviewers`/`assignees` when the list is empty.
+        requested_reviewers=logins(payload.get("reviewers"), "username")
+        if with_people
+        else None,
+        assignees=logins(payload.get("assignees"), "username") if with_people else None,
+        labels=logins(payload.get("labels"), "title") if with_people else None,
+        created_at=parse_optional_time(attributes.get("created_at"), "created_at"),
+        updated_at=updated_at,
+        merged_at=parse_optional_time(attributes.get("merged_at"), "merged_at")
+        or (updated_at if state is PullState.MERGED else None),
+        closed_at=parse_optional_time(attributes.get("closed_at"), "closed_at")
+        or (updated_at if state is not PullState.OPEN else None),
+    )
+
+
+def _update_kind(payload: Payload) -> EventKind:
+    """What an ``update`` did: new commits, draft toggles, reviewer changes."""
+    attributes = payload.get("object_attributes") or {}
+    changes = payload.get("changes") if isinstance(payload.get("changes"), dict) else {}
+    if attributes.get("oldrev"):
+        return EventKind.PR_SYNCHRONIZED
+    for key in ("draft", "work_in_progress"):
+        change = changes.get(key)
+        if isinstance(change, dict) and "current" in change:
+            return (
+                EventKind.PR_CONVERTED_TO_DRAFT
+                if change["current"]
+                else EventKind.PR_READY
+            )
+    if "reviewers" in changes:
+        return EventKind.PR_REVIEW_REQUESTED
+    return EventKind.PR_UPDATED
+
+
+def _parse_merge_request(kind: EventKind, action: str, payload: Payload):
+    attributes = require(payload, "object_attributes")
+    pr = _merge_request(
+        attributes, payload, with_people=True, is_open_action=action == "open"
+    )
+    if action == "update":
+        kind = _update_kind(payload)
+    if action == "merge":
+        pr = _with_merged_by(pr, _user(payload).login)
+    event = {
+        "kind": kind,
+        "provider": "gitlab",
+        "occurred_at": pr.updated_at,
+        "actor": _user(payload),
+        "repository": _repository(payload),
+        "pull_request": pr,
+    }
+    if kind in (EventKind.REVIEW_SUBMITTED, EventKind.REVIEW_DISMISSED):
+        # An approval is a review: one per approver and MR, toggled by unapproval.
+        approver = _user(payload)
+        event["review"] = ReviewSnapshot(
+            external_id=f"approval:{approver.external_id or approver.login}",
+            reviewer=approver,
+            state=ReviewState.APPROVED
+            if kind is EventKind.REVIEW_SUBMITTED
+            else ReviewState.DISMISSED,
+            submitted_at=pr.updated_at,
+            commit_sha=pr.head_sha or "",
+        )
+    return NormalizedEvent(**event)
+
+
+def _with_merged_by(pr: PullRequestSnapshot, login: str) -> PullRequestSnapshot:
+    from dataclasses import replace
+
+    return replace(pr, merged_by=login)
+
+
+def _parse_note(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
+    attributes = require(payload, "object_attributes")
+    if attributes.get("noteable_type") != "MergeRequest" or attributes.get("system"):
+        return None
+    pr = _merge_request(
+        require(payload, "merge_request"),
+        payload,
+        with_people=False,
+        is_open_action=False,
+        at="merge_request",
+    )
+    created = parse_time(attributes.get("created_at"), "object_attributes.created_at")
+    comment = CommentSnapshot(
+        external_id=str(require_int(attributes, "id", at="object_attributes")),
+        kind=CommentKind.NOTE,
+        author=_user(payload),
+        body=text(attributes.get("note")),
+        created_at=created,
+        updated_at=parse_optional_time(attributes.get("updated_at")) or created,
+    )
+    return NormalizedEvent(
+        kind=kind,
+        provider="gitlab",
+        occurred_at=comment.updated_at,
+        actor=comment.author,
+        repository=_repository(payload),
+        pull_request=pr,
+        comment=comment,
+    )
+
+
+def _parse_push(payload: Payload) -> NormalizedEvent:
+    commits = payload.get("commits") if isinstance(payload.get("commits"), list) else []
+    stamps = [
+        parse_optional_time(item.get("timestamp"))
+        for item in commits
+        if isinstance(item, dict)
+    ]
+    occurred = max((stamp for stamp in stamps if stamp), default=None)
+    username = text(payload.get("user_username"))
+    return NormalizedEvent(
+        kind=EventKind.PUSH,
+        provider="gitlab",
+        occurred_at=occurred or _now(),
+        actor=UserRef(login=username, external_id=str(payload.get("user_id") or ""))
+        if username
+        else None,
+        repository=_repository(payload),
+        push=PushSnapshot(
+            ref=require_str(payload, "ref"),
+            before=text(payload.get("before")),
+            after=text(payload.get("after")),
+        ),
+    )
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
