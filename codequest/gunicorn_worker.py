@@ -9,8 +9,11 @@ body that arrives too late is a 408 from the receiver; a stalled connection
 is closed. A process whose threads are all taken stops accepting, so new
 connections go to a process with a free thread. Idle keep-alive
 connections and connections that have sent nothing yet wait in gunicorn's
-poller, not in a thread, as before. In production a buffering reverse proxy
-(nginx) in front is still the first line (README, "Serving").
+poller, not in a thread, as before. A connection whose client let its
+deadline pass is closed at once: gunicorn drains a closing socket on the
+worker's main loop (up to 2 s), which for stalled clients held every other
+connection of the process behind them. In production a buffering reverse
+proxy (nginx) in front is still the first line (README, "Serving").
 """
 
 from __future__ import annotations
@@ -35,12 +38,15 @@ class DeadlineSocket:
         self._sock = sock
         self._seconds = seconds
         self._deadline: float | None = None
+        self._expired = False  # the client let its request deadline pass
+        self._closing = False
 
     def _arm_read(self) -> None:
         if self._deadline is None:
             return
         left = self._deadline - time.monotonic()
         if left <= 0:
+            self._expired = True
             raise TimeoutError(errno.ETIMEDOUT, "request deadline passed")
         self._sock.settimeout(left)
 
@@ -50,12 +56,32 @@ class DeadlineSocket:
             self._sock.settimeout(self._seconds)
 
     def recv(self, *args: Any) -> bytes:
+        if self._closing:
+            # gunicorn lingers on the main loop to drain a closing socket; a
+            # client past its deadline is not waited for (the FIN is sent).
+            return b"" if self._expired else self._sock.recv(*args)
         self._arm_read()
-        return self._sock.recv(*args)
+        try:
+            return self._sock.recv(*args)
+        except TimeoutError:
+            self._expired = True
+            raise
+
+    def shutdown(self, how: int) -> None:
+        # The close has begun: gunicorn's own linger cap applies, not ours.
+        self._closing = True
+        self._deadline = None
+        self._sock.shutdown(how)
 
     def recv_into(self, *args: Any) -> int:
+        if self._closing and self._expired:
+            return 0
         self._arm_read()
-        return self._sock.recv_into(*args)
+        try:
+            return self._sock.recv_into(*args)
+        except TimeoutError:
+            self._expired = True
+            raise
 
     def send(self, *args: Any) -> int:
         self._arm_write()
@@ -69,7 +95,8 @@ class DeadlineSocket:
         # gunicorn makes the socket blocking when a thread takes the request
         # (the clock starts) and non-blocking when it goes back to the poller
         # between requests (no deadline there; keepalive bounds that wait).
-        self._deadline = time.monotonic() + self._seconds if flag else None
+        if not self._closing:
+            self._deadline = time.monotonic() + self._seconds if flag else None
         self._sock.setblocking(flag)
 
     def __getattr__(self, name: str) -> Any:

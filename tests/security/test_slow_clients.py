@@ -108,3 +108,23 @@ def test_a_chunked_signed_delivery_is_accepted():
         assert response.status_code == 202, response.text
     stored = WebhookDelivery.objects.get()
     assert bytes(stored.body) == body
+
+
+def test_closing_stalled_clients_does_not_hold_the_worker():
+    """A client past its deadline is closed at once, not lingered on: the
+    worker's main loop closes connections, so each linger would stall it (and
+    every connection waiting to be closed behind it)."""
+    with live_stack("web", WEB_CONCURRENCY="1", WEB_REQUEST_DEADLINE="2") as stack:
+        port = stack.web_port
+        started = time.monotonic()
+        stalled = [stalled_headers(port) for _ in range(5)]
+        closed_after = []
+        for sock in stalled:
+            sock.settimeout(15)
+            assert sock.recv(200) == b""  # closed by the server
+            closed_after.append(time.monotonic() - started)
+            sock.close()
+        response = requests.get(f"http://127.0.0.1:{port}/health/", timeout=10)
+    assert response.status_code in (200, 503)
+    # Each one at its own deadline (2 s), not one linger after another.
+    assert max(closed_after) < 4.0, closed_after
