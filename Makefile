@@ -43,12 +43,16 @@ test: $(VENV)/.dev var/node/node_modules/@octokit/webhooks-examples/package.json
 	export SECRET_KEY=test-secret-key-not-for-production; \
 	export CODEQUEST_ENCRYPTION_KEYS=$${CODEQUEST_ENCRYPTION_KEYS:-k8Vq0mT3v6Jt1yXk9d2r5w8z0c3f6h9j2m5p8s1u4x7}; \
 	echo "== ruff"; $(BIN)/ruff check . && $(BIN)/ruff format --check .; \
+	echo "== mypy (strict: integrations/providers)"; $(BIN)/mypy; \
+	echo "== import layers"; $(BIN)/lint-imports --no-cache; \
 	echo "== migrations"; $(MANAGE) makemigrations --check --dry-run; \
 	echo "== django checks"; $(MANAGE) check; \
 	echo "== pytest"; $(BIN)/pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

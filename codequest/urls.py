@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from codequest import views
-from integrations.app_views import GitHubInstallationListApi, github_install_callback
+from integrations.app_views import AppInstallationListApi, app_install_callback
 from integrations.dashboard import (
     api_token_revoke_view,
     api_tokens_view,
@@ -59,11 +59,13 @@ urlpatterns = [
         name="repository-connect",
     ),
     path("accounts/", include("allauth.urls")),
-    path("auth/github/install", github_install_callback, name="github-install"),
+    # Providers with App installations (GitHub: /auth/github/install is the
+    # App's setup URL); 404 for the others.
+    path("auth/<slug:provider>/install", app_install_callback, name="app-install"),
     path(
-        "auth/github/installations",
-        GitHubInstallationListApi.as_view(),
-        name="github-installations",
+        "auth/<slug:provider>/installations",
+        AppInstallationListApi.as_view(),
+        name="app-installations",
     ),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

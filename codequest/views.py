@@ -13,6 +13,9 @@ from django.shortcuts import render
 from django.template import loader
 from kombu.exceptions import OperationalError as BrokerError
 
+from codequest.celery import app
+from integrations.providers import provider_choices
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "home.html",
         {
             "public_url": settings.PUBLIC_URL,
-            "providers": [("github", "GitHub"), ("gitlab", "GitLab")],
+            "providers": provider_choices(),
         },
     )
 
@@ -112,8 +115,6 @@ def _check_database() -> str:
 
 
 def _check_broker() -> str:
-    from codequest.celery import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)

@@ -10,17 +10,15 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
 from allauth.socialaccount.providers.base import AuthError
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from integrations.providers import PROVIDERS, get_provider
 from integrations.providers.base import host_of
 from integrations.services import oauth_credential_store
 from reviews.people import identity_link, identity_owner_conflicts
-
-PROVIDER_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -35,7 +33,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if user is None or not user.pk:
             return
         if _belongs_to_someone_else(user, sociallogin):
-            name = PROVIDER_NAMES.get(sociallogin.account.provider, "That")
+            name = _name(sociallogin.account.provider, "That")
             messages.error(
                 request,
                 f"This {name} account is already connected to another person; "
@@ -62,7 +60,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         extra_context: dict | None = None,
     ) -> None:
         """Back to the dashboard with a sentence a person understands."""
-        name = PROVIDER_NAMES.get(provider.id, provider.name)
+        name = _name(provider.id, provider.name)
         messages.error(request, authentication_error_message(name, error, exception))
         raise ImmediateHttpResponse(redirect("dashboard"))
 
@@ -96,15 +94,19 @@ def _belongs_to_someone_else(user: Any, sociallogin: SocialLogin) -> bool:
     )
 
 
+def _name(slug: str, default: str) -> str:
+    adapter = PROVIDERS.get(slug)
+    return adapter.name if adapter is not None else default
+
+
 def _login_of(account: Any) -> str:
-    data = account.extra_data or {}
-    return str(data.get("login") or data.get("username") or "")
+    adapter = PROVIDERS.get(account.provider)
+    data = account.extra_data if isinstance(account.extra_data, dict) else {}
+    return adapter.account_login(data) if adapter is not None else ""
 
 
 def _host_of(provider: str) -> str:
-    return host_of(
-        settings.GITHUB_WEB_URL if provider == "github" else settings.GITLAB_URL
-    )
+    return host_of(get_provider(provider).web_url())
 
 
 def _store(request: HttpRequest, user: Any, sociallogin: SocialLogin) -> None:
@@ -129,5 +131,5 @@ def _store(request: HttpRequest, user: Any, sociallogin: SocialLogin) -> None:
             login=login,
             external_id=str(account.uid or ""),
         )
-    name = PROVIDER_NAMES.get(account.provider, account.provider)
+    name = _name(account.provider, account.provider)
     messages.success(request, f"{name} connected as @{login}.")

@@ -22,6 +22,7 @@ from integrations.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from integrations.tasks import repository_sync_task
 
 
 class MembershipInline(admin.TabularInline):
@@ -90,11 +91,11 @@ class ConnectedRepositoryAdmin(OrganizationScopedAdmin):
     def sync_now(self, request, queryset) -> None:
         from django.db import transaction
 
-        from integrations.tasks import repository_sync_task
-
         ids = list(queryset.values_list("pk", flat=True))
         for pk in ids:
-            transaction.on_commit(lambda pk=pk: repository_sync_task.delay(pk))
+            transaction.on_commit(
+                lambda pk=pk: repository_sync_task.delay(pk, False, "manual")
+            )
         self.message_user(
             request,
             f"Sync queued for {len(ids)} repositories; see Sync runs.",

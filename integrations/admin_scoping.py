@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 
+from integrations.models import Organization, OrganizationMembership
+
 
 class OrganizationScopedAdmin(admin.ModelAdmin):
     """``organization_path`` is the lookup from the model to its Organization."""
@@ -37,8 +39,6 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return self._is_team_admin(request.user, obj)
 
     def _is_team_admin(self, user: Any, obj: Any) -> bool:
-        from integrations.models import OrganizationMembership
-
         path = (
             f"{self.organization_path}__memberships"
             if self.organization_path
@@ -73,8 +73,6 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     def _choices_for(self, model: type[Model], request) -> QuerySet | None:
         """Teams the person administers; other team-owned rows as their admin
         shows them; None (unchanged) for superusers and rows of no team."""
-        from integrations.models import Organization, OrganizationMembership
-
         if request.user.is_superuser:
             return None
         if model is Organization:
@@ -95,8 +93,6 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def _administers(self, user: Any, obj: Model) -> bool:
-        from integrations.models import OrganizationMembership
-
         organization: Any = obj
         for step in filter(None, self.organization_path.split("__")):
             organization = getattr(organization, step, None)

@@ -10,13 +10,13 @@ from codequest.api import query_filters
 from integrations import selectors
 from integrations.models import (
     ConnectedRepository,
-    Provider,
     RateLimitSample,
     SyncRun,
     WebhookDelivery,
 )
+from integrations.providers import provider_slugs
 
-PROVIDERS = tuple(Provider.values)
+PROVIDERS = provider_slugs()
 STATUSES = tuple(WebhookDelivery.Status.values)
 
 

@@ -12,15 +12,16 @@ from django.views.decorators.http import require_POST
 
 from integrations import selectors, services
 from integrations.forms import RepositoryConnectForm
-from integrations.models import ProviderCredential
+from integrations.models import Organization, OrganizationMembership, ProviderCredential
+from integrations.providers import PROVIDERS, provider_choices
 from integrations.providers.base import ProviderError
 from integrations.services.api_tokens import (
     api_token_create,
     api_token_list,
     api_token_revoke,
 )
-
-PROVIDERS = [("github", "GitHub"), ("gitlab", "GitLab")]
+from reviews.selectors import my_identities, review_queue
+from rewards.selectors import leaderboard_list, my_points_summary
 
 
 @login_required
@@ -36,11 +37,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "slug": slug,
             "name": name,
             "credential": credentials.get(slug),
+            "app_install_url": _app_install_url(slug),
             "connect_url": f"{reverse(f'{slug}_login')}?process=connect"
             if _configured(slug)
             else None,
         }
-        for slug, name in PROVIDERS
+        for slug, name in provider_choices()
     ]
     repositories = selectors.repositories_with_health(
         selectors.repository_list(user=request.user, filters={})
@@ -49,11 +51,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     connect_form = (
         RepositoryConnectForm(admin_of=admin_of) if admin_of.exists() else None
     )
-    app_install_url = (
-        f"{settings.GITHUB_WEB_URL}/apps/{settings.GITHUB_APP_SLUG}/installations/new"
-        if settings.GITHUB_APP_SLUG
-        else None
-    )
     return render(
         request,
         "dashboard/overview.html",
@@ -61,7 +58,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "connections": connections,
             "repositories": repositories,
             "connect_form": connect_form,
-            "app_install_url": app_install_url,
             "section": "overview",
             **_my_day(request.user),
         },
@@ -70,9 +66,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _my_day(user) -> dict:
     """The morning view: my queue, my points, this week's leaders."""
-    from reviews.selectors import my_identities, review_queue
-    from rewards.selectors import leaderboard_list, my_points_summary
-
     identities = my_identities(user)
     return {
         "identities": identities,
@@ -88,8 +81,6 @@ def _configured(slug: str) -> bool:
 
 
 def _admin_of(user):
-    from integrations.models import Organization, OrganizationMembership
-
     return Organization.objects.filter(
         memberships__user=user, memberships__role=OrganizationMembership.Role.ADMIN
     )
@@ -122,6 +113,7 @@ def repository_connect_view(request: HttpRequest) -> HttpResponse:
             register_webhook=data["register_webhook"],
             organization=data["organization"],
             label=f"dashboard, {request.user.get_username()}",
+            trigger="manual",
         )
     except ProviderError as exc:
         messages.error(request, f"Not connected: {exc}.")
@@ -162,3 +154,9 @@ def api_token_revoke_view(request: HttpRequest, token_key: str) -> HttpResponse:
     else:
         messages.error(request, "That token was not found.")
     return redirect("dashboard-tokens")
+
+
+def _app_install_url(slug: str) -> str:
+    """Where to install the provider's App ("" without an App or its slug)."""
+    app = PROVIDERS[slug].app
+    return app.install_url() if app is not None else ""

@@ -15,6 +15,8 @@ import threading
 
 from django.conf import settings
 
+from integrations.tasks import deliveries_process_task
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,8 +53,6 @@ class DeliveryDispatcher:
 
     def send(self, delivery_pks: list[int]) -> None:
         """One Celery message for the batch; on failure the sweeper recovers."""
-        from integrations.tasks import deliveries_process_task
-
         try:
             deliveries_process_task.delay(delivery_pks)
         except Exception:  # noqa: BLE001 - broker down: rows stay pending, swept later

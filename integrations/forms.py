@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django import forms
 
-from integrations.models import Organization, Provider
+from integrations.models import Organization
+from integrations.providers import provider_choices
 
 
 class RepositoryConnectForm(forms.Form):
     organization = forms.ModelChoiceField(
         queryset=Organization.objects.none(), empty_label=None
     )
-    provider = forms.ChoiceField(choices=Provider.choices)
+    provider = forms.ChoiceField(choices=provider_choices)
     full_name = forms.CharField(
         label="Repository",
         max_length=500,

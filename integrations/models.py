@@ -9,11 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from integrations import crypto
-
-
-class Provider(models.TextChoices):
-    GITHUB = "github", "GitHub"
-    GITLAB = "gitlab", "GitLab"
+from integrations.providers import provider_choices
 
 
 def _public_id() -> str:
@@ -93,7 +89,7 @@ class ProviderCredential(models.Model):
         related_name="provider_credentials",
         help_text="Whose OAuth grant it is.",
     )
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     api_url = models.URLField(max_length=500, help_text="The API base it is for.")
     account_login = models.CharField(max_length=255, blank=True)
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -160,7 +156,7 @@ class ConnectedRepository(models.Model):
         related_name="repositories",
         help_text="Empty until an admin assigns the repository to a team.",
     )
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     host = models.CharField(
         max_length=255, help_text="github.com, gitlab.com or a self-hosted host name."
     )
@@ -187,6 +183,13 @@ class ConnectedRepository(models.Model):
     # the newest provider update already applied (the list stops there).
     sync_etag = models.CharField(max_length=200, blank=True, editable=False)
     sync_cursor = models.DateTimeField(null=True, blank=True, editable=False)
+    followed_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When CodeQuest began following it: work done before earns no "
+        "points and triggers no assignment, whichever road brings it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -206,7 +209,7 @@ class ConnectedRepository(models.Model):
 class WebhookEndpoint(models.Model):
     """A hook we registered: its own URL (``public_id``) and its own secret."""
 
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     public_id = models.CharField(max_length=64, unique=True, default=_public_id)
     repository = models.ForeignKey(
         ConnectedRepository,
@@ -249,7 +252,7 @@ class WebhookDelivery(models.Model):
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
 
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     hook = models.ForeignKey(
         WebhookEndpoint,
         on_delete=models.SET_NULL,
@@ -305,9 +308,7 @@ class WebhookDelivery(models.Model):
 class AppInstallation(models.Model):
     """A GitHub App installation, kept current by installation webhooks."""
 
-    provider = models.CharField(
-        max_length=20, choices=Provider.choices, default=Provider.GITHUB
-    )
+    provider = models.CharField(max_length=20, choices=provider_choices)
     host = models.CharField(max_length=255)
     installation_id = models.BigIntegerField()
     account_login = models.CharField(max_length=255, blank=True)
@@ -347,8 +348,14 @@ class SyncRun(models.Model):
     """One reconciliation of a repository with its provider (CONTRACT §5)."""
 
     class Kind(models.TextChoices):
+        INITIAL = "initial", "Initial import"
         INCREMENTAL = "incremental", "Incremental"
         FULL = "full", "Full rescan"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        COMMAND = "command", "Command"
+        MANUAL = "manual", "Manual"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -392,7 +399,7 @@ class SyncRun(models.Model):
 class RateLimitSample(models.Model):
     """A provider's rate-limit headers for one token and resource, as last seen."""
 
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     host = models.CharField(max_length=255)
     token_fingerprint = models.CharField(
         max_length=16,

@@ -10,22 +10,23 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from integrations.budgets import token_fingerprint
 from integrations.models import (
     AppInstallation,
     ConnectedRepository,
     IntegrationHealth,
+    Organization,
     RateLimitSample,
     SyncRun,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from integrations.providers import get_provider
 
 
 def instance_webhook_secret(provider: str) -> str:
     """GITHUB_WEBHOOK_SECRET / GITLAB_WEBHOOK_SECRET ("" when not configured)."""
-    if provider == "github":
-        return settings.GITHUB_WEBHOOK_SECRET
-    return settings.GITLAB_WEBHOOK_SECRET
+    return get_provider(provider).webhook_secret()
 
 
 def webhook_endpoint_get(*, provider: str, public_id: str) -> WebhookEndpoint | None:
@@ -70,8 +71,6 @@ def installation_repositories_visible_to(
 
 def organizations_of(user: Any) -> list[tuple[str, str]]:
     """(slug, name) of the teams a person belongs to; every team for superusers."""
-    from integrations.models import Organization
-
     teams = Organization.objects.all()
     if not user.is_superuser:
         teams = teams.filter(memberships__user=user)
@@ -122,8 +121,6 @@ def sync_run_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
 
 def rate_limit_list(*, user: Any) -> list[RateLimitSample]:
     """The latest sample per token and resource the person's repositories use."""
-    from integrations.services.sync import token_fingerprint
-
     fingerprints = {
         token_fingerprint(repository)
         for repository in repositories_visible_to(user).only(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integrations.services import TRANSIENT_ERRORS
+from integrations.transient import TRANSIENT_ERRORS
 
 
 @shared_task(name="integrations.deliveries_process", ignore_result=True)
@@ -52,7 +52,8 @@ def deliveries_sweep_task() -> None:
     ignore_result=True,
 )
 def repository_import_task(repository_id: int) -> None:
-    """Import a followed repository's open and recent pull requests."""
+    """The initial import (a sync run of kind ``initial``) of a repository a
+    person just followed, through an App install."""
     from integrations.services import repository_import
 
     repository_import(repository_id=repository_id)
@@ -68,7 +69,9 @@ def repository_import_task(repository_id: int) -> None:
     max_retries=5,
     ignore_result=True,
 )
-def repository_sync_task(self, repository_id: int, full: bool = False) -> None:
+def repository_sync_task(
+    self, repository_id: int, full: bool = False, trigger: str = "schedule"
+) -> None:
     """Reconcile one repository; a budget below the reserve re-queues it."""
     from django.utils import timezone
 
@@ -79,10 +82,10 @@ def repository_sync_task(self, repository_id: int, full: bool = False) -> None:
     if repository is None or not repository.is_active:
         return
     try:
-        repository_sync(repository=repository, full=full)
+        repository_sync(repository=repository, full=full, trigger=trigger)
     except SyncDeferred as deferred:
         wait = (deferred.reset_at - timezone.now()).total_seconds() + 5
-        self.apply_async((repository_id, full), countdown=max(int(wait), 5))
+        self.apply_async((repository_id, full, trigger), countdown=max(int(wait), 5))
 
 
 @shared_task(name="integrations.repository_sync_all", ignore_result=True)

@@ -1,11 +1,13 @@
 from django.urls import path, re_path
 
 from integrations import api, views
+from integrations.providers import provider_slugs
 
 app_name = "integrations"
 
 # Trailing slash optional: a provider does not follow a redirect on POST.
-PROVIDER = r"(?P<provider>github|gitlab)"
+# Every registered provider gets the same three URLs.
+PROVIDER = rf"(?P<provider>{'|'.join(provider_slugs())})"
 
 urlpatterns = [
     re_path(rf"^webhooks/{PROVIDER}/health/?$", views.webhook_health, name="health"),

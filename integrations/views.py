@@ -27,8 +27,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 JSON_TYPE = "application/json"
-FORM_TYPE = "application/x-www-form-urlencoded"
-ACCEPTED_TYPES = {"github": (JSON_TYPE, FORM_TYPE), "gitlab": (JSON_TYPE,)}
+FORM_TYPE = "application/x-www-form-urlencoded"  # GitHub's form setting
 
 
 class Rejected(Exception):
@@ -121,8 +120,9 @@ def _with_reconnect(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def _content_type(request: HttpRequest, provider: str) -> str:
     content_type = request.content_type or ""
-    if content_type not in ACCEPTED_TYPES[provider]:
-        allowed = " or ".join(ACCEPTED_TYPES[provider])
+    accepted = get_provider(provider).webhook_content_types
+    if content_type not in accepted:
+        allowed = " or ".join(accepted)
         raise Rejected(415, "bad_content_type", f"content type must be {allowed}")
     return content_type
 

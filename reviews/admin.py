@@ -15,6 +15,7 @@ from reviews.models import (
     ReviewerProfile,
     ReviewRequest,
 )
+from reviews.tasks import reviewer_assign_task
 
 
 class IdentityInline(admin.TabularInline):
@@ -75,8 +76,6 @@ class PullRequestAdmin(OrganizationScopedAdmin):
     @admin.action(description="Assign reviewers now (open, non-draft only)")
     def assign_reviewers(self, request, queryset) -> None:
         """On demand: the same pipeline as on open, queued for the worker."""
-        from reviews.tasks import reviewer_assign_task
-
         eligible = list(
             queryset.filter(state="open")
             .exclude(draft=True)

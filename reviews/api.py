@@ -7,11 +7,11 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
 from codequest.api import query_filters
-from integrations.models import Provider
+from integrations.providers import provider_slugs
 from reviews import selectors
 from reviews.models import PullRequest, PullState, Review, ReviewState
 
-PROVIDERS = tuple(Provider.values)
+PROVIDERS = provider_slugs()
 
 
 def _params(*names: str) -> list[OpenApiParameter]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from integrations.models import ConnectedRepository, Provider
+from integrations.models import ConnectedRepository
+from integrations.providers import provider_choices
 from integrations.providers.hosts import safe_link
 
 
@@ -52,7 +53,7 @@ class Member(models.Model):
 class ProviderIdentity(models.Model):
     """A login on one code host, seen in events; ``member`` once linked."""
 
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     host = models.CharField(max_length=255)
     login = models.CharField(max_length=255)
     external_id = models.CharField(max_length=64, blank=True, db_index=True)

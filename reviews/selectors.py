@@ -11,7 +11,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.selectors import repositories_visible_to
-from reviews.models import Comment, ProviderIdentity, PullRequest, Review
+from reviews.business_time import business_hours_between, working_day_of
+from reviews.models import (
+    Comment,
+    ProviderIdentity,
+    PullRequest,
+    Review,
+    ReviewAssignment,
+    ReviewRequest,
+)
 
 
 def _scoped(queryset: QuerySet, user: Any, prefix: str) -> QuerySet:
@@ -123,9 +131,6 @@ def review_queue(
     Two queries whatever the length: the requests (with their pull request,
     repository and review settings) and the assignments that explain them.
     """
-    from reviews.business_time import business_hours_between, working_day_of
-    from reviews.models import ReviewAssignment, ReviewRequest
-
     if not identities:
         return []
     now = now or timezone.now()

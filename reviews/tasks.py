@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integrations.services import TRANSIENT_ERRORS
+from integrations.transient import TRANSIENT_ERRORS
 
 
 @shared_task(
@@ -21,7 +21,7 @@ def reviewer_assign_task(self, pull_request_id: int, trigger: str) -> None:
     """Choose and request reviewers; waits for the reset if the budget is low."""
     from django.utils import timezone
 
-    from integrations.services.sync import SyncDeferred, budget_check
+    from integrations.budgets import SyncDeferred, budget_check
     from reviews.assignment.service import reviewer_assign
     from reviews.models import PullRequest
 

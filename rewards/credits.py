@@ -60,6 +60,8 @@ class PullFacts:
     may_earn: Callable[[str], bool]  # person rules: not the author, not a bot
     author_may_earn: bool  # the author is no bot
     answered_in_time: Callable[[str, datetime], bool]  # timeliness (SLA)
+    # Work before CodeQuest followed the repository earns nothing (None: no limit).
+    followed_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,9 @@ def credits_earned(facts: PullFacts) -> list[Earned]:
     earned += _bonuses(facts, sessions)
     earned += _comment_credits(facts)
     earned += _merge_credits(facts, sessions)
-    return earned
+    if facts.followed_since is None:
+        return earned
+    return [item for item in earned if item.earned_at >= facts.followed_since]
 
 
 def is_substantive(body: str) -> bool:

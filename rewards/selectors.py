@@ -13,6 +13,7 @@ from integrations.selectors import repositories_visible_to
 from reviews.models import ProviderIdentity, PullState
 from reviews.selectors import member_label
 from rewards.models import PointsEntry, Season
+from rewards.services import rule_get
 
 PERIODS = {
     "week": timedelta(days=7),
@@ -88,8 +89,6 @@ def _totals_by_identity(entries: QuerySet[PointsEntry]) -> dict[int, list[int]]:
     state, so the big, old part of the ledger is summed without joining pull
     requests; only the recent part (an index range on earned_at) is.
     """
-    from rewards.services import rule_get
-
     session_rule = rule_get("review_session").pk
     sessions = Count("id", filter=Q(rule_id=session_rule, points__gt=0))
     totals: dict[int, list[int]] = {}

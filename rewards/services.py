@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from integrations.providers.base import NormalizedEvent
+from reviews.assignment.service import review_settings_get
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     Comment,
@@ -207,6 +208,7 @@ def _facts(pull: PullRequest) -> PullFacts:
         author_may_earn=not (author is not None and _is_bot(author))
         and not pull.author_login.endswith("[bot]"),
         answered_in_time=_timeliness(pull),
+        followed_since=pull.repository.followed_since,
     )
 
 
@@ -246,8 +248,6 @@ def _timeliness(pull: PullRequest):
     """``(login, when) -> bool``: asked to review before ``when``, and answered
     within the repository's SLA in the reviewer's business hours. What it needs
     is read once, when the first reviewer is looked at."""
-    from reviews.assignment.service import review_settings_get
-
     known: dict[str, Any] = {}
 
     def facts() -> dict[str, Any]:

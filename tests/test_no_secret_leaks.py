@@ -52,7 +52,7 @@ def test_no_secret_leaks_anywhere(client, admin_client, caplog, settings, monkey
             status=201,
             json=token_body(timedelta(hours=1)),
         )
-        app.github_app.installation_token(30614431)
+        app.credentials.installation_token("github", 30614431)
     installation_token = "ghs_1llwuELtXN5HDOB99XhpcTXdJxbOuF0ZlSmj"
 
     # Sync and health checks against a provider that now refuses the token.

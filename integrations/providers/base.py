@@ -7,9 +7,7 @@ dataclasses below. Nothing outside ``integrations/providers`` reads a raw payloa
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,6 +34,10 @@ class ProviderAuthError(ProviderError):
 
 class ProviderTemporaryError(ProviderError):
     """Worth retrying later: 5xx, timeouts, secondary rate limits."""
+
+
+class ProviderUnsupportedError(ProviderError):
+    """The provider has no such operation (its capabilities say so)."""
 
 
 class CircuitOpenError(ProviderTemporaryError):
@@ -327,61 +329,83 @@ class RepoClient(Protocol):
     def users_busy(self, logins: list[str]) -> dict[str, str]: ...
 
 
-@contextmanager
-def recorded_call(provider: str, operation: str) -> Iterator[None]:
-    """Time, count and log one provider operation (the audit trail is the log).
+class Capability(StrEnum):
+    """What a provider can do beyond the operations every provider has.
 
-    ``operation`` comes from a fixed set per adapter, so metric labels stay
-    bounded; nothing secret is logged.
+    Code outside ``integrations/providers`` asks ``provider.can(...)``; it never
+    compares provider names.
     """
-    from integrations import metrics
-    from integrations.providers.circuit import (
-        circuit_before,
-        circuit_failure,
-        circuit_success,
-    )
 
-    started = time.perf_counter()
-    outcome = "ok"
-    try:
-        circuit_before(provider)
-        yield
-    except CircuitOpenError:
-        outcome = "circuit_open"
-        raise
-    except ProviderAuthError:
-        outcome = "auth_error"
-        raise
-    except ProviderTemporaryError:
-        outcome = "temporary_error"
-        circuit_failure(provider)
-        raise
-    except ProviderError:
-        outcome = "error"
-        raise
-    else:
-        circuit_success(provider)
-    finally:
-        elapsed = time.perf_counter() - started
-        metrics.provider_calls.labels(provider, operation, outcome).inc()
-        metrics.provider_call_seconds.labels(provider, operation).observe(elapsed)
-        logger.info(
-            "integrations.provider.call",
-            extra={
-                "provider": provider,
-                "operation": operation,
-                "outcome": outcome,
-                "ms": round(elapsed * 1000, 1),
-            },
-        )
+    HOOK_PING = "hook_ping"  # ask the provider to send our hook a test delivery
+    HOOK_REDELIVERY = "hook_redelivery"  # ask again for deliveries that failed
+    BUSY_STATUS = "busy_status"  # people mark themselves busy on the provider
+    TEAM_MEMBERS = "team_members"  # an @team owner expands to its people
+    INSTALLATIONS = "installations"  # an App installation grants repositories
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """An OAuth access token from a refresh, with what to keep for the next one."""
+
+    access_token: str
+    refresh_token: str = ""
+    expires_in: int | None = None  # seconds; None: the token does not expire
+
+
+@dataclass(frozen=True, slots=True)
+class MintedToken:
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationInfo:
+    """An App installation a person can access, as the provider lists it."""
+
+    installation_id: int
+    account_login: str
+    is_suspended: bool
+
+
+class AppAuth(Protocol):
+    """A provider App: installation tokens and the installations behind them."""
+
+    def is_configured(self) -> bool: ...
+
+    def token_mint(self, installation_id: int) -> MintedToken: ...
+
+    def user_installations(self, user_token: str) -> list[InstallationInfo]: ...
+
+    def installation_repositories(
+        self, installation_token: str
+    ) -> list[RepositorySnapshot]: ...
+
+    def install_url(self) -> str: ...
 
 
 class Provider(Protocol):
-    slug: str
+    """Everything one code host knows, behind one interface (see the README's
+    "Adding a provider")."""
 
-    def client(self, token: str, base_url: str | None = None) -> RepoClient: ...
+    slug: str
+    name: str  # shown to people: "GitHub"
+    capabilities: frozenset[Capability]
+    webhook_content_types: tuple[str, ...]
+    hook_permission: str  # what a token needs to register our hook, in words
+    codeowners_dialect: str  # "github" or "gitlab" rules for CODEOWNERS
+    app: AppAuth | None
+
+    def can(self, capability: Capability) -> bool: ...
+
+    def api_url(self) -> str: ...
+
+    def web_url(self) -> str: ...
 
     def configured_urls(self) -> tuple[str, ...]: ...
+
+    def webhook_secret(self) -> str: ...
+
+    def client(self, token: str, base_url: str | None = None) -> RepoClient: ...
 
     def verify(self, headers: Headers, body: bytes, secret: str) -> bool: ...
 
@@ -394,6 +418,14 @@ class Provider(Protocol):
     def is_handled(self, event: str, action: str) -> bool: ...
 
     def parse(self, event: str, payload: Payload) -> NormalizedEvent | None: ...
+
+    def account_login(self, account_data: Mapping[str, Any]) -> str: ...
+
+    def is_team_reference(self, owner: str) -> bool: ...
+
+    def token_refresh(
+        self, *, refresh_token: str, client_id: str, client_secret: str
+    ) -> TokenGrant: ...
 
 
 # --- small, strict payload readers shared by the adapters -------------------------

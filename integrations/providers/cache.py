@@ -13,6 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.cache import cache
+
+from integrations import metrics
+
 logger = logging.getLogger(__name__)
 
 REPOSITORY_TTL = 300  # repository metadata
@@ -21,10 +25,6 @@ ETAG_TTL = 86400  # ETag + body for conditional requests
 
 
 def cache_get(key: str, kind: str) -> Any:
-    from django.core.cache import cache
-
-    from integrations import metrics
-
     try:
         value = cache.get(key)
     except Exception:  # noqa: BLE001 - a cache outage must not stop the call
@@ -36,8 +36,6 @@ def cache_get(key: str, kind: str) -> Any:
 
 
 def cache_set(key: str, value: Any, ttl: int) -> None:
-    from django.core.cache import cache
-
     try:
         cache.set(key, value, ttl)
     except Exception:  # noqa: BLE001
@@ -45,8 +43,6 @@ def cache_set(key: str, value: Any, ttl: int) -> None:
 
 
 def repository_generation(provider: str, full_name: str) -> int:
-    from django.core.cache import cache
-
     try:
         return cache.get(_generation_key(provider, full_name)) or 0
     except Exception:  # noqa: BLE001
@@ -55,8 +51,6 @@ def repository_generation(provider: str, full_name: str) -> int:
 
 def repository_cache_invalidate(provider: str, full_name: str) -> None:
     """Something changed on the provider: cached reads of it are stale."""
-    from django.core.cache import cache
-
     key = _generation_key(provider, full_name)
     try:
         cache.set(key, (cache.get(key) or 0) + 1, None)

@@ -17,6 +17,10 @@ import logging
 import time
 from typing import Any
 
+from django.core.cache import cache
+
+from integrations.providers.base import CircuitOpenError
+
 logger = logging.getLogger(__name__)
 
 FAILURES_TO_OPEN = 5
@@ -29,8 +33,6 @@ def _key(provider: str) -> str:
 
 
 def _load(provider: str) -> dict[str, Any]:
-    from django.core.cache import cache
-
     try:
         state = cache.get(_key(provider))
     except Exception:  # noqa: BLE001 - the cache being down must not stop calls
@@ -39,8 +41,6 @@ def _load(provider: str) -> dict[str, Any]:
 
 
 def _save(provider: str, state: dict[str, Any]) -> None:
-    from django.core.cache import cache
-
     _local[provider] = state
     try:
         cache.set(_key(provider), state, OPEN_SECONDS * 10)
@@ -50,8 +50,6 @@ def _save(provider: str, state: dict[str, Any]) -> None:
 
 def circuit_before(provider: str) -> None:
     """Raise CircuitOpenError while the provider's circuit is open."""
-    from integrations.providers.base import CircuitOpenError
-
     opened_at = _load(provider)["opened_at"]
     if opened_at is None:
         return

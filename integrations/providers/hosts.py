@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
+from integrations.providers import PROVIDERS
 from integrations.providers.base import ProviderError
 
 LINK_SCHEMES = frozenset({"http", "https"})
@@ -22,7 +25,6 @@ class HostNotAllowedError(ProviderError):
 
 def configured_hosts(provider: str) -> frozenset[str]:
     """The hosts ``provider`` is configured for, plus the operator's extra hosts."""
-    from django.conf import settings
 
     hosts = {(urlsplit(url).hostname or "").lower() for url in _provider_urls(provider)}
     hosts.update(entry.split(":")[0] for entry in settings.CODEQUEST_ALLOWED_API_HOSTS)
@@ -31,8 +33,6 @@ def configured_hosts(provider: str) -> frozenset[str]:
 
 
 def _provider_urls(provider: str) -> tuple[str, ...]:
-    from integrations.providers import PROVIDERS
-
     adapter = PROVIDERS.get(provider)
     return adapter.configured_urls() if adapter is not None else ()
 
@@ -78,7 +78,6 @@ def api_url_check(url: str, provider: str) -> str:
 
 def configured_origins(provider: str) -> frozenset[tuple[str, int]]:
     """(host, port) pairs an API base URL may name for ``provider``."""
-    from django.conf import settings
 
     origins: set[tuple[str, int]] = set()
     for url in _provider_urls(provider):

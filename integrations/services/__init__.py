@@ -1,21 +1,21 @@
 """Integration services: deliveries (record, process, replay) and repositories."""
 
-from integrations.services.connections import (
-    ConnectResult,
+from integrations.credentials import (
     NeedsReconnect,
     credential_client,
     credential_guard,
     credential_token,
     oauth_credential_store,
-    pull_requests_import,
     repository_client,
+)
+from integrations.services.connections import (
+    ConnectResult,
     repository_connect,
     repository_disconnect,
     repository_import,
 )
 from integrations.services.deliveries import (
     STORED_HEADERS,
-    TRANSIENT_ERRORS,
     RecordResult,
     deliveries_process,
     deliveries_replay,
@@ -41,10 +41,8 @@ __all__ = [
     "repository_client",
     "repository_disconnect",
     "repository_import",
-    "pull_requests_import",
     "repository_connect",
     "STORED_HEADERS",
-    "TRANSIENT_ERRORS",
     "RecordResult",
     "deliveries_process",
     "deliveries_replay",

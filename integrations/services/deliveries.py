@@ -10,9 +10,6 @@ from datetime import datetime, timedelta
 import orjson
 from django.conf import settings
 from django.db import (
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
     connection,
     transaction,
 )
@@ -28,14 +25,17 @@ from integrations.providers import get_provider
 from integrations.providers.base import (
     EventKind,
     PayloadError,
-    ProviderTemporaryError,
 )
+from integrations.providers.cache import repository_cache_invalidate
+from integrations.services.events import event_handle
 from integrations.services.repositories import (
     NotThroughItsHook,
     installation_apply,
     repository_for_event,
     repository_touch,
 )
+from integrations.tasks import delivery_process_task
+from integrations.transient import TRANSIENT_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +59,6 @@ STORED_HEADERS = (
     "webhook-timestamp",
 )
 SWEEP_REPEAT = timedelta(minutes=10)
-# Errors that may pass by themselves: retried with backoff. A connection lost,
-# a deadlock or serialization failure (OperationalError) and a unique-key race
-# (IntegrityError) may; a value the database refuses (DataError) never does.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    OperationalError,
-    InterfaceError,
-    IntegrityError,
-    ProviderTemporaryError,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +205,6 @@ def delivery_process(
 
 def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
     """Process a batch; a transiently failing delivery is handed to a retrying task."""
-    from integrations.tasks import delivery_process_task
-
     outcome = {}
     for pk in delivery_ids:
         try:
@@ -230,9 +219,6 @@ def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
 def _apply(
     delivery: WebhookDelivery,
 ) -> tuple[str, ConnectedRepository | None]:
-    from integrations.providers.cache import repository_cache_invalidate
-    from integrations.services.events import event_handle
-
     try:
         payload = orjson.loads(bytes(delivery.body))
     except orjson.JSONDecodeError as exc:
@@ -247,7 +233,11 @@ def _apply(
         # The ping may just have bound the hook to its repository: mark both.
         webhook_endpoint_verified(delivery.hook)
     if event.installation is not None:
-        installation_apply(provider=event.provider, snapshot=event.installation)
+        installation_apply(
+            provider=event.provider,
+            snapshot=event.installation,
+            occurred_at=event.occurred_at,
+        )
     event_handle(event=event, repository=repository)
     if repository is not None:
         # The provider changed: cached reads of this repository are stale.

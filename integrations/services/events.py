@@ -7,33 +7,76 @@ and schedule reviewer assignment for newly opened work.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
 from integrations.models import ConnectedRepository
-from integrations.providers.base import NormalizedEvent
+from integrations.providers.base import EventKind, NormalizedEvent
+from reviews.assignment.service import ASSIGN_ON
+from reviews.models import PullRequest
+from reviews.services import event_apply
+from reviews.tasks import reviewer_assign_task
+from rewards.services import points_award, points_reconcile
 
 
 def event_handle(
     *, event: NormalizedEvent, repository: ConnectedRepository | None
 ) -> Any:
     """Apply one event and its consequences; returns the apply result."""
-    from reviews.services import event_apply
-    from rewards.services import points_award
-
+    if repository is not None:
+        _followed_since_learn(event, repository)
     result = event_apply(event=event, repository=repository)
     points_award(event=event, pull_request=result.pull_request)
-    _schedule_assignment(event, result)
+    if repository is not None:
+        _schedule_assignment(event, result, repository.followed_since)
     return result
 
 
-def _schedule_assignment(event: NormalizedEvent, result: Any) -> None:
-    """Opened or ready for review: choose reviewers once it is committed."""
-    from reviews.assignment.service import ASSIGN_ON
-    from reviews.tasks import reviewer_assign_task
+def _followed_since_learn(
+    event: NormalizedEvent, repository: ConnectedRepository
+) -> None:
+    """A repository known only from deliveries (no token, no App installation)
+    has been followed at least since the earliest work a delivery brought.
 
+    Deliveries arrive in any order, so the moment is the minimum over all of
+    them, and the pull requests whose work it now admits are recounted: the
+    ledger ends the same whichever delivery came first.
+    """
+    since = repository.followed_since
+    if (
+        repository.credential_id
+        or repository.installation_id
+        or since is None
+        or event.occurred_at >= since
+    ):
+        return
+    moved = ConnectedRepository.objects.filter(
+        pk=repository.pk, followed_since__gt=event.occurred_at
+    ).update(followed_since=event.occurred_at)
+    repository.followed_since = event.occurred_at
+    if not moved:
+        return
+    admitted = PullRequest.objects.filter(
+        repository=repository, provider_updated_at__gte=event.occurred_at
+    )
+    for pull in admitted:
+        points_reconcile(pull_request=pull)
+
+
+def _schedule_assignment(
+    event: NormalizedEvent, result: Any, followed_since: datetime | None
+) -> None:
+    """Opened or ready for review since we followed the repository: choose
+    reviewers once it is committed. A pull request opened before (an import,
+    a first reconciliation) is history, not new work."""
     trigger = ASSIGN_ON.get(event.kind)
     pull = result.pull_request
-    if trigger and pull is not None and not pull.draft:
-        transaction.on_commit(lambda: reviewer_assign_task.delay(pull.pk, trigger))
+    if not trigger or pull is None or pull.draft:
+        return
+    opened = event.kind is EventKind.PR_OPENED and pull.provider_created_at
+    when = opened or event.occurred_at
+    if followed_since is not None and when < followed_since:
+        return
+    transaction.on_commit(lambda: reviewer_assign_task.delay(pull.pk, trigger))

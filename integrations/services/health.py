@@ -29,6 +29,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from integrations import metrics
+from integrations.budgets import token_fingerprint
+from integrations.credentials import repository_client
 from integrations.models import (
     ConnectedRepository,
     HealthStatus,
@@ -37,12 +39,16 @@ from integrations.models import (
     SyncRun,
     WebhookDelivery,
 )
-from integrations.providers.base import ProviderAuthError, ProviderError, RateLimit
-from integrations.services.connections import repository_client
+from integrations.providers import get_provider
+from integrations.providers.base import (
+    Capability,
+    ProviderAuthError,
+    ProviderError,
+    RateLimit,
+)
 from integrations.services.sync import (
     rate_limits_record,
     repositories_syncable,
-    token_fingerprint,
 )
 
 logger = logging.getLogger(__name__)
@@ -154,7 +160,8 @@ def _check_hook(finding: Finding, repository, client) -> None:
     )
     if endpoint is None:
         if repository.installation_id:
-            finding.details.append("events arrive through the GitHub App")
+            name = get_provider(repository.provider).name
+            finding.details.append(f"events arrive through the {name} App")
         else:
             finding.worse(
                 HealthStatus.DEGRADED,
@@ -172,12 +179,13 @@ def _check_hook(finding: Finding, repository, client) -> None:
         finding.worse(HealthStatus.UNHEALTHY, "webhook disabled on the provider")
     else:
         finding.details.append("webhook active")
-        if repository.provider == "github":
+        if get_provider(repository.provider).can(Capability.HOOK_REDELIVERY):
             _redeliver(finding, repository, endpoint, client)
 
 
 def _redeliver(finding: Finding, repository, endpoint, client) -> None:
-    """GitHub never retries a failed delivery: ask for the ones that failed."""
+    """The provider does not retry a failed delivery (GitHub never does): ask
+    for the ones that failed."""
     known = set(
         WebhookDelivery.objects.filter(
             hook=endpoint, received_at__gte=timezone.now() - timedelta(days=3)
@@ -195,7 +203,8 @@ def _redeliver(finding: Finding, repository, endpoint, client) -> None:
             "integrations.health.redelivery_requested",
             extra={"repository": str(repository), "count": len(asked)},
         )
-        finding.details.append(f"asked GitHub to redeliver {len(asked)} failed")
+        name = get_provider(repository.provider).name
+        finding.details.append(f"asked {name} to redeliver {len(asked)} failed")
 
 
 def _check_deliveries(finding: Finding, repository, now: datetime) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from integrations.credentials import (
     app_of,
@@ -83,7 +84,11 @@ def installation_link(
             },
         )
         repositories = [
-            repository_upsert(snapshot=snapshot, installation_id=installation_id)
+            repository_upsert(
+                snapshot=snapshot,
+                installation_id=installation_id,
+                followed_since=timezone.now(),
+            )
             for snapshot in snapshots
         ]
         ConnectedRepository.objects.filter(

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from integrations.credentials import installation_token_forget
 from integrations.models import AppInstallation, ConnectedRepository, WebhookEndpoint
+from integrations.providers import get_provider
 from integrations.providers.base import (
     InstallationSnapshot,
     NormalizedEvent,
     PayloadError,
     RepositorySnapshot,
+    host_of,
 )
 
 
@@ -49,7 +51,12 @@ def repository_for_event(
         _refresh(existing, event.repository, is_active=True)
         repository = existing
     else:
-        repository = repository_upsert(snapshot=event.repository)
+        # Created by a live delivery: the work it carries is the first we
+        # follow (a moment from the provider's clock, like the work's own).
+        repository = repository_upsert(
+            snapshot=event.repository,
+            followed_since=min(event.occurred_at, timezone.now()),
+        )
     if hook is not None:
         hook.repository = repository
         hook.save(update_fields=["repository", "updated_at"])
@@ -57,9 +64,14 @@ def repository_for_event(
 
 
 def repository_upsert(
-    *, snapshot: RepositorySnapshot, installation_id: int | None = None
+    *,
+    snapshot: RepositorySnapshot,
+    installation_id: int | None = None,
+    followed_since: datetime | None = None,
 ) -> ConnectedRepository:
-    """Find a repository by the provider's id (renames keep it), else create it."""
+    """Find a repository by the provider's id (renames keep it), else create it,
+    followed from ``followed_since`` (default now). A repository connected again
+    keeps the moment it was first followed."""
     keys = _repository_keys(snapshot)
     repository = ConnectedRepository.objects.filter(**keys).first()
     if repository is None:
@@ -74,6 +86,7 @@ def repository_upsert(
                     web_url=snapshot.web_url[:1000],
                     is_private=snapshot.is_private,
                     installation_id=installation_id,
+                    followed_since=followed_since or timezone.now(),
                 )
             return repository
         except IntegrityError:
@@ -137,8 +150,14 @@ def repository_touch(repository: ConnectedRepository) -> None:
     ).update(last_event_at=now)
 
 
-def installation_apply(*, provider: str, snapshot: InstallationSnapshot) -> None:
-    """Keep an App installation and its repository list current."""
+def installation_apply(
+    *,
+    provider: str,
+    snapshot: InstallationSnapshot,
+    occurred_at: datetime | None = None,
+) -> None:
+    """Keep an App installation and its repository list current; repositories
+    it adds are followed from the moment they were granted."""
     host = next(
         (repo.host for repo in (*snapshot.added, *snapshot.removed)), None
     ) or _default_host(provider)
@@ -153,7 +172,11 @@ def installation_apply(*, provider: str, snapshot: InstallationSnapshot) -> None
         },
     )
     kept = [
-        repository_upsert(snapshot=repo, installation_id=snapshot.installation_id).pk
+        repository_upsert(
+            snapshot=repo,
+            installation_id=snapshot.installation_id,
+            followed_since=min(occurred_at or timezone.now(), timezone.now()),
+        ).pk
         for repo in snapshot.added
     ]
     mine = ConnectedRepository.objects.filter(
@@ -161,9 +184,7 @@ def installation_apply(*, provider: str, snapshot: InstallationSnapshot) -> None
     )
     if snapshot.action == "deleted":
         mine.update(is_active=False)
-        from integrations.services.github_app import installation_token_forget
-
-        installation_token_forget(snapshot.installation_id)
+        installation_token_forget(provider, snapshot.installation_id)
     elif snapshot.replaces_all:
         mine.exclude(pk__in=kept).update(is_active=False)
     removed_ids = [repo.external_id for repo in snapshot.removed]
@@ -172,7 +193,4 @@ def installation_apply(*, provider: str, snapshot: InstallationSnapshot) -> None
 
 
 def _default_host(provider: str) -> str:
-    from urllib.parse import urlsplit
-
-    base = settings.GITHUB_WEB_URL if provider == "github" else settings.GITLAB_URL
-    return urlsplit(base).hostname or ""
+    return host_of(get_provider(provider).web_url())

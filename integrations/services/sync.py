@@ -20,8 +20,8 @@ reserve, the run is deferred until the limit resets instead.
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,66 +31,91 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations import metrics
-from integrations.models import ConnectedRepository, RateLimitSample, SyncRun
+from integrations.budgets import (
+    SyncDeferred,
+    budget_check,
+    rate_limits_record,
+)
+from integrations.credentials import credential_guard, repository_client
+from integrations.models import ConnectedRepository, SyncRun
+from integrations.providers import PROVIDERS
 from integrations.providers.base import (
     EventKind,
     NormalizedEvent,
     ProviderError,
     PullRequestSnapshot,
     PullState,
+    RepoClient,
     ReviewSnapshot,
 )
-from integrations.services.connections import (
-    Progress,
-    credential_guard,
-    repository_client,
-)
 from integrations.services.events import event_handle
+from integrations.tasks import repository_sync_task
+from reviews.models import PullRequest
 
 logger = logging.getLogger(__name__)
 
+Progress = Callable[[str], None]
+
 WEBHOOK_GRACE = timedelta(minutes=2)  # a delivery may still be on its way
-
-
-class SyncDeferred(Exception):
-    """The token's rate-limit budget is below the reserve until ``reset_at``."""
-
-    def __init__(self, reset_at: datetime) -> None:
-        super().__init__(f"rate limit below the reserve until {reset_at:%H:%M:%S} UTC")
-        self.reset_at = reset_at
 
 
 @dataclass
 class SyncResult:
     run: SyncRun
     changed: list[str]  # "#12 merged", "#12 review by kim"
+    pull_requests: int = 0  # read from the provider
+    reviews: int = 0
+
+
+@dataclass
+class _Pass:
+    """What one run found and read."""
+
+    changed: list[str] | None  # None: the provider said nothing changed (304)
+    missed: int = 0
+    pull_requests: int = 0
+    reviews: int = 0
 
 
 def repository_sync(
     *,
     repository: ConnectedRepository,
     full: bool = False,
-    trigger: str = "schedule",
+    initial: bool = False,
+    trigger: str = SyncRun.Trigger.SCHEDULE,
     progress: Progress = lambda line: None,
+    client: RepoClient | None = None,
 ) -> SyncResult:
-    """Reconcile one repository now; raises SyncDeferred or ProviderError."""
+    """Reconcile one repository now; raises SyncDeferred or ProviderError.
+
+    ``initial`` is the import when a repository is connected: its open pull
+    requests and those updated in the last ``CODEQUEST_INITIAL_SCAN_DAYS``,
+    down the same road as every other run (what was done before the
+    repository was followed earns nothing and assigns nobody, by the rules).
+    """
     started = timezone.now()
     run = SyncRun.objects.create(
         repository=repository,
-        kind=SyncRun.Kind.FULL if full else SyncRun.Kind.INCREMENTAL,
+        kind=_kind(full=full, initial=initial),
         status=SyncRun.Status.RUNNING,
         trigger=trigger,
         started_at=started,
+        # What a client handed in has already spent; _finish takes the rest.
+        api_calls=client.usage.calls if client else 0,
+        rate_limit_points=client.usage.points if client else 0,
     )
-    client = None
     try:
         budget_check(repository)
         credential = repository.credential
         with credential_guard(credential) if credential else nullcontext():
-            client = repository_client(repository)
-            changed, missed = _reconcile(repository, client, full, started, progress)
-            run.not_modified = changed is None
-            changed = changed or []
+            client = client or repository_client(repository)
+            found = (
+                _import(repository, client, started, progress)
+                if initial
+                else _reconcile(repository, client, full, started, progress)
+            )
+            run.not_modified = found.changed is None
+            changed = found.changed or []
     except SyncDeferred as exc:
         _finish(run, client, SyncRun.Status.DEFERRED, error=str(exc))
         raise
@@ -105,23 +130,65 @@ def repository_sync(
         )
         raise
     run.changes = len(changed)
-    run.missed_by_webhooks = missed
+    run.missed_by_webhooks = found.missed
     _finish(run, client, SyncRun.Status.SUCCEEDED)
-    _webhook_health(repository, missed, started)
-    return SyncResult(run, changed)
+    _webhook_health(repository, found.missed, started)
+    return SyncResult(run, changed, found.pull_requests, found.reviews)
 
 
-def _reconcile(repository, client, full: bool, started: datetime, progress):
+def _kind(*, full: bool, initial: bool) -> str:
+    if initial:
+        return SyncRun.Kind.INITIAL
+    return SyncRun.Kind.FULL if full else SyncRun.Kind.INCREMENTAL
+
+
+def _import(
+    repository: ConnectedRepository,
+    client: RepoClient,
+    started: datetime,
+    progress: Progress,
+) -> _Pass:
+    """Every open pull request and those updated in the scan window, with
+    their reviews, applied like any other run."""
+    days = settings.CODEQUEST_INITIAL_SCAN_DAYS
+    changed: list[str] = []
+    found = _Pass(changed=changed)
+    newest = None
+    for snapshot, reviews in client.pull_requests(
+        repository.full_name, updated_since=started - timedelta(days=days)
+    ):
+        newest = max(filter(None, (newest, snapshot.updated_at)), default=None)
+        before = _known(repository, [snapshot]).get(snapshot.number)
+        changes = _apply(repository, snapshot, reviews, before)
+        changed += [f"#{snapshot.number} {what}" for what in changes]
+        found.pull_requests += 1
+        found.reviews += len(reviews)
+        progress(f"#{snapshot.number} {snapshot.state}: {len(reviews)} reviews")
+    _bookmark(repository, "", newest, started)
+    progress(
+        f"imported {found.pull_requests} pull requests and {found.reviews} reviews "
+        f"(last {days} days)"
+    )
+    return found
+
+
+def _reconcile(
+    repository: ConnectedRepository,
+    client: RepoClient,
+    full: bool,
+    started: datetime,
+    progress: Progress,
+) -> _Pass:
     since = _since(repository, full, started)
     etag = "" if full else repository.sync_etag
     listing = client.pull_requests_since(repository.full_name, since=since, etag=etag)
     if listing.not_modified:
         progress("not modified since the last sync (no rate limit spent)")
         _bookmark(repository, listing.etag, None, started)
-        return None, 0
+        return _Pass(changed=None)
     known = _known(repository, listing.pulls)
     changed: list[str] = []
-    missed = 0
+    missed = read = reviewed = 0
     newest = None
     for index, snapshot in enumerate(listing.pulls, start=1):
         newest = max(filter(None, (newest, snapshot.updated_at)), default=None)
@@ -129,6 +196,7 @@ def _reconcile(repository, client, full: bool, started: datetime, progress):
         if _seen_last_time(snapshot, before, repository.sync_cursor):
             continue
         reviews = client.reviews(repository.full_name, snapshot)
+        read, reviewed = read + 1, reviewed + len(reviews)
         found = _apply(repository, snapshot, reviews, before)
         progress(
             f"[{index}/{len(listing.pulls)}] #{snapshot.number}: "
@@ -138,7 +206,7 @@ def _reconcile(repository, client, full: bool, started: datetime, progress):
         if found and _webhooks_should_have(repository, snapshot, started):
             missed += len(found)
     _bookmark(repository, listing.etag, newest, started)
-    return changed, missed
+    return _Pass(changed, missed, read, reviewed)
 
 
 def _webhooks_should_have(
@@ -148,7 +216,8 @@ def _webhooks_should_have(
     that its delivery is not merely still on the way: a webhook missed it.
     History from before we followed it is an import, not a miss."""
     when = snapshot.updated_at
-    return when is not None and repository.created_at <= when < started - WEBHOOK_GRACE
+    since = repository.followed_since or repository.created_at
+    return when is not None and since <= when < started - WEBHOOK_GRACE
 
 
 def _since(repository: ConnectedRepository, full: bool, now: datetime) -> datetime:
@@ -159,8 +228,6 @@ def _since(repository: ConnectedRepository, full: bool, now: datetime) -> dateti
 
 def _known(repository, pulls: list[PullRequestSnapshot]) -> dict[int, tuple]:
     """number -> (provider_updated_at, state) of the pull requests we hold."""
-    from reviews.models import PullRequest
-
     rows = PullRequest.objects.filter(
         repository=repository, number__in=[pull.number for pull in pulls]
     ).values_list("number", "provider_updated_at", "state")
@@ -257,8 +324,9 @@ def _finish(run: SyncRun, client, status: str, *, error: str = "") -> None:
     run.error = error[:2000]
     run.finished_at = timezone.now()
     if client is not None:
-        run.api_calls = client.usage.calls
-        run.rate_limit_points = client.usage.points
+        # A client handed in (connecting) has spent calls before this run.
+        run.api_calls = client.usage.calls - run.api_calls
+        run.rate_limit_points = client.usage.points - run.rate_limit_points
         _sample(run.repository, client)
     run.save()
     _export(run)
@@ -300,69 +368,10 @@ def _webhook_health(repository, missed: int, started: datetime) -> None:
     repository.webhook_status = new
 
 
-# --- rate limits ------------------------------------------------------------------
-
-
-def token_fingerprint(repository: ConnectedRepository) -> str:
-    """Which budget a repository spends: its installation or its credential."""
-    if repository.installation_id:
-        key = f"installation:{repository.installation_id}"
-    else:
-        key = f"credential:{repository.credential_id}"
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 def _sample(repository: ConnectedRepository, client) -> None:
     limit = client.rate_limit()
     if limit is not None:
         rate_limits_record(repository=repository, limits=[limit])
-
-
-def rate_limits_record(
-    *, repository: ConnectedRepository, limits: list, now: datetime | None = None
-) -> None:
-    """Keep the budgets a provider reported for the token this repository uses."""
-    now = now or timezone.now()
-    for limit in limits:
-        labels = (repository.provider, repository.host, limit.resource)
-        metrics.rate_limit_remaining.labels(*labels).set(limit.remaining)
-        metrics.rate_limit_limit.labels(*labels).set(limit.limit)
-    RateLimitSample.objects.bulk_create(
-        RateLimitSample(
-            provider=repository.provider,
-            host=repository.host,
-            token_fingerprint=token_fingerprint(repository),
-            resource=limit.resource,
-            limit=limit.limit,
-            remaining=limit.remaining,
-            reset_at=limit.reset_at,
-            sampled_at=now,
-        )
-        for limit in limits
-    )
-
-
-def budget_check(repository: ConnectedRepository) -> None:
-    """Defer instead of spending the last of the budget (the reserve).
-
-    Raises SyncDeferred (with the reset time) when the token this repository
-    uses last reported less than CODEQUEST_RATE_LIMIT_RESERVE left.
-    """
-    latest = (
-        RateLimitSample.objects.filter(
-            token_fingerprint=token_fingerprint(repository), resource="core"
-        )
-        .order_by("-sampled_at", "-id")
-        .first()
-    )
-    now = timezone.now()
-    if (
-        latest is not None
-        and latest.reset_at is not None
-        and latest.reset_at > now
-        and latest.remaining < settings.CODEQUEST_RATE_LIMIT_RESERVE
-    ):
-        raise SyncDeferred(latest.reset_at)
 
 
 def repositories_syncable():
@@ -370,24 +379,27 @@ def repositories_syncable():
     when this instance has the App's credentials."""
     from django.db.models import Q
 
-    callable_ = Q(credential__isnull=False)
-    if app_configured():
-        callable_ |= Q(installation_id__isnull=False)
+    callable_ = Q(credential__isnull=False) | Q(
+        installation_id__isnull=False, provider__in=apps_configured()
+    )
     return ConnectedRepository.objects.filter(is_active=True).filter(callable_)
 
 
 def repositories_waiting_for_app():
     """Active repositories known only through an App installation on an
     instance without the App's credentials: skipped, not failed."""
-    if app_configured():
-        return ConnectedRepository.objects.none()
     return ConnectedRepository.objects.filter(
         is_active=True, credential__isnull=True, installation_id__isnull=False
-    )
+    ).exclude(provider__in=apps_configured())
 
 
-def app_configured() -> bool:
-    return bool(settings.GITHUB_APP_ID and settings.GITHUB_APP_PRIVATE_KEY)
+def apps_configured() -> list[str]:
+    """Providers whose App this instance can authenticate as."""
+    return [
+        slug
+        for slug, adapter in PROVIDERS.items()
+        if adapter.app is not None and adapter.app.is_configured()
+    ]
 
 
 def repository_sync_all(*, interval: int) -> int:
@@ -396,8 +408,6 @@ def repository_sync_all(*, interval: int) -> int:
     Each repository keeps the same offset in every round (its id modulo the
     interval), so 1,000 repositories never fire at once.
     """
-    from integrations.tasks import repository_sync_task
-
     count = 0
     for pk in repositories_syncable().values_list("pk", flat=True).iterator():
         offset = (pk * 7919) % max(interval, 1)

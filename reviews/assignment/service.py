@@ -19,8 +19,10 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from integrations.credentials import repository_client
 from integrations.models import ConnectedRepository
-from integrations.providers.base import EventKind, ProviderError
+from integrations.providers import get_provider
+from integrations.providers.base import Capability, EventKind, ProviderError
 from integrations.providers.cache import cache_get, cache_set
 from reviews.assignment.pipeline import (
     Decision,
@@ -65,8 +67,6 @@ def reviewer_assign(
     ``exclude`` maps logins to leave out (SLA reassignment) — they are shown in
     the explanation as filtered.
     """
-    from integrations.services import repository_client
-
     pull = PullRequest.objects.select_related("repository").get(pk=pull_request_id)
     if not pull.repository.credential_id and not pull.repository.installation_id:
         # Known from webhooks only: nothing to read CODEOWNERS or request with.
@@ -125,16 +125,15 @@ def _assignment_request(
     pull: PullRequest, settings_, client, exclude: tuple[str, ...]
 ) -> Request:
     repository = pull.repository
+    dialect = get_provider(repository.provider).codeowners_dialect
     files = client.changed_files(repository.full_name, pull.number)
     pull_files_record(pull=pull, paths=files)
     ref = pull.base_ref or repository.default_branch
     found = find_file(
         lambda path: client.file_read(repository.full_name, path, ref),
-        repository.provider,
+        dialect,
     )
-    ownerships = (
-        _ownerships(parse(found[1], repository.provider), files) if found else ()
-    )
+    ownerships = _ownerships(parse(found[1], dialect), files) if found else ()
     owners = [owner for ownership in ownerships for owner in ownership.owners]
     teams = _teams(repository, settings_, [*owners, *settings_.pool], client)
     candidates = set(owners_expand(owners, teams)) | set(
@@ -142,7 +141,8 @@ def _assignment_request(
     )
     people = _reviewer_facts(repository, candidates)
     people = _with_expertise(people, pull, files)
-    people = _with_busy_status(people, client, pull.author_login)
+    if get_provider(repository.provider).can(Capability.BUSY_STATUS):
+        people = _with_busy_status(people, client, pull.author_login)
     for login in exclude:
         if login in people:
             people[login] = replace(people[login], unavailable="did not answer in time")
@@ -211,8 +211,11 @@ def _teams(
     a team in the fallback).
     """
     teams = {name: tuple(members) for name, members in settings_.teams.items()}
+    adapter = get_provider(repository.provider)
+    if not adapter.can(Capability.TEAM_MEMBERS):
+        return teams
     for owner in dict.fromkeys(owners):
-        if owner in teams or not _is_team(owner, repository.provider):
+        if owner in teams or not adapter.is_team_reference(owner):
             continue
         key = f"team-members:{repository.provider}:{repository.host}:{owner}"
         members = cache_get(key, "team_members")
@@ -229,13 +232,6 @@ def _teams(
         if members:
             teams[owner] = tuple(members)
     return teams
-
-
-def _is_team(owner: str, provider: str) -> bool:
-    """GitHub teams are @org/team; on GitLab any @path may be a group."""
-    if not owner.startswith("@") or owner.startswith("@@"):
-        return False
-    return "/" in owner if provider == "github" else True
 
 
 def _reviewer_facts(

@@ -14,7 +14,13 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.providers.base import ProviderError, ProviderTemporaryError
+from integrations.credentials import repository_client
+from integrations.models import ConnectedRepository
+from integrations.providers.base import (
+    ProviderError,
+    ProviderTemporaryError,
+    RepoClient,
+)
 from reviews.assignment.service import review_settings_get, reviewer_assign
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
@@ -146,7 +152,5 @@ def _reassign(request: ReviewRequest, now: datetime) -> bool:
     return True
 
 
-def _client(repository):
-    from integrations.services import repository_client
-
+def _client(repository: ConnectedRepository) -> RepoClient:
     return repository_client(repository)

@@ -63,6 +63,7 @@ class FakeGitHub:
             updated_at=stamp(when),
             requested_reviewers=[],
             html_url=f"https://github.com/{self.full_name}/pull/{number}",
+            url=f"https://api.github.com/repos/{self.full_name}/pulls/{number}",
         )
         pull["user"] = {**pull["user"], "login": author}
         pull["head"] = {**pull["head"], "sha": f"{number:040x}"}
@@ -142,11 +143,24 @@ class FakeGitHub:
     # --- the HTTP side -------------------------------------------------------------
 
     def install(self, rsps: responses.RequestsMock) -> None:
+        repo = re.escape(f"{API}/repos/{self.full_name}")
         base = re.escape(f"{API}/repos/{self.full_name}/pulls")
         rsps.add_callback(
             responses.GET, re.compile(rf"{base}/(\d+)/reviews.*"), self._reviews
         )
         rsps.add_callback(responses.GET, re.compile(rf"{base}(\?.*)?$"), self._list)
+        rsps.add_callback(responses.GET, re.compile(rf"{base}/(\d+)$"), self._pull)
+        rsps.add_callback(responses.GET, re.compile(rf"{repo}(\?.*)?$"), self._repo)
+
+    def _pull(self, request):
+        """One pull request read whole (what the import does for each)."""
+        number = int(re.search(r"/pulls/(\d+)$", request.url).group(1))
+        return self._answer("pull", 200, json.dumps(self.pulls[number]))
+
+    def _repo(self, request):
+        """The repository as the REST API shows it (the webhook carries the same
+        object), for the initial import's ``GET /repos/{repo}``."""
+        return self._answer("repo", 200, json.dumps(self._template["repository"]))
 
     def _answer(self, path: str, status: int, body, headers=None):
         if self.fail_next:
@@ -173,8 +187,15 @@ class FakeGitHub:
         query = parse_qs(urlsplit(request.url).query)
         page = int(query.get("page", ["1"])[0])
         per_page = int(query.get("per_page", ["30"])[0])
+        state = query.get("state", ["open"])[0]  # GitHub's default is open
         ordered = sorted(
-            self.pulls.values(), key=lambda pull: pull["updated_at"], reverse=True
+            (
+                pull
+                for pull in self.pulls.values()
+                if state == "all" or pull["state"] == state
+            ),
+            key=lambda pull: pull["updated_at"],
+            reverse=True,
         )
         items = ordered[(page - 1) * per_page : page * per_page]
         body = json.dumps(items)

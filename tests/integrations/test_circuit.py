@@ -12,8 +12,8 @@ from integrations.providers.base import (
     CircuitOpenError,
     ProviderError,
     ProviderTemporaryError,
-    recorded_call,
 )
+from integrations.providers.calls import recorded_call
 
 
 def call(outcome: Exception | None = None, provider: str = "github") -> None:

@@ -16,8 +16,10 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
+from integrations import credentials
 from integrations.models import AppInstallation, ConnectedRepository, ProviderCredential
-from integrations.services import github_app, oauth_credential_store
+from integrations.providers.github.app import AppNotConfiguredError
+from integrations.services import oauth_credential_store
 
 pytestmark = pytest.mark.django_db
 
@@ -58,15 +60,15 @@ def test_token_is_minted_from_a_jwt_and_cached(private_key):
     url = f"{API}/app/installations/30614431/access_tokens"
     with responses.RequestsMock() as rsps:
         rsps.post(url, status=201, json=token_body(timedelta(hours=1)))
-        first = github_app.installation_token(30614431)
-        second = github_app.installation_token(30614431)
+        first = credentials.installation_token("github", 30614431)
+        second = credentials.installation_token("github", 30614431)
         assert len(rsps.calls) == 1
         bearer = rsps.calls[0].request.headers["Authorization"].removeprefix("Bearer ")
     assert first == second == "ghs_1llwuELtXN5HDOB99XhpcTXdJxbOuF0ZlSmj"
     claims = jwt.decode(bearer, private_key.public_key(), algorithms=["RS256"])
     assert claims["iss"] == APP_ID
     assert claims["exp"] - claims["iat"] <= 600  # GitHub's 10-minute maximum
-    cached = cache.get(github_app._cache_key(30614431))
+    cached = cache.get(credentials._cache_key("github", 30614431))
     assert first not in cached  # encrypted in the cache
 
 
@@ -74,8 +76,8 @@ def test_a_token_about_to_expire_is_not_reused():
     url = f"{API}/app/installations/30614431/access_tokens"
     with responses.RequestsMock() as rsps:
         rsps.post(url, status=201, json=token_body(timedelta(minutes=3)))
-        github_app.installation_token(30614431)
-        github_app.installation_token(30614431)
+        credentials.installation_token("github", 30614431)
+        credentials.installation_token("github", 30614431)
         assert len(rsps.calls) == 2
 
 
@@ -86,20 +88,20 @@ def test_uninstall_forgets_the_cached_token():
     url = f"{API}/app/installations/30614431/access_tokens"
     with responses.RequestsMock() as rsps:
         rsps.post(url, status=201, json=token_body(timedelta(hours=1)))
-        github_app.installation_token(30614431)
+        credentials.installation_token("github", 30614431)
     installation_apply(
         provider="github",
         snapshot=InstallationSnapshot(
             installation_id=30614431, account_login="x", action="deleted"
         ),
     )
-    assert cache.get(github_app._cache_key(30614431)) is None
+    assert cache.get(credentials._cache_key("github", 30614431)) is None
 
 
 def test_not_configured_is_a_clear_error(settings):
     settings.GITHUB_APP_ID = ""
-    with pytest.raises(github_app.AppNotConfigured, match="GITHUB_APP_ID"):
-        github_app.installation_token(1)
+    with pytest.raises(AppNotConfiguredError, match="GITHUB_APP_ID"):
+        credentials.installation_token("github", 1)
 
 
 @pytest.fixture

@@ -186,7 +186,7 @@ def test_k_changed_pull_requests_cost_about_k(repository, github):
 
 
 def test_a_spent_budget_defers_instead_of_failing(repository, github):
-    from integrations.services.sync import token_fingerprint
+    from integrations.budgets import token_fingerprint
 
     RateLimitSample.objects.create(
         provider="github",
@@ -208,7 +208,7 @@ def test_a_spent_budget_defers_instead_of_failing(repository, github):
     with mock.patch.object(repository_sync_task, "apply_async") as requeue:
         repository_sync_task.run(repository.pk)
     (args,), kwargs = requeue.call_args
-    assert args == (repository.pk, False)
+    assert args == (repository.pk, False, "schedule")
     assert 20 * 60 - 5 <= kwargs["countdown"] <= 20 * 60 + 10
 
 

@@ -248,8 +248,8 @@ def test_assignment_waits_when_the_rate_limit_budget_is_low(repository):
 
     from django.utils import timezone
 
+    from integrations.budgets import token_fingerprint
     from integrations.models import RateLimitSample
-    from integrations.services.sync import token_fingerprint
     from reviews.models import PullRequest
     from reviews.tasks import reviewer_assign_task
 

@@ -88,7 +88,9 @@ def test_simultaneous_assignments_respect_capacity(pulls):
         finally:
             connection.close()
 
-    with mock.patch("integrations.services.repository_client", return_value=Provider()):
+    with mock.patch(
+        "reviews.assignment.service.repository_client", return_value=Provider()
+    ):
         threads = [threading.Thread(target=assign, args=(pull,)) for pull in pulls]
         for thread in threads:
             thread.start()

@@ -112,7 +112,9 @@ def test_a_value_the_database_refuses_fails_at_once_without_retries(client):
     post_webhook(client, "github", opened(), "pull_request")
     delivery = WebhookDelivery.objects.get()
     refused = DataError("value too long for type character varying(255)")
-    with mock.patch("integrations.services.events.event_handle", side_effect=refused):
+    with mock.patch(
+        "integrations.services.deliveries.event_handle", side_effect=refused
+    ):
         outcome = services.delivery_process(
             delivery_id=delivery.pk, final_attempt=False
         )

@@ -5,7 +5,8 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations import services
-from integrations.models import Organization, Provider
+from integrations.models import Organization
+from integrations.providers import provider_slugs
 from integrations.providers.base import ProviderError
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--provider", required=True, choices=Provider.values)
+        parser.add_argument("--provider", required=True, choices=provider_slugs())
         parser.add_argument(
             "--repo", required=True, help="owner/name or group/sub/project"
         )

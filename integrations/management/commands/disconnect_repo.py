@@ -3,14 +3,15 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations import services
-from integrations.models import ConnectedRepository, Provider
+from integrations.models import ConnectedRepository
+from integrations.providers import provider_slugs
 
 
 class Command(BaseCommand):
     help = "Remove our webhook from a repository and stop following it (data is kept)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--provider", required=True, choices=Provider.values)
+        parser.add_argument("--provider", required=True, choices=provider_slugs())
         parser.add_argument(
             "--repo", required=True, help="owner/name or group/sub/project"
         )

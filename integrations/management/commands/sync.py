@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.models import Provider
+from integrations.providers import provider_slugs
 from integrations.providers.base import ProviderError
 from integrations.services.sync import (
     SyncDeferred,
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--provider", choices=Provider.values)
+        parser.add_argument("--provider", choices=provider_slugs())
         parser.add_argument("--repo", help="full name: owner/name or group/project")
         parser.add_argument(
             "--full",

@@ -20,6 +20,7 @@ import requests
 
 from integrations import metrics
 from integrations.providers.base import (
+    Payload,
     ProviderAuthError,
     ProviderError,
     ProviderNotFoundError,
@@ -247,7 +248,7 @@ class GitHubClient:
     def _get_cached(
         self,
         url: str,
-        query: dict,
+        query: Payload,
         *,
         kind: str = "etag",
         ttl: int | None = None,
@@ -375,8 +376,8 @@ class GitHubClient:
         return RateLimit("core", limit, remaining, reset_at)
 
     def _get(
-        self, url: str, query: dict, headers: dict | None = None
-    ) -> tuple[int, dict, Any]:
+        self, url: str, query: Payload, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any], Any]:
         """One counted GET: (status, headers, decoded body); errors raise."""
         requester = self._gh.requester
         status, response_headers, body = requester.requestJson(
@@ -388,7 +389,7 @@ class GitHubClient:
         self.usage.points += 1
         data = json.loads(body) if body else None
         if status >= 400:
-            raise requester.createException(status, response_headers, data)
+            raise requester.createException(status, response_headers, data or {})
         return status, response_headers, data
 
     def file_read(self, full_name: str, path: str, ref: str) -> str | None:
@@ -401,7 +402,8 @@ class GitHubClient:
             return None
         if isinstance(content, list):  # a directory of that name
             return None
-        return content.decoded_content.decode("utf-8", "replace")
+        decoded: bytes = content.decoded_content
+        return decoded.decode("utf-8", "replace")
 
     def changed_files(self, full_name: str, number: int) -> list[str]:
         """Paths a PR changes (renames count under their new name), all pages."""
@@ -411,9 +413,9 @@ class GitHubClient:
             items = self._pages(f"{repo.url}/pulls/{number}/files", max_pages=30)
         return [item["filename"] for item in items]
 
-    def _pages(self, url: str, *, max_pages: int) -> list[dict]:
+    def _pages(self, url: str, *, max_pages: int) -> list[Payload]:
         """Every item of a paginated list (100 per page), up to ``max_pages``."""
-        items: list[dict] = []
+        items: list[Payload] = []
         for page in range(1, max_pages + 1):
             _, batch = self._gh.requester.requestJsonAndCheck(
                 "GET", url, {"per_page": 100, "page": page}
@@ -508,7 +510,7 @@ class GitHubClient:
         return [review for review in map(_review_from_api, raws) if review]
 
 
-def _review_from_api(raw: dict) -> ReviewSnapshot | None:
+def _review_from_api(raw: Payload) -> ReviewSnapshot | None:
     """A review as the REST API lists it; None while it is PENDING (unsubmitted)."""
     state = REVIEW_STATES.get(text(raw.get("state")).lower())
     if state is None or not raw.get("submitted_at"):

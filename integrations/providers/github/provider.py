@@ -119,9 +119,14 @@ class GitHubProvider:
 
     slug = "github"
     name = "GitHub"
-    capabilities = frozenset(Capability)  # every capability we know of
+    capabilities: frozenset[Capability] = frozenset(
+        Capability
+    )  # every capability we know of
     # A hook may be set to send its JSON as the form field ``payload``.
-    webhook_content_types = ("application/json", "application/x-www-form-urlencoded")
+    webhook_content_types: tuple[str, ...] = (
+        "application/json",
+        "application/x-www-form-urlencoded",
+    )
     hook_permission = (
         "admin access to the repository (classic token scope admin:repo_hook, "
         "or fine-grained 'Webhooks: read and write')"
@@ -221,7 +226,9 @@ def _repository(payload: Payload) -> RepositorySnapshot:
     return repository_from(repo, host_of(repo.get("html_url")) or "github.com")
 
 
-def _event(kind: EventKind, payload: Payload, occurred_at: datetime, **parts):
+def _event(
+    kind: EventKind, payload: Payload, occurred_at: datetime, **parts: Any
+) -> NormalizedEvent:
     return NormalizedEvent(
         kind=kind,
         provider="github",
@@ -292,7 +299,9 @@ def _parse_issue_comment(kind: EventKind, payload: Payload) -> NormalizedEvent |
     return _event(kind, payload, comment.updated_at, pull_request=pr, comment=comment)
 
 
-def _comment(payload: Payload, kind: EventKind, comment_kind: CommentKind):
+def _comment(
+    payload: Payload, kind: EventKind, comment_kind: CommentKind
+) -> CommentSnapshot:
     comment = require(payload, "comment")
     created = parse_time(comment.get("created_at"), "comment.created_at")
     review_id = comment.get("pull_request_review_id")

@@ -17,6 +17,7 @@ import gitlab
 import requests
 
 from integrations.providers.base import (
+    Payload,
     PayloadError,
     ProviderAuthError,
     ProviderError,
@@ -241,7 +242,8 @@ class GitLabClient:
         project = self._gl.projects.get(full_name, lazy=True)
         with _translated("reviews", f"approvals of {full_name}!{snapshot.number}"):
             merge_request = project.mergerequests.get(snapshot.number, lazy=True)
-            return self._approvals(merge_request, snapshot)
+            reviews: list[ReviewSnapshot] = self._approvals(merge_request, snapshot)
+            return reviews
 
     def rate_limit(self) -> RateLimit | None:
         """GitLab's RateLimit-* headers of the last answer (None if it sent none)."""
@@ -354,8 +356,14 @@ class GitLabClient:
                 busy[login] = text(status.get("message")) or "busy"
         return busy
 
-    def _approvals(self, merge_request: Any, snapshot: PullRequestSnapshot):
+    def _approvals(
+        self, merge_request: Any, snapshot: PullRequestSnapshot
+    ) -> list[ReviewSnapshot]:
         approvals = merge_request.approvals.get().attributes
+        # The approvals API gives no time; the MR's is the best bound.
+        moment = snapshot.updated_at or snapshot.created_at
+        if moment is None:
+            raise PayloadError("merge request has no updated_at to date approvals")
         reviews = []
         for entry in approvals.get("approved_by") or []:
             user = entry.get("user") if isinstance(entry, dict) else None
@@ -367,26 +375,27 @@ class GitLabClient:
                     external_id=f"approval:{approver.external_id or approver.login}",
                     reviewer=approver,
                     state=ReviewState.APPROVED,
-                    # The approvals API gives no time; the MR's is the best bound.
-                    submitted_at=snapshot.updated_at or snapshot.created_at,
+                    submitted_at=moment,
                     commit_sha=snapshot.head_sha or "",
                 )
             )
         return reviews
 
 
-def merge_request_from_api(attrs: dict) -> PullRequestSnapshot:
+def merge_request_from_api(attrs: Payload) -> PullRequestSnapshot:
     """A merge request as the REST API returns it (not the hook shape)."""
     state_text = require_str(attrs, "state", at="merge_request")
     state = MERGE_REQUEST_STATES.get(state_text)
     if state is None:
         raise PayloadError(f"merge request state {state_text!r} is unknown")
-    author = attrs.get("author") if isinstance(attrs.get("author"), dict) else {}
+    author: Payload = attrs["author"] if isinstance(attrs.get("author"), dict) else {}
     draft = attrs.get("draft")
     if not isinstance(draft, bool):
         draft = attrs.get("work_in_progress")
-    labels = attrs.get("labels") if isinstance(attrs.get("labels"), list) else []
-    merged_by = attrs.get("merge_user") or attrs.get("merged_by") or {}
+    labels = attrs.get("labels")
+    labels = labels if isinstance(labels, list) else []
+    merged_by = attrs.get("merge_user") or attrs.get("merged_by")
+    merged_by = merged_by if isinstance(merged_by, dict) else {}
     return PullRequestSnapshot(
         number=require_int(attrs, "iid", at="merge_request"),
         external_id=attrs.get("id") if isinstance(attrs.get("id"), int) else None,

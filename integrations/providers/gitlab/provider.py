@@ -13,9 +13,12 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from integrations.providers.base import (
     AppAuth,
@@ -89,10 +92,10 @@ class GitLabProvider:
     name = "GitLab"
     # GitLab keeps no list of failed deliveries to ask for again (it retries by
     # itself) and has no App installations.
-    capabilities = frozenset(
+    capabilities: frozenset[Capability] = frozenset(
         {Capability.HOOK_PING, Capability.BUSY_STATUS, Capability.TEAM_MEMBERS}
     )
-    webhook_content_types = ("application/json",)
+    webhook_content_types: tuple[str, ...] = ("application/json",)
     hook_permission = "the Maintainer role on the project (token scope api)"
     codeowners_dialect = "gitlab"
     app: AppAuth | None = None
@@ -266,13 +269,13 @@ def _repository(payload: Payload) -> RepositorySnapshot:
     )
 
 
-def _visibility(project: dict) -> bool | None:
+def _visibility(project: Payload) -> bool | None:
     level = project.get("visibility_level")
     return level == 0 if isinstance(level, int) else None
 
 
 def _merge_request(
-    attributes: dict,
+    attributes: Payload,
     payload: Payload,
     *,
     with_people: bool,
@@ -325,8 +328,10 @@ def _merge_request(
 
 def _update_kind(payload: Payload) -> EventKind:
     """What an ``update`` did: new commits, draft toggles, reviewer changes."""
-    attributes = payload.get("object_attributes") or {}
-    changes = payload.get("changes") if isinstance(payload.get("changes"), dict) else {}
+    attributes = optional(payload, "object_attributes")
+    attributes = attributes if isinstance(attributes, dict) else {}
+    changes = optional(payload, "changes")
+    changes = changes if isinstance(changes, dict) else {}
     if attributes.get("oldrev"):
         return EventKind.PR_SYNCHRONIZED
     for key in ("draft", "work_in_progress"):
@@ -342,7 +347,9 @@ def _update_kind(payload: Payload) -> EventKind:
     return EventKind.PR_UPDATED
 
 
-def _parse_merge_request(kind: EventKind, action: str, payload: Payload):
+def _parse_merge_request(
+    kind: EventKind, action: str, payload: Payload
+) -> NormalizedEvent:
     attributes = require(payload, "object_attributes")
     pr = _merge_request(
         attributes, payload, with_people=True, is_open_action=action == "open"
@@ -351,32 +358,32 @@ def _parse_merge_request(kind: EventKind, action: str, payload: Payload):
         kind = _update_kind(payload)
     if action == "merge":
         pr = _with_merged_by(pr, _user(payload).login)
-    event = {
-        "kind": kind,
-        "provider": "gitlab",
-        "occurred_at": pr.updated_at,
-        "actor": _user(payload),
-        "repository": _repository(payload),
-        "pull_request": pr,
-    }
+    moment = pr.updated_at or _now()
+    review = None
     if kind in (EventKind.REVIEW_SUBMITTED, EventKind.REVIEW_DISMISSED):
         # An approval is a review: one per approver and MR, toggled by unapproval.
         approver = _user(payload)
-        event["review"] = ReviewSnapshot(
+        review = ReviewSnapshot(
             external_id=f"approval:{approver.external_id or approver.login}",
             reviewer=approver,
             state=ReviewState.APPROVED
             if kind is EventKind.REVIEW_SUBMITTED
             else ReviewState.DISMISSED,
-            submitted_at=pr.updated_at,
+            submitted_at=moment,
             commit_sha=pr.head_sha or "",
         )
-    return NormalizedEvent(**event)
+    return NormalizedEvent(
+        kind=kind,
+        provider="gitlab",
+        occurred_at=moment,
+        actor=_user(payload),
+        repository=_repository(payload),
+        pull_request=pr,
+        review=review,
+    )
 
 
 def _with_merged_by(pr: PullRequestSnapshot, login: str) -> PullRequestSnapshot:
-    from dataclasses import replace
-
     return replace(pr, merged_by=login)
 
 
@@ -412,7 +419,8 @@ def _parse_note(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
 
 
 def _parse_push(payload: Payload) -> NormalizedEvent:
-    commits = payload.get("commits") if isinstance(payload.get("commits"), list) else []
+    commits = optional(payload, "commits")
+    commits = commits if isinstance(commits, list) else []
     stamps = [
         parse_optional_time(item.get("timestamp"))
         for item in commits
@@ -436,7 +444,5 @@ def _parse_push(payload: Payload) -> NormalizedEvent:
     )
 
 
-def _now():
-    from django.utils import timezone
-
+def _now() -> datetime:
     return timezone.now()

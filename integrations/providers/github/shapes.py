@@ -1,0 +1,115 @@
+"""GitHub's JSON objects (user, repository, pull request) as our snapshots.
+
+Shared by the webhook parser and the API client: both read the same shapes.
+https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request
+"""
+
+from __future__ import annotations
+
+from integrations.providers.base import (
+    Payload,
+    PayloadError,
+    PullRequestSnapshot,
+    PullState,
+    RepositorySnapshot,
+    ReviewState,
+    UserRef,
+    logins,
+    optional,
+    parse_optional_time,
+    parse_time,
+    require_int,
+    require_str,
+    text,
+)
+
+REVIEW_STATES = {
+    "approved": ReviewState.APPROVED,
+    "changes_requested": ReviewState.CHANGES_REQUESTED,
+    "commented": ReviewState.COMMENTED,
+    "dismissed": ReviewState.DISMISSED,
+}
+
+
+def user_from(data: object, name: str) -> UserRef:
+    if not isinstance(data, dict) or not isinstance(data.get("login"), str):
+        raise PayloadError(f"payload has no {name}.login")
+    return UserRef(
+        login=data["login"],
+        external_id=str(data.get("id") or ""),
+        is_bot=data.get("type") == "Bot" or data["login"].endswith("[bot]"),
+    )
+
+
+def user_or_none(data: object) -> UserRef | None:
+    if isinstance(data, dict) and isinstance(data.get("login"), str):
+        return user_from(data, "user")
+    return None
+
+
+def repository_from(repo: Payload, host: str) -> RepositorySnapshot:
+    private = repo.get("private")
+    return RepositorySnapshot(
+        provider="github",
+        host=host,
+        external_id=require_int(repo, "id", at="repository"),
+        full_name=require_str(repo, "full_name", at="repository"),
+        default_branch=repo.get("default_branch")
+        if isinstance(repo.get("default_branch"), str)
+        else None,
+        web_url=text(repo.get("html_url")),
+        is_private=private if isinstance(private, bool) else None,
+    )
+
+
+def pull_request_from(pr: Payload) -> PullRequestSnapshot:
+    merged_at = parse_optional_time(pr.get("merged_at"), "pull_request.merged_at")
+    state_text = require_str(pr, "state", at="pull_request")
+    if pr.get("merged") is True or merged_at is not None:
+        state = PullState.MERGED
+    elif state_text == "closed":
+        state = PullState.CLOSED
+    elif state_text == "open":
+        state = PullState.OPEN
+    else:
+        raise PayloadError(f"pull_request.state {state_text!r} is not open/closed")
+    head: Payload = pr["head"] if isinstance(pr.get("head"), dict) else {}
+    base: Payload = pr["base"] if isinstance(pr.get("base"), dict) else {}
+    has_reviewers = isinstance(pr.get("requested_reviewers"), list)
+    return PullRequestSnapshot(
+        number=require_int(pr, "number", at="pull_request"),
+        external_id=pr.get("id") if isinstance(pr.get("id"), int) else None,
+        title=text(pr.get("title")),
+        state=state,
+        url=text(pr.get("html_url")),
+        author=user_from(pr.get("user"), "pull_request.user"),
+        draft=pr.get("draft") if isinstance(pr.get("draft"), bool) else None,
+        head_sha=text(head.get("sha")) or None,
+        head_ref=text(head.get("ref")) or None,
+        base_ref=text(base.get("ref")) or None,
+        requested_reviewers=logins(pr.get("requested_reviewers"), "login")
+        if has_reviewers
+        else None,
+        requested_teams=logins(pr.get("requested_teams"), "slug")
+        if isinstance(pr.get("requested_teams"), list)
+        else None,
+        assignees=logins(pr.get("assignees"), "login")
+        if isinstance(pr.get("assignees"), list)
+        else None,
+        labels=logins(pr.get("labels"), "name")
+        if isinstance(pr.get("labels"), list)
+        else None,
+        created_at=parse_optional_time(pr.get("created_at"), "pull_request.created_at"),
+        updated_at=parse_time(pr.get("updated_at"), "pull_request.updated_at"),
+        merged_at=merged_at,
+        closed_at=parse_optional_time(pr.get("closed_at"), "pull_request.closed_at"),
+        merged_by=text(optional(pr, "merged_by", "login")) or None,
+        additions=_count(pr, "additions"),
+        deletions=_count(pr, "deletions"),
+        changed_files=_count(pr, "changed_files"),
+    )
+
+
+def _count(pr: Payload, key: str) -> int | None:
+    value = pr.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
