@@ -246,6 +246,16 @@ class RepositoryAccess:
 PullRequestWithReviews = tuple[PullRequestSnapshot, list[ReviewSnapshot]]
 
 
+@dataclass(frozen=True, slots=True)
+class CommentListing:
+    """Every comment on one pull request now; ``complete`` is False when the
+    list was cut at the page limit (then a missing comment proves nothing)."""
+
+    comments: list[CommentSnapshot]
+    kinds: tuple[CommentKind, ...]  # the kinds of comment the listing covers
+    complete: bool = True
+
+
 @dataclass
 class Usage:
     """What one client spent: requests made and primary rate-limit points.
@@ -301,6 +311,10 @@ class RepoClient(Protocol):
     def reviews(
         self, full_name: str, snapshot: PullRequestSnapshot
     ) -> list[ReviewSnapshot]: ...
+
+    def comments(
+        self, full_name: str, snapshot: PullRequestSnapshot
+    ) -> CommentListing: ...
 
     def rate_limit(self) -> RateLimit | None: ...
 

@@ -40,6 +40,9 @@ from integrations.credentials import credential_guard, repository_client
 from integrations.models import ConnectedRepository, SyncRun
 from integrations.providers import PROVIDERS
 from integrations.providers.base import (
+    CommentKind,
+    CommentListing,
+    CommentSnapshot,
     EventKind,
     NormalizedEvent,
     ProviderError,
@@ -47,10 +50,11 @@ from integrations.providers.base import (
     PullState,
     RepoClient,
     ReviewSnapshot,
+    UserRef,
 )
 from integrations.services.events import event_handle
 from integrations.tasks import repository_sync_task
-from reviews.models import PullRequest
+from reviews.models import Comment, PullRequest
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +163,8 @@ def _import(
     ):
         newest = max(filter(None, (newest, snapshot.updated_at)), default=None)
         before = _known(repository, [snapshot]).get(snapshot.number)
-        changes = _apply(repository, snapshot, reviews, before)
+        comments = client.comments(repository.full_name, snapshot)
+        changes = _apply(repository, snapshot, reviews, before, comments, started)
         changed += [f"#{snapshot.number} {what}" for what in changes]
         found.pull_requests += 1
         found.reviews += len(reviews)
@@ -193,11 +198,13 @@ def _reconcile(
     for index, snapshot in enumerate(listing.pulls, start=1):
         newest = max(filter(None, (newest, snapshot.updated_at)), default=None)
         before = known.get(snapshot.number)
-        if _seen_last_time(snapshot, before, repository.sync_cursor):
+        cursor = None if full else repository.sync_cursor  # full: read them all
+        if _seen_last_time(snapshot, before, cursor):
             continue
         reviews = client.reviews(repository.full_name, snapshot)
+        comments = client.comments(repository.full_name, snapshot)
         read, reviewed = read + 1, reviewed + len(reviews)
-        found = _apply(repository, snapshot, reviews, before)
+        found = _apply(repository, snapshot, reviews, before, comments, started)
         progress(
             f"[{index}/{len(listing.pulls)}] #{snapshot.number}: "
             + (", ".join(found) if found else "no change")
@@ -258,6 +265,8 @@ def _apply(
     snapshot: PullRequestSnapshot,
     reviews: list[ReviewSnapshot],
     before: tuple | None,
+    comments: CommentListing,
+    listed_at: datetime,
 ) -> list[str]:
     """Send the snapshot and its reviews down the webhook path; what changed."""
     kind = _pull_kind(snapshot, before)
@@ -285,7 +294,72 @@ def _apply(
         )
         if event_handle(event=reviewed, repository=repository).changed:
             found.append(f"review by {review.reviewer.login} ({review.state})")
+    found += _apply_comments(repository, snapshot, comments, listed_at)
     return found
+
+
+def _apply_comments(
+    repository: ConnectedRepository,
+    snapshot: PullRequestSnapshot,
+    comments: CommentListing,
+    listed_at: datetime,
+) -> list[str]:
+    """Comments as the provider lists them, and those it no longer lists."""
+    found = []
+    for comment in [
+        *comments.comments,
+        *_deleted(repository, snapshot, comments, listed_at),
+    ]:
+        commented = NormalizedEvent(
+            kind=EventKind.COMMENT_DELETED
+            if comment.is_deleted
+            else EventKind.COMMENT_CREATED,
+            provider=repository.provider,
+            occurred_at=comment.updated_at,
+            pull_request=snapshot,
+            comment=comment,
+        )
+        if event_handle(event=commented, repository=repository).changed:
+            what = "deleted" if comment.is_deleted else "by"
+            found.append(f"comment {what} {comment.author.login}")
+    return found
+
+
+def _deleted(
+    repository: ConnectedRepository,
+    snapshot: PullRequestSnapshot,
+    listing: CommentListing,
+    listed_at: datetime,
+) -> list[CommentSnapshot]:
+    """Comments we hold that the provider no longer lists: deleted there.
+
+    Only a complete listing proves a deletion, and only for comments older
+    than the listing by the webhook grace: one created meanwhile may have
+    arrived by webhook after the list was read.
+    """
+    if not listing.complete:
+        return []
+    listed = {comment.external_id for comment in listing.comments}
+    gone = Comment.objects.filter(
+        pull_request__repository=repository,
+        pull_request__number=snapshot.number,
+        kind__in=[str(kind) for kind in listing.kinds],
+        is_deleted=False,
+        provider_created_at__lt=listed_at - WEBHOOK_GRACE,
+    ).exclude(external_id__in=listed)
+    return [
+        CommentSnapshot(
+            external_id=row.external_id,
+            kind=CommentKind(row.kind),
+            author=UserRef(row.author_login, row.author_external_id),
+            body=row.body,
+            created_at=row.provider_created_at,
+            updated_at=row.provider_updated_at,
+            review_external_id=row.review_external_id,
+            is_deleted=True,
+        )
+        for row in gone
+    ]
 
 
 def _pull_kind(snapshot: PullRequestSnapshot, before: tuple | None) -> EventKind:

@@ -45,6 +45,15 @@ class FakeGitHub:
         self._template = load_payload("github", "pull_request.opened.1.json")
         self._review_template = recorded("reviews.json")[0]
         self._review_ids = 1000
+        # number -> kind ("review" inline, "issue" conversation) -> comments
+        self.comments: dict[int, dict[str, list[dict]]] = {}
+        self._comment_templates = {
+            "review": load_payload(
+                "github", "pull_request_review_comment.created.1.json"
+            )["comment"],
+            "issue": load_payload("github", "issue_comment.created.1.json")["comment"],
+        }
+        self._comment_ids = 5000
 
     # --- the provider's truth --------------------------------------------------
 
@@ -101,6 +110,49 @@ class FakeGitHub:
         self.touch(number, when)
         return review
 
+    def comment(
+        self, number: int, login: str, body: str, when: datetime, kind: str = "issue"
+    ) -> dict:
+        """A conversation ("issue") or inline ("review") comment; it bumps the
+        pull request's updated_at, as GitHub does."""
+        self._comment_ids += 1
+        comment = copy.deepcopy(self._comment_templates[kind])
+        comment.update(
+            id=self._comment_ids,
+            body=body,
+            created_at=stamp(when),
+            updated_at=stamp(when),
+        )
+        comment["user"] = {**comment["user"], "login": login}
+        if kind == "review":
+            comment["pull_request_review_id"] = None
+        self.comments.setdefault(number, {"review": [], "issue": []})[kind].append(
+            comment
+        )
+        self.touch(number, when)
+        return comment
+
+    def delete_comment(self, number: int, comment_id: int) -> None:
+        """Deleted on GitHub: gone from the lists (the pull request's
+        updated_at does not move)."""
+        for kind, items in self.comments.get(number, {}).items():
+            self.comments[number][kind] = [c for c in items if c["id"] != comment_id]
+
+    def comment_payload(self, number: int, comment: dict, action: str) -> dict:
+        payload = copy.deepcopy(load_payload("github", "issue_comment.created.1.json"))
+        payload["action"] = action
+        payload["repository"] = copy.deepcopy(self._template["repository"])
+        payload["issue"] = {
+            **payload["issue"],
+            "number": number,
+            "pull_request": {
+                "url": self.pulls[number]["url"],
+                "html_url": self.pulls[number]["html_url"],
+            },
+        }
+        payload["comment"] = copy.deepcopy(comment)
+        return payload
+
     def push(self, number: int, sha: str, when: datetime) -> dict:
         pull = self.pulls[number]
         pull["head"] = {**pull["head"], "sha": sha}
@@ -149,6 +201,13 @@ class FakeGitHub:
             responses.GET, re.compile(rf"{base}/(\d+)/reviews.*"), self._reviews
         )
         rsps.add_callback(responses.GET, re.compile(rf"{base}(\?.*)?$"), self._list)
+        rsps.add_callback(
+            responses.GET, re.compile(rf"{base}/(\d+)/comments.*"), self._comments
+        )
+        issues = re.escape(f"{API}/repos/{self.full_name}/issues")
+        rsps.add_callback(
+            responses.GET, re.compile(rf"{issues}/(\d+)/comments.*"), self._comments
+        )
         rsps.add_callback(responses.GET, re.compile(rf"{base}/(\d+)$"), self._pull)
         rsps.add_callback(responses.GET, re.compile(rf"{repo}(\?.*)?$"), self._repo)
 
@@ -203,6 +262,18 @@ class FakeGitHub:
         if page == 1 and request.headers.get("If-None-Match") == etag:
             return self._answer("pulls", 304, "")
         return self._answer("pulls", 200, body, {"ETag": etag})
+
+    def _comments(self, request):
+        """Both comment lists, conditional like every GitHub list: a 304 (no
+        rate-limit point) when nothing changed since the ETag."""
+        found = re.search(r"/(pulls|issues)/(\d+)/comments", request.url)
+        kind = "review" if found.group(1) == "pulls" else "issue"
+        items = self.comments.get(int(found.group(2)), {}).get(kind, [])
+        body = json.dumps(items)
+        etag = f'W/"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'
+        if request.headers.get("If-None-Match") == etag:
+            return self._answer(f"{kind}_comments", 304, "")
+        return self._answer(f"{kind}_comments", 200, body, {"ETag": etag})
 
     def _reviews(self, request):
         number = int(re.search(r"/pulls/(\d+)/reviews", request.url).group(1))

@@ -77,6 +77,8 @@ def mock_github(rsps, *, existing_hooks: list | None = None) -> None:
     rsps.get(f"{REPO}/pulls", json=[], match=[closed])
     rsps.get(f"{REPO}/pulls/32", json=recorded("pulls_open.json")[0])
     rsps.get(f"{REPO}/pulls/32/reviews", json=recorded("reviews.json"))
+    rsps.get(f"{REPO}/pulls/32/comments", json=[])  # none yet
+    rsps.get(f"{REPO}/issues/32/comments", json=[])
 
 
 def connect(*extra: str) -> str:
@@ -439,6 +441,7 @@ def test_every_provider_operation_is_recorded(caplog):
         ("repository", "ok"),
         ("hooks", "ok"),
         ("hook_ping", "ok"),
+        ("comments", "ok"),  # read while the pull request list is walked
         ("pull_requests", "ok"),
         ("repository", "auth_error"),
     ]

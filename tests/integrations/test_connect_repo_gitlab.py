@@ -79,6 +79,9 @@ def mock_gitlab(rsps, *, existing_hooks: list | None = None) -> None:
         match=[recent],
     )
     rsps.get(f"{PROJECT}/merge_requests/1/approvals", json=recorded("approvals.json"))
+    rsps.get(
+        f"{PROJECT}/merge_requests/1/notes", json=[recorded("merge_request_note.json")]
+    )
 
 
 def connect() -> str:

@@ -247,6 +247,8 @@ def test_importing_an_app_repository_reads_with_the_installation_token():
         )
         rsps.get(f"{repo_api}/pulls/32", json=pulls[0])
         rsps.get(f"{repo_api}/pulls/32/reviews", json=recorded("reviews.json"))
+        rsps.get(f"{repo_api}/pulls/32/comments", json=[])  # none yet
+        rsps.get(f"{repo_api}/issues/32/comments", json=[])
         assert repository_import(repository_id=repository.pk) == (1, 1)
         bearer = rsps.calls[1].request.headers["Authorization"]
     assert bearer == "token ghs_1llwuELtXN5HDOB99XhpcTXdJxbOuF0ZlSmj"

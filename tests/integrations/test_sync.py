@@ -22,7 +22,8 @@ from integrations.models import (
 )
 from integrations.providers.base import ProviderTemporaryError
 from integrations.services.sync import SyncDeferred, repository_sync
-from reviews.models import PullRequest, RepositoryReviewSettings, Review
+from reviews.models import Comment, PullRequest, RepositoryReviewSettings, Review
+from rewards.models import PointsEntry
 from tests.conftest import SHARED_FIXTURES, load_payload, post_webhook
 from tests.integrations.fake_github import FakeGitHub
 
@@ -172,15 +173,16 @@ def test_k_changed_pull_requests_cost_about_k(repository, github):
         github.open(number, "octocat", START + timedelta(minutes=number))
     first = repository_sync(repository=repository).run
     assert first.changes == 50
-    assert first.rate_limit_points == 1 + 50  # one list page, one reviews call each
+    # One list page; each pull request's reviews and its two comment lists.
+    assert first.rate_limit_points == 1 + 50 * 3
 
     later = START + timedelta(hours=5)
     for number in (7, 19, 33):
         github.review(number, "kim", "approved", later + timedelta(minutes=number))
     a_minute_later()
     run = repository_sync(repository=repository).run
-    # The list's first page (it changed) stops at the cursor; reviews for 3 PRs.
-    assert run.rate_limit_points == 1 + 3 <= 2 * 3
+    # The list's first page (it changed) stops at the cursor; 3 PRs are read.
+    assert run.rate_limit_points == 1 + 3 * 3
     assert run.changes == 6  # three pull requests and three reviews
     assert Review.objects.count() == 3
 
@@ -242,7 +244,7 @@ def test_a_502_and_a_secondary_rate_limit_are_waited_out(repository, github):
     github.fail_next = [502, secondary]
     run = repository_sync(repository=repository).run
     assert run.status == "succeeded" and run.changes == 1
-    assert [status for _, status in github.calls] == [502, 403, 200, 200]
+    assert [status for _, status in github.calls] == [502, 403, 200, 200, 200, 200]
 
 
 def test_a_malformed_answer_fails_the_run_in_one_line(repository, github):
@@ -285,8 +287,8 @@ def test_sync_command_reports_changes_and_cost(repository, github):
     text = out.getvalue()
     assert f"[1/1] github:{repository.full_name}: syncing…" in text
     assert "#1: new" in text
-    assert "1 changes (1 missed by webhooks); 2 API calls, 2 rate-limit points" in text
-    assert "Synced 1 of 1: 1 changes, 2 API calls, 2 rate-limit points" in text
+    assert "1 changes (1 missed by webhooks); 4 API calls, 4 rate-limit points" in text
+    assert "Synced 1 of 1: 1 changes, 4 API calls, 4 rate-limit points" in text
     out = StringIO()
     call_command("sync", stdout=out)
     assert "not modified; 0 API calls, 0 rate-limit points" in out.getvalue()
@@ -366,6 +368,12 @@ def test_gitlab_project_reconciles_with_updated_after(settings):
             json=gitlab("approvals.json"),
             headers={**limits, "RateLimit-Remaining": "1997"},
         )
+        rsps.get(
+            f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site"
+            "/merge_requests/1/notes",
+            json=[gitlab("merge_request_note.json")],
+            headers={**limits, "RateLimit-Remaining": "1996"},
+        )
         run = repository_sync(repository=project).run
         rsps.replace(responses.GET, url, json=[], headers=limits)
         again = repository_sync(repository=project).run
@@ -373,7 +381,9 @@ def test_gitlab_project_reconciles_with_updated_after(settings):
     pull = PullRequest.objects.get(repository=project)
     assert (pull.number, pull.state) == (1, "merged")
     assert Review.objects.filter(pull_request=pull, state="approved").exists()
-    assert (run.api_calls, run.rate_limit_points, run.status) == (2, 2, "succeeded")
+    note = Comment.objects.get(pull_request=pull)
+    assert (note.kind, note.external_id, note.author_login) == ("note", "301", "pipin")
+    assert (run.api_calls, run.rate_limit_points, run.status) == (3, 3, "succeeded")
     assert (again.api_calls, again.changes) == (1, 0)
     assert "updated_after=2017-04-29T08%3A46%3A00%2B00%3A00" in asked  # the cursor
     sample = RateLimitSample.objects.order_by("-id").first()
@@ -393,7 +403,10 @@ def test_a_webhook_event_makes_the_next_sync_ask_again(
             client, "github", github.review_payload(1, review), "pull_request_review"
         )
     run = repository_sync(repository=repository).run
-    assert run.api_calls == 2  # the list (changed: 200) and its reviews
+    # The list (changed: 200), its reviews, and both comment lists: unchanged
+    # since the first sync, they answer 304 and cost no rate-limit point.
+    assert (run.api_calls, run.rate_limit_points) == (4, 2)
+    assert github.calls[-2:] == [("review_comments", 304), ("issue_comments", 304)]
     assert run.changes == 0  # the webhook had already brought the review
 
 
@@ -413,3 +426,75 @@ def test_app_repositories_without_app_credentials_are_skipped_not_failed(setting
 
     assert "skipped 1 repositories known only through the GitHub App" in out.getvalue()
     assert SyncRun.objects.count() == 0
+
+
+def comment_credits(repository) -> dict[str, int]:
+    """Net review_comment points per login on the repository's ledger."""
+    totals: dict[str, int] = {}
+    for login, points in PointsEntry.objects.filter(
+        repository=repository, rule__key="review_comment"
+    ).values_list("identity__login", "points"):
+        totals[login] = totals.get(login, 0) + points
+    return {login: points for login, points in totals.items() if points}
+
+
+def test_lost_comment_webhooks_are_reconciled_and_deletions_reversed(
+    repository, github
+):
+    github.open(1, "author0", START)
+    github.review(1, "kim", "commented", START + timedelta(minutes=5))
+    talk = github.comment(
+        1, "kim", "Could this loop stop early when the list is empty?", START
+    )
+    github.comment(
+        1,
+        "lee",
+        "This branch never runs on Windows; guard it or drop it.",
+        START + timedelta(minutes=7),
+        kind="review",
+    )
+    run = repository_sync(repository=repository).run  # every webhook was lost
+    assert run.changes == 4  # the pull request, the review and both comments
+    stored = Comment.objects.filter(pull_request__number=1, is_deleted=False)
+    assert sorted(stored.values_list("kind", "author_login")) == [
+        ("issue_comment", "kim"),
+        ("review_comment", "lee"),
+    ]
+    earned = comment_credits(repository)
+    assert set(earned) == {"kim", "lee"} and all(p > 0 for p in earned.values())
+
+    # Deleted on GitHub with its webhook lost: the pull request does not move,
+    # so the rescan (--full) finds it; unchanged lists answer 304.
+    github.delete_comment(1, talk["id"])
+    a_minute_later()
+    rescan = repository_sync(repository=repository, full=True).run
+    assert rescan.changes == 1
+    assert Comment.objects.get(external_id=str(talk["id"])).is_deleted
+    assert comment_credits(repository) == {"lee": earned["lee"]}  # kim's reversed
+    lines = PointsEntry.objects.filter(rule__key="review_comment")
+    assert lines.filter(points__lt=0).count() == 1  # a compensating line, no edit
+    assert ("issue_comments", 200) in github.calls[-3:]
+
+    again = repository_sync(repository=repository, full=True).run
+    assert again.changes == 0
+    assert PointsEntry.objects.filter(rule__key="review_comment").count() == 3
+
+
+def test_a_comment_made_while_listing_is_not_taken_for_deleted(repository, github):
+    """The list was read before a comment's webhook arrived: only comments
+    older than the grace period count as missing."""
+    github.open(1, "author0", START)
+    repository_sync(repository=repository)
+    pull = PullRequest.objects.get(repository=repository, number=1)
+    Comment.objects.create(
+        pull_request=pull,
+        kind="issue_comment",
+        external_id="99",
+        author_login="kim",
+        body="Just arrived by webhook, after the list was read.",
+        provider_created_at=timezone.now(),
+        provider_updated_at=timezone.now(),
+    )
+    a_minute_later()
+    repository_sync(repository=repository, full=True)
+    assert not Comment.objects.get(external_id="99").is_deleted

@@ -20,6 +20,9 @@ import requests
 
 from integrations import metrics
 from integrations.providers.base import (
+    CommentKind,
+    CommentListing,
+    CommentSnapshot,
     Payload,
     ProviderAuthError,
     ProviderError,
@@ -49,6 +52,7 @@ from integrations.providers.cache import (
 from integrations.providers.calls import recorded_call
 from integrations.providers.github.shapes import (
     REVIEW_STATES,
+    comment_from,
     pull_request_from,
     repository_from,
     user_from,
@@ -56,6 +60,9 @@ from integrations.providers.github.shapes import (
 
 logger = logging.getLogger(__name__)
 
+
+# At most 3,000 comments of each kind are read for one pull request.
+COMMENT_PAGES = 30
 
 HOOK_EVENTS = [
     "pull_request",
@@ -365,6 +372,35 @@ class GitHubClient:
                 if len(items) < 100:
                     break
         return reviews
+
+    def comments(self, full_name: str, snapshot: PullRequestSnapshot) -> CommentListing:
+        """Every comment on a PR now: inline review comments and conversation
+        comments, all pages. Reads are conditional: a list unchanged since the
+        last read answers 304 and costs no rate limit."""
+        number = snapshot.number
+        lists = (
+            (f"/repos/{full_name}/pulls/{number}/comments", CommentKind.REVIEW_COMMENT),
+            (f"/repos/{full_name}/issues/{number}/comments", CommentKind.ISSUE_COMMENT),
+        )
+        found: list[CommentSnapshot] = []
+        complete = True
+        with self._call("comments", f"comments of {full_name}#{number}"):
+            for url, kind in lists:
+                for page in range(1, COMMENT_PAGES + 1):
+                    items = self._get_cached(
+                        url, {"per_page": 100, "page": page}, kind="comments"
+                    )
+                    items = items if isinstance(items, list) else []
+                    found += [
+                        comment_from(item, kind)
+                        for item in items
+                        if isinstance(item, dict)
+                    ]
+                    if len(items) < 100:
+                        break
+                else:
+                    complete = False
+        return CommentListing(found, tuple(kind for _, kind in lists), complete)
 
     def rate_limit(self) -> RateLimit | None:
         """The core limit as GitHub's last answer reported it (None before any)."""

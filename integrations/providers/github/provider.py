@@ -46,6 +46,7 @@ from integrations.providers.github.app import GitHubApp
 from integrations.providers.github.client import GitHubClient
 from integrations.providers.github.shapes import (
     REVIEW_STATES,
+    comment_from,
     pull_request_from,
     repository_from,
     user_from,
@@ -302,18 +303,9 @@ def _parse_issue_comment(kind: EventKind, payload: Payload) -> NormalizedEvent |
 def _comment(
     payload: Payload, kind: EventKind, comment_kind: CommentKind
 ) -> CommentSnapshot:
-    comment = require(payload, "comment")
-    created = parse_time(comment.get("created_at"), "comment.created_at")
-    review_id = comment.get("pull_request_review_id")
-    return CommentSnapshot(
-        external_id=str(require_int(comment, "id", at="comment")),
-        kind=comment_kind,
-        author=user_from(comment.get("user"), "comment.user"),
-        body=text(comment.get("body")),
-        created_at=created,
-        updated_at=parse_optional_time(comment.get("updated_at"), "comment.updated_at")
-        or created,
-        review_external_id=str(review_id) if isinstance(review_id, int) else "",
+    return comment_from(
+        require(payload, "comment"),
+        comment_kind,
         is_deleted=kind is EventKind.COMMENT_DELETED,
     )
 

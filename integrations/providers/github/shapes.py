@@ -7,6 +7,8 @@ https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request
 from __future__ import annotations
 
 from integrations.providers.base import (
+    CommentKind,
+    CommentSnapshot,
     Payload,
     PayloadError,
     PullRequestSnapshot,
@@ -113,3 +115,23 @@ def pull_request_from(pr: Payload) -> PullRequestSnapshot:
 def _count(pr: Payload, key: str) -> int | None:
     value = pr.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def comment_from(
+    comment: Payload, kind: CommentKind, *, is_deleted: bool = False
+) -> CommentSnapshot:
+    """A review (inline) or conversation comment: the webhook's ``comment`` and
+    the REST API's list items are the same object."""
+    created = parse_time(comment.get("created_at"), "comment.created_at")
+    review_id = comment.get("pull_request_review_id")
+    return CommentSnapshot(
+        external_id=str(require_int(comment, "id", at="comment")),
+        kind=kind,
+        author=user_from(comment.get("user"), "comment.user"),
+        body=text(comment.get("body")),
+        created_at=created,
+        updated_at=parse_optional_time(comment.get("updated_at"), "comment.updated_at")
+        or created,
+        review_external_id=str(review_id) if isinstance(review_id, int) else "",
+        is_deleted=is_deleted,
+    )

@@ -17,6 +17,9 @@ import gitlab
 import requests
 
 from integrations.providers.base import (
+    CommentKind,
+    CommentListing,
+    CommentSnapshot,
     Payload,
     PayloadError,
     ProviderAuthError,
@@ -49,6 +52,7 @@ from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES
 logger = logging.getLogger(__name__)
 
 
+NOTE_PAGES = 30  # at most 3,000 notes are read for one merge request
 MAINTAINER = 40  # GitLab access level needed to manage a project's webhooks
 
 
@@ -245,6 +249,26 @@ class GitLabClient:
             reviews: list[ReviewSnapshot] = self._approvals(merge_request, snapshot)
             return reviews
 
+    def comments(self, full_name: str, snapshot: PullRequestSnapshot) -> CommentListing:
+        """Every person's note on an MR now (system notes, GitLab's own "added
+        a commit" lines, are left out), all pages up to NOTE_PAGES."""
+        # The project read earlier by this client, else addressed by its path.
+        project = self._projects.get(full_name) or self._gl.projects.get(
+            full_name, lazy=True
+        )
+        found: list[CommentSnapshot] = []
+        seen = 0
+        with _translated("comments", f"notes of {full_name}!{snapshot.number}"):
+            merge_request = project.mergerequests.get(snapshot.number, lazy=True)
+            for item in merge_request.notes.list(per_page=100, iterator=True):
+                seen += 1
+                if seen > NOTE_PAGES * 100:
+                    return CommentListing(found, (CommentKind.NOTE,), complete=False)
+                note = note_from_api(item.attributes)
+                if note is not None:
+                    found.append(note)
+        return CommentListing(found, (CommentKind.NOTE,))
+
     def rate_limit(self) -> RateLimit | None:
         """GitLab's RateLimit-* headers of the last answer (None if it sent none)."""
         return self._rate_limit
@@ -419,4 +443,27 @@ def merge_request_from_api(attrs: Payload) -> PullRequestSnapshot:
         merged_by=text(merged_by.get("username"))
         if isinstance(merged_by, dict)
         else None,
+    )
+
+
+def note_from_api(attrs: Payload) -> CommentSnapshot | None:
+    """A merge request note as the Notes API returns it; None for a system note
+    or one without an author. https://docs.gitlab.com/api/notes/"""
+    if attrs.get("system") is True:
+        return None
+    author = attrs.get("author")
+    if not isinstance(author, dict):
+        return None
+    login = author.get("username")
+    if not isinstance(login, str) or not login:
+        return None
+    created = parse_time(attrs.get("created_at"), "note.created_at")
+    return CommentSnapshot(
+        external_id=str(require_int(attrs, "id", at="note")),
+        kind=CommentKind.NOTE,
+        author=UserRef(login, str(author.get("id") or "")),
+        body=text(attrs.get("body")),
+        created_at=created,
+        updated_at=parse_optional_time(attrs.get("updated_at"), "note.updated_at")
+        or created,
     )
