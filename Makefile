@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 OCTOKIT_EXAMPLES := @octokit/webhooks-examples@7.6.1
 
-.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard bench-sync clean
+.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard bench-sync bench-processing clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,9 @@ bench-dashboard: $(VENV)/.dev
 
 bench-sync: $(VENV)/.dev
 	$(BIN)/python -m bench.sync.run
+
+bench-processing: $(VENV)/.dev
+	$(BIN)/python -m bench.processing.run
 
 clean:
 	rm -rf var/broker var/staticfiles .pytest_cache

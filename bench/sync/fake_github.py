@@ -34,6 +34,7 @@ REVIEW = json.loads(
 BUDGET = 1_000_000
 LIST = re.compile(r"^/repos/([^/]+/[^/]+)/pulls$")
 REVIEWS = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews$")
+COMMENTS = re.compile(r"^/repos/([^/]+/[^/]+)/(pulls|issues)/(\d+)/comments$")
 
 
 def stamp(moment: datetime) -> str:
@@ -148,6 +149,13 @@ class Handler(BaseHTTPRequestHandler):
                 if query.get("page", ["1"])[0] == "1"
                 else b"[]"
             )
+            etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+            if self.headers.get("If-None-Match") == etag:
+                return self._answer(304, b"", {"ETag": etag})
+            return self._answer(200, body, {"ETag": etag})
+        if COMMENTS.match(url.path):
+            # No comments here; conditional like every GitHub list.
+            body = b"[]"
             etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
             if self.headers.get("If-None-Match") == etag:
                 return self._answer(304, b"", {"ETag": etag})
