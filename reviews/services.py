@@ -94,7 +94,9 @@ TIE_RANKS = {
 PLAIN_UPDATE_RANK = 1
 
 
-@transaction.atomic
+# No savepoint of its own inside a caller's transaction: a failure here fails
+# the caller's unit of work (a delivery, a sync of one pull request) anyway.
+@transaction.atomic(savepoint=False)
 def event_apply(
     *, event: NormalizedEvent, repository: ConnectedRepository | None
 ) -> ApplyResult:

@@ -82,7 +82,8 @@ def points_award(
     return points_reconcile(pull_request=pull_request)
 
 
-@transaction.atomic
+# No savepoint inside a caller's transaction (see reviews.services.event_apply).
+@transaction.atomic(savepoint=False)
 def points_reconcile(
     *, pull_request: PullRequest, recount: bool = False
 ) -> list[PointsEntry]:

@@ -143,11 +143,16 @@ def _refresh(
 
 
 def repository_touch(repository: ConnectedRepository) -> None:
-    """Record activity at most once a minute per repository (a hot row otherwise)."""
+    """Record activity at most once a minute per repository (a hot row otherwise);
+    no query at all when the row just read says it was recorded this minute."""
     now = timezone.now()
+    recent = now - timedelta(minutes=1)
+    if repository.last_event_at is not None and repository.last_event_at > recent:
+        return
     ConnectedRepository.objects.filter(pk=repository.pk).exclude(
-        last_event_at__gt=now - timedelta(minutes=1)
+        last_event_at__gt=recent
     ).update(last_event_at=now)
+    repository.last_event_at = now
 
 
 def installation_apply(
