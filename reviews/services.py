@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from integrations.models import ConnectedRepository
@@ -98,9 +98,16 @@ PLAIN_UPDATE_RANK = 1
 # the caller's unit of work (a delivery, a sync of one pull request) anyway.
 @transaction.atomic(savepoint=False)
 def event_apply(
-    *, event: NormalizedEvent, repository: ConnectedRepository | None
+    *,
+    event: NormalizedEvent,
+    repository: ConnectedRepository | None,
+    recorded_people: set[tuple[Any, ...]] | None = None,
 ) -> ApplyResult:
-    """Apply everything one normalized event carries, in one transaction."""
+    """Apply everything one normalized event carries, in one transaction.
+
+    ``recorded_people`` (identities already written in this transaction) lets
+    a batch of events skip writing the same people again.
+    """
     pull_request = None
     changed = False
     if event.pull_request is not None and repository is not None:
@@ -121,7 +128,10 @@ def event_apply(
             )
     if repository is not None:
         identities_record(
-            provider=event.provider, host=repository.host, users=_people(event)
+            provider=event.provider,
+            host=repository.host,
+            users=_people(event),
+            recorded=recorded_people,
         )
     return ApplyResult(kind=event.kind, pull_request=pull_request, changed=changed)
 
@@ -250,17 +260,27 @@ def _author_updates(
 
 
 def _head_record(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
-    """Remember every head sha with the earliest provider time we saw it at."""
+    """Remember every head sha with the earliest provider time we saw it at
+    (one statement: insert, or move the time back)."""
     if not snapshot.head_sha:
         return
     seen_at = snapshot.updated_at or snapshot.created_at or timezone.now()
-    PullRequestHead.objects.bulk_create(
-        [PullRequestHead(pull_request=row, sha=snapshot.head_sha, seen_at=seen_at)],
-        ignore_conflicts=True,
-    )
-    PullRequestHead.objects.filter(
-        pull_request=row, sha=snapshot.head_sha, seen_at__gt=seen_at
-    ).update(seen_at=seen_at)
+    table = PullRequestHead._meta.db_table
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The table name comes from the model, never from input.
+            f"INSERT INTO {table} (pull_request_id, sha, seen_at, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (pull_request_id, sha) "
+            f"DO UPDATE SET seen_at = EXCLUDED.seen_at WHERE {table}.seen_at > "
+            "EXCLUDED.seen_at",
+            [
+                row.pk,
+                snapshot.head_sha,
+                ops.adapt_datetimefield_value(seen_at),
+                ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
 
 
 def _requests_sync(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
@@ -272,20 +292,25 @@ def _requests_sync(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
     if not requested:
         requests.filter(is_active=True).update(is_active=False)
         return
+    # Read first, then write only what differs (a push rarely changes who is asked).
+    held = dict(requests.values_list("reviewer_login", "is_active"))
     when = snapshot.updated_at or snapshot.created_at or timezone.now()
-    ReviewRequest.objects.bulk_create(
-        [
-            ReviewRequest(pull_request=row, reviewer_login=login, requested_at=when)
-            for login in sorted(requested)
-        ],
-        ignore_conflicts=True,
-    )
-    requests.filter(reviewer_login__in=requested, is_active=False).update(
-        is_active=True, requested_at=when, responded_at=None, reminded_at=None
-    )
-    requests.exclude(reviewer_login__in=requested).filter(is_active=True).update(
-        is_active=False
-    )
+    if requested - set(held):
+        ReviewRequest.objects.bulk_create(
+            [
+                ReviewRequest(pull_request=row, reviewer_login=login, requested_at=when)
+                for login in sorted(requested - set(held))
+            ],
+            ignore_conflicts=True,
+        )
+    if any(held.get(login) is False for login in requested):
+        requests.filter(reviewer_login__in=requested, is_active=False).update(
+            is_active=True, requested_at=when, responded_at=None, reminded_at=None
+        )
+    if any(active and login not in requested for login, active in held.items()):
+        requests.exclude(reviewer_login__in=requested).filter(is_active=True).update(
+            is_active=False
+        )
     # A review that arrived before its request (out-of-order deliveries).
     first_reviews = (
         Review.objects.filter(
@@ -410,9 +435,25 @@ def comments_mark_resolved(
     return updated > 0
 
 
-def identities_record(*, provider: str, host: str, users: Iterable[UserRef]) -> None:
-    """Remember every login we see (one query), keeping the provider's user id."""
+def identities_record(
+    *,
+    provider: str,
+    host: str,
+    users: Iterable[UserRef],
+    recorded: set[tuple[Any, ...]] | None = None,
+) -> None:
+    """Remember every login we see (one query), keeping the provider's user id.
+
+    ``recorded``: what this transaction already wrote (skipped, then added to).
+    """
     unique = {user.login: user for user in users if user.login}
+    if recorded is not None:
+        seen = {
+            login: (provider, host, login, user.external_id, user.is_bot)
+            for login, user in unique.items()
+        }
+        unique = {login: unique[login] for login in seen if seen[login] not in recorded}
+        recorded.update(seen.values())
     if not unique:
         return
     ProviderIdentity.objects.bulk_create(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -92,12 +92,12 @@ def points_reconcile(
     ``recount`` also revisits every day the pull request already has ledger
     lines on (lines written before credits existed), labelling what it moves.
     """
-    if not _locked_with_work(pull_request) and not recount:
+    pull = _locked_with_work(pull_request)
+    if pull is None or not (pull.has_work or recount):
         return []  # no review, no comment, no credit yet: nothing can change
-    pull = PullRequest.objects.select_related("repository").get(pk=pull_request.pk)
-    facts = _facts(pull)
+    facts, people = _facts(pull)
     earned = credits_earned(facts)
-    identities = _identities(pull, {item.login for item in earned})
+    identities = _identities(pull, {item.login for item in earned}, people)
     touched = _credits_sync(pull, earned, identities)
     why = "pull request marked as spam" if facts.is_spam else ""
     if recount:
@@ -121,18 +121,19 @@ def points_recount(*, pulls: Iterable[PullRequest]) -> Iterator[list[PointsEntry
         yield points_reconcile(pull_request=pull, recount=True)
 
 
-def _locked_with_work(pull: PullRequest) -> bool:
-    """Lock the pull request (one recompute at a time) and say, in the same
-    query, whether it has anything that earns or earned."""
-    return bool(
+def _locked_with_work(pull: PullRequest) -> Any:
+    """Lock the pull request (one recompute at a time) and read it, with its
+    repository and, in the same query, whether it has anything that earns or
+    earned (``has_work``); None when it no longer exists."""
+    return (
         PullRequest.objects.select_for_update(of=("self",))
+        .select_related("repository")
         .filter(pk=pull.pk)
         .annotate(
             has_work=Exists(Review.objects.filter(pull_request=OuterRef("pk")))
             | Exists(Comment.objects.filter(pull_request=OuterRef("pk")))
             | Exists(Credit.objects.filter(pull_request=OuterRef("pk")))
         )
-        .values_list("has_work", flat=True)
         .first()
     )
 
@@ -144,8 +145,9 @@ def is_spam(pull: PullRequest) -> bool:
 # --- facts ----------------------------------------------------------------------
 
 
-def _facts(pull: PullRequest) -> PullFacts:
-    """The pull request's stored facts, in a fixed number of queries."""
+def _facts(pull: PullRequest) -> tuple[PullFacts, dict[str, ProviderIdentity]]:
+    """The pull request's stored facts, in a fixed number of queries, and the
+    identities of the people they name."""
     comments = list(
         Comment.objects.filter(pull_request=pull, is_deleted=False).values_list(
             "kind",
@@ -190,7 +192,7 @@ def _facts(pull: PullRequest) -> PullFacts:
         .values_list("created_at", flat=True)
         .first()
     )
-    return PullFacts(
+    facts = PullFacts(
         pull_id=pull.pk,
         label=f"{pull.repository.full_name}#{pull.number}",
         author_login=pull.author_login,
@@ -211,6 +213,7 @@ def _facts(pull: PullRequest) -> PullFacts:
         answered_in_time=_timeliness(pull),
         followed_since=pull.repository.followed_since,
     )
+    return facts, people
 
 
 def _people(pull: PullRequest, logins: set[str]) -> dict[str, ProviderIdentity]:
@@ -283,9 +286,12 @@ def _timeliness(pull: PullRequest):
     return answered_in_time
 
 
-def _identities(pull: PullRequest, logins: set[str]) -> dict[str, ProviderIdentity]:
-    """The identities that earn, created the first time a login earns."""
-    found = _people(pull, logins)
+def _identities(
+    pull: PullRequest, logins: set[str], known: dict[str, ProviderIdentity]
+) -> dict[str, ProviderIdentity]:
+    """The identities that earn (from those already read), created the first
+    time a login earns."""
+    found = {login: known[login] for login in logins if login in known}
     for login in logins - set(found):
         found[login], _ = ProviderIdentity.objects.get_or_create(
             provider=pull.repository.provider, host=pull.repository.host, login=login
@@ -355,10 +361,41 @@ def _person_day(identity: ProviderIdentity, moment: datetime) -> PersonDay:
 # --- the ledger follows the credits -----------------------------------------------
 
 
+class _CreditRow(NamedTuple):
+    pk: int
+    points: int
+    earned_at: datetime
+    rule_key: str
+    key: str
+    identity_id: int
+    rule_id: int
+    rule_version: int
+    pull_request_id: int
+    reason: str
+
+
+_CREDIT_COLUMNS = [
+    "rule__key" if name == "rule_key" else name for name in _CreditRow._fields
+]
+
+
+class _EntryRow(NamedTuple):
+    identity_id: int
+    rule_id: int
+    source: str
+    earned_at: datetime
+    points: int
+    rule_version: int
+    pull_request_id: int | None
+
+
 def _ledger_follow(person_day: PersonDay, pull_id: int, why: str) -> list[PointsEntry]:
     """Share the person's credits of that day under the cap, then append the
     difference between what the ledger holds and what they earn, per line key
-    and moment (so a credit that moved to another time moves in the ledger too)."""
+    and moment (so a credit that moved to another time moves in the ledger too).
+
+    Rows are read as tuples: a busy reviewer's day holds a hundred of them.
+    """
     kind, pk, day = person_day
     _lock_person(kind, pk)
     identity_ids = (
@@ -367,29 +404,31 @@ def _ledger_follow(person_day: PersonDay, pull_id: int, why: str) -> list[Points
         else [pk]
     )
     in_day = {"earned_at__gte": day, "earned_at__lt": day + timedelta(days=1)}
-    credits = list(
-        Credit.objects.filter(identity_id__in=identity_ids, **in_day).select_related(
-            "rule"
-        )
-    )
+    credits = [
+        _CreditRow(*row)
+        for row in Credit.objects.filter(
+            identity_id__in=identity_ids, **in_day
+        ).values_list(*_CREDIT_COLUMNS)
+    ]
     kept = allot(
-        (Claim(c.pk, c.points, c.earned_at, (c.rule.key, c.key)) for c in credits),
+        (Claim(c.pk, c.points, c.earned_at, (c.rule_key, c.key)) for c in credits),
         settings.REWARDS_DAILY_CAP,
     )
     wanted: dict[tuple, int] = {}
-    about: dict[tuple, Credit] = {}
+    about: dict[tuple, _CreditRow] = {}
     for credit in credits:
         line = (credit.identity_id, credit.rule_id, credit.key, credit.earned_at)
         wanted[line] = kept[credit.pk]
         about[line] = credit
     held: dict[tuple, int] = defaultdict(int)
-    sample: dict[tuple, PointsEntry] = {}
+    sample: dict[tuple, _EntryRow] = {}
     # Lines of pull requests with credits (and of this one): a pull request
     # whose credits were never computed keeps its lines until its next event.
     followed = {credit.pull_request_id for credit in credits} | {pull_id}
-    for entry in PointsEntry.objects.filter(
+    for row in PointsEntry.objects.filter(
         identity_id__in=identity_ids, pull_request_id__in=followed, **in_day
-    ):
+    ).values_list(*_EntryRow._fields):
+        entry = _EntryRow(*row)
         line = (
             entry.identity_id,
             entry.rule_id,
@@ -417,12 +456,12 @@ def base_key(source: str) -> str:
 def _append(
     line: tuple,
     points: int,
-    credit: Credit | None,
-    earlier: PointsEntry | None,
+    credit: _CreditRow | None,
+    earlier: _EntryRow | None,
     why: str,
 ) -> PointsEntry:
     identity_id, rule_id, key, earned_at = line
-    model = credit or earlier
+    model = credit or earlier  # a line comes from one or the other
     taken = (
         PointsEntry.objects.filter(identity_id=identity_id, rule_id=rule_id)
         .filter(Q(source=key) | Q(source__startswith=f"{key}#"))

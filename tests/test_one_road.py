@@ -29,7 +29,11 @@ from integrations.models import (
     WebhookDelivery,
 )
 from integrations.providers.base import RepositorySnapshot
-from integrations.services import deliveries_replay, repository_upsert
+from integrations.services import (
+    deliveries_process,
+    deliveries_replay,
+    repository_upsert,
+)
 from integrations.services.sync import repository_sync
 from reviews.models import PullRequest, RepositoryReviewSettings, Review
 from rewards.models import PointsEntry
@@ -165,9 +169,39 @@ def webhooks(client, eager_celery, django_capture_on_commit_callbacks) -> Delive
 
 
 def test_every_road_ends_in_the_same_state_and_ledger(
-    settings, webhooks, django_capture_on_commit_callbacks
+    settings, client, webhooks, django_capture_on_commit_callbacks
 ):
     settings.GITHUB_SECONDS_BETWEEN_REQUESTS = None
+
+    def batched(seconds: float, seed: int):
+        """Webhooks stored, then applied by the worker's batch path: out of
+        order, with duplicates, in transactions of ``seconds`` each."""
+
+        def play(github, repository):
+            stored: list[tuple[str, dict]] = []
+            work_before(github)
+            initial_import(repository)
+            work_after(github, lambda event, payload: stored.append((event, payload)))
+            shuffled = stored * 2
+            random.Random(seed).shuffle(shuffled)
+            with mock.patch("integrations.dispatch.DeliveryDispatcher.send"):
+                for event, payload in shuffled:
+                    with django_capture_on_commit_callbacks(execute=True):
+                        response = post_webhook(client, "github", payload, event)
+                    assert response.status_code == 202
+            pks = list(
+                WebhookDelivery.objects.order_by("id").values_list("pk", flat=True)
+            )
+            with (
+                mock.patch(
+                    "integrations.services.deliveries.BATCH_COMMIT_SECONDS", seconds
+                ),
+                django_capture_on_commit_callbacks(execute=True),
+            ):
+                done = deliveries_process(delivery_ids=pks)
+            assert list(done.values()) == ["processed"] * 12
+
+        return play
 
     def by_webhook(github, repository):
         work_before(github)
@@ -209,6 +243,8 @@ def test_every_road_ends_in_the_same_state_and_ledger(
             ("import", by_import),
             ("sync", by_sync),
             ("replay", by_replay),
+            ("one batch", batched(seconds=60, seed=11)),
+            ("a transaction each", batched(seconds=0, seed=12)),
         ]
     }
     expected = outcomes["webhook"]

@@ -26,6 +26,7 @@ import cProfile
 import json
 import pstats
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from bench.services import ROOT, bench_environment, django_setup
@@ -158,6 +159,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pulls", type=int, default=400)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--filter", default="")
+    parser.add_argument(
+        "--queries", action="store_true", help="count the statements by kind"
+    )
     args = parser.parse_args()
     if not FIXTURES.exists():
         raise SystemExit(f"bench-processing: no payload corpus at {FIXTURES}")
@@ -174,12 +180,16 @@ def main() -> None:
     ids = store(deliveries(args.pulls)[REPOSITORIES * 6 :], "bench")
     profile = cProfile.Profile() if args.profile else None
     queries = 0
+    kinds: Counter[str] = Counter()
 
     def counted(execute, sql, params, many, context):
         nonlocal queries
         queries += 1
+        if args.queries:
+            kinds[" ".join(sql.split()[:4])[:90]] += 1
         return execute(sql, params, many, context)
 
+    cpu = time.process_time()
     started = time.perf_counter()
     with connection.execute_wrapper(counted):
         if profile:
@@ -189,6 +199,7 @@ def main() -> None:
         if profile:
             profile.disable()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     statuses = dict(
         WebhookDelivery.objects.filter(pk__in=ids)
         .values_list("status")
@@ -197,11 +208,14 @@ def main() -> None:
     print(
         f"{len(ids):,} deliveries in {seconds:.2f} s: {len(ids) / seconds:,.0f}/s, "
         f"{1000 * seconds / len(ids):.2f} ms and "
-        f"{queries / len(ids):.1f} queries per delivery; "
+        f"{queries / len(ids):.1f} queries per delivery, "
+        f"{1000 * cpu / len(ids):.2f} ms CPU in this process; "
         f"outcomes {statuses}"
     )
+    for kind, count in kinds.most_common(40):
+        print(f"{count / len(ids):6.2f}  {kind}")
     if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.filter, 45)
 
 
 if __name__ == "__main__":

@@ -478,6 +478,13 @@ def require_int(data: Any, *path: str, at: str = "") -> int:
     return value
 
 
+def require_object(data: Any, *path: str, at: str = "") -> dict[str, Any]:
+    value = require(data, *path, at=at)
+    if not isinstance(value, dict):
+        raise PayloadError(f"payload field {_dotted(at, path)} is not an object")
+    return value
+
+
 def require_str(data: Any, *path: str, at: str = "") -> str:
     value = require(data, *path, at=at)
     if not isinstance(value, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ from integrations.providers.base import (
     PayloadError,
 )
 from integrations.providers.cache import repository_cache_invalidate
-from integrations.services.events import event_handle
+from integrations.services.events import EventBatch, event_handle
 from integrations.services.repositories import (
     NotThroughItsHook,
     installation_apply,
@@ -162,62 +163,160 @@ def delivery_process(
             return "busy"  # another worker holds it, or it no longer exists
         if delivery.status in (Status.PROCESSED, Status.IGNORED) and not force:
             return str(delivery.status)
-        delivery.attempts += 1
-        try:
-            with transaction.atomic():
-                status, repository = _apply(delivery)
-            error = ""
-        except NotThroughItsHook as exc:
-            logger.warning(
-                "integrations.delivery.not_through_its_hook",
-                extra={"delivery": delivery.pk, "hook": delivery.hook_key[:8]},
-            )
-            status, repository, error = Status.IGNORED, None, str(exc)[:2000]
-        except TRANSIENT_ERRORS as exc:
-            if not final_attempt:
-                raise
-            status, repository, error = Status.FAILED, None, _describe(exc)
-        except Exception as exc:  # noqa: BLE001 - recorded on the delivery, see docstring
-            logger.warning(
-                "integrations.delivery.failed",
-                extra={"delivery": delivery.pk, "error": _describe(exc)},
-                exc_info=not isinstance(exc, PayloadError | ValueError | KeyError),
-            )
-            status, repository, error = Status.FAILED, None, _describe(exc)
-        delivery.status = status
-        delivery.error = error
-        delivery.processed_at = timezone.now()
-        if repository is not None:
-            delivery.repository = repository
-        delivery.save(
-            update_fields=["status", "error", "processed_at", "attempts", "repository"]
-        )
-    metrics.webhook_processed.labels(delivery.provider, str(status)).inc()
-    if not force:  # a replay's age is not queue lag
-        metrics.webhook_lag.labels(delivery.provider).observe(
-            (timezone.now() - delivery.received_at).total_seconds()
-        )
-    metrics.webhook_processing.labels(delivery.provider).observe(
-        (timezone.now() - started).total_seconds()
-    )
-    return str(status)
+        _attempt(delivery, None, final_attempt=final_attempt)
+        delivery.save(update_fields=OUTCOME_FIELDS)
+    _observe([delivery], started, is_replay=force)
+    return str(delivery.status)
+
+
+OUTCOME_FIELDS = ["status", "error", "processed_at", "attempts", "repository"]
+# A batch commits at least this often (seconds), so that what it applied is
+# visible soon and its locks are short.
+BATCH_COMMIT_SECONDS = 0.1
 
 
 def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
-    """Process a batch; a transiently failing delivery is handed to a retrying task."""
-    outcome = {}
-    for pk in delivery_ids:
+    """Process a batch handed over by the dispatcher.
+
+    Deliveries are applied in short transactions of several each: every
+    delivery in its own savepoint (a failing one fails alone), the ledger of
+    each pull request they touch recomputed once, the outcomes written in one
+    query. A transaction that fails as a whole (a deadlock, say) is redone one
+    delivery at a time; a transiently failing delivery goes to a retrying task.
+    """
+    remaining = list(dict.fromkeys(delivery_ids))
+    outcome: dict[int, str] = {}
+    # Shared by the batch's transactions: what one committed (repositories
+    # found, identities recorded) the next need not look up again.
+    batch = EventBatch()
+    while remaining:
         try:
-            outcome[pk] = delivery_process(delivery_id=pk, final_attempt=False)
-        except TRANSIENT_ERRORS:
-            logger.info("integrations.delivery.retry_scheduled", extra={"delivery": pk})
-            delivery_process_task.apply_async((pk,), countdown=2)
-            outcome[pk] = "retrying"
+            done = _deliveries_chunk(remaining, batch)
+        except Exception:  # noqa: BLE001 - redone one by one, each outcome recorded
+            batch = EventBatch()  # what it remembered was rolled back
+            logger.warning(
+                "integrations.delivery.batch_redone_singly",
+                extra={"deliveries": len(remaining)},
+                exc_info=True,
+            )
+            done = {pk: _delivery_alone(pk) for pk in remaining}
+        outcome.update(done)
+        remaining = [pk for pk in remaining if pk not in done]
     return outcome
 
 
+def _deliveries_chunk(pks: list[int], batch: EventBatch) -> dict[int, str]:
+    """Apply deliveries from ``pks`` in one transaction until the time budget
+    is spent (at least one); their outcomes by id."""
+    started, clock = timezone.now(), time.monotonic()
+    outcome: dict[int, str] = {}
+    applied: list[WebhookDelivery] = []
+    with transaction.atomic():
+        rows = {
+            row.pk: row
+            for row in WebhookDelivery.objects.select_for_update(
+                skip_locked=True, of=("self",)
+            )
+            .select_related("hook__repository")
+            .filter(pk__in=pks)
+        }
+        for pk in pks:
+            if outcome and time.monotonic() - clock > BATCH_COMMIT_SECONDS:
+                break
+            row = rows.get(pk)
+            if row is None or row.status in (Status.PROCESSED, Status.IGNORED):
+                outcome[pk] = "busy" if row is None else str(row.status)
+                continue
+            try:
+                _attempt(row, batch, final_attempt=False)
+            except TRANSIENT_ERRORS:
+                outcome[pk] = "retrying"
+                transaction.on_commit(lambda pk=pk: _retry_later(pk))
+                continue
+            outcome[pk] = str(row.status)
+            applied.append(row)
+        batch.finish()
+        WebhookDelivery.objects.bulk_update(applied, OUTCOME_FIELDS)
+    _observe(applied, started, is_replay=False)
+    return outcome
+
+
+def _delivery_alone(pk: int) -> str:
+    try:
+        return delivery_process(delivery_id=pk, final_attempt=False)
+    except TRANSIENT_ERRORS:
+        _retry_later(pk)
+        return "retrying"
+
+
+def _retry_later(pk: int) -> None:
+    logger.info("integrations.delivery.retry_scheduled", extra={"delivery": pk})
+    delivery_process_task.apply_async((pk,), countdown=2)
+
+
+def _attempt(
+    delivery: WebhookDelivery, batch: EventBatch | None, *, final_attempt: bool
+) -> None:
+    """Apply one locked delivery in a savepoint; set its outcome on the row
+    (the caller saves it). A transient error propagates unless final."""
+    delivery.attempts += 1
+    repository = None
+    try:
+        with transaction.atomic():
+            status, repository = _apply(delivery, batch)
+        error = ""
+    except NotThroughItsHook as exc:
+        logger.warning(
+            "integrations.delivery.not_through_its_hook",
+            extra={"delivery": delivery.pk, "hook": delivery.hook_key[:8]},
+        )
+        status, error = Status.IGNORED, str(exc)[:2000]
+    except TRANSIENT_ERRORS as exc:
+        if not final_attempt:
+            delivery.attempts -= 1
+            _forget(batch)
+            raise
+        status, error = Status.FAILED, _describe(exc)
+    except Exception as exc:  # noqa: BLE001 - recorded on the delivery, see docstring
+        logger.warning(
+            "integrations.delivery.failed",
+            extra={"delivery": delivery.pk, "error": _describe(exc)},
+            exc_info=not isinstance(exc, PayloadError | ValueError | KeyError),
+        )
+        status, error = Status.FAILED, _describe(exc)
+    if error:
+        _forget(batch)
+    delivery.status = status
+    delivery.error = error
+    delivery.processed_at = timezone.now()
+    if repository is not None:
+        delivery.repository = repository
+
+
+def _forget(batch: EventBatch | None) -> None:
+    if batch is not None:
+        batch.forget()
+
+
+def _observe(
+    deliveries: list[WebhookDelivery], started: datetime, *, is_replay: bool
+) -> None:
+    """Metrics for committed outcomes."""
+    now = timezone.now()
+    for delivery in deliveries:
+        metrics.webhook_processed.labels(delivery.provider, str(delivery.status)).inc()
+        if not is_replay:  # a replay's age is not queue lag
+            metrics.webhook_lag.labels(delivery.provider).observe(
+                (now - delivery.received_at).total_seconds()
+            )
+    if deliveries:
+        spent = (now - started).total_seconds() / len(deliveries)
+        for delivery in deliveries:
+            metrics.webhook_processing.labels(delivery.provider).observe(spent)
+
+
 def _apply(
-    delivery: WebhookDelivery,
+    delivery: WebhookDelivery, batch: EventBatch | None
 ) -> tuple[str, ConnectedRepository | None]:
     try:
         payload = orjson.loads(bytes(delivery.body))
@@ -228,7 +327,9 @@ def _apply(
     event = get_provider(delivery.provider).parse(delivery.event, payload)
     if event is None:
         return Status.IGNORED, None
-    repository = repository_for_event(event, delivery.hook)
+    repository = repository_for_event(
+        event, delivery.hook, batch.repositories if batch is not None else None
+    )
     if event.kind is EventKind.PING and delivery.hook is not None:
         # The ping may just have bound the hook to its repository: mark both.
         webhook_endpoint_verified(delivery.hook)
@@ -238,11 +339,10 @@ def _apply(
             snapshot=event.installation,
             occurred_at=event.occurred_at,
         )
-    event_handle(event=event, repository=repository)
+    event_handle(event=event, repository=repository, batch=batch)
     if repository is not None:
         # The provider changed: cached reads of this repository are stale.
         repository_cache_invalidate(repository.provider, repository.full_name)
-    if repository is not None:
         repository_touch(repository)
     return Status.PROCESSED, repository
 

@@ -7,6 +7,7 @@ and schedule reviewer assignment for newly opened work.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +22,57 @@ from reviews.tasks import reviewer_assign_task
 from rewards.services import points_award, points_reconcile
 
 
+@dataclass
+class EventBatch:
+    """Several events applied in one transaction (a batch of deliveries, one
+    pull request of a sync): each pull request they touch has its ledger
+    recomputed once, by ``finish()`` before the transaction commits, instead of
+    after every event. The ledger is a function of the stored state, so the
+    result is the one per-event recomputing gives, and it commits with the state.
+    """
+
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
+    # Identities recorded in this transaction: seen again, not written again.
+    people: set[tuple[Any, ...]] = field(default_factory=set)
+    # Repositories found for the batch's events (see repository_for_event).
+    repositories: dict[tuple[Any, ...], ConnectedRepository] = field(
+        default_factory=dict
+    )
+
+    def forget(self) -> None:
+        """A savepoint was rolled back: what it wrote may be gone."""
+        self.people.clear()
+        self.repositories.clear()
+
+    def finish(self) -> None:
+        """Bring the ledger of every touched pull request in line (in id order,
+        so two workers lock them in the same order)."""
+        pulls, self.pulls = self.pulls, {}
+        for pk in sorted(pulls):
+            points_reconcile(pull_request=pulls[pk])
+
+
 def event_handle(
-    *, event: NormalizedEvent, repository: ConnectedRepository | None
+    *,
+    event: NormalizedEvent,
+    repository: ConnectedRepository | None,
+    batch: EventBatch | None = None,
 ) -> Any:
-    """Apply one event and its consequences; returns the apply result."""
+    """Apply one event and its consequences; returns the apply result.
+
+    Within a ``batch`` the ledger follows at ``batch.finish()``; alone, now.
+    """
     if repository is not None:
         _followed_since_learn(event, repository)
-    result = event_apply(event=event, repository=repository)
-    points_award(event=event, pull_request=result.pull_request)
+    result = event_apply(
+        event=event,
+        repository=repository,
+        recorded_people=batch.people if batch is not None else None,
+    )
+    if batch is None:
+        points_award(event=event, pull_request=result.pull_request)
+    elif result.pull_request is not None:
+        batch.pulls[result.pull_request.pk] = result.pull_request
     if repository is not None:
         _schedule_assignment(event, result, repository.followed_since)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -29,9 +30,15 @@ class NotThroughItsHook(Exception):
 
 
 def repository_for_event(
-    event: NormalizedEvent, hook: WebhookEndpoint | None
+    event: NormalizedEvent,
+    hook: WebhookEndpoint | None,
+    known: dict[tuple[Any, ...], ConnectedRepository] | None = None,
 ) -> ConnectedRepository | None:
-    """The repository an event belongs to: the hook's, else found or created."""
+    """The repository an event belongs to: the hook's, else found or created.
+
+    ``known`` keeps what earlier events of the same transaction found (a batch
+    of deliveries for a few repositories looks each one up once).
+    """
     if hook is not None and hook.repository_id is not None:
         repository = hook.repository
         if repository is not None and event.repository is not None:
@@ -39,23 +46,37 @@ def repository_for_event(
         return repository
     if event.repository is None:
         return None
-    existing = ConnectedRepository.objects.filter(
-        **_repository_keys(event.repository)
-    ).first()
+    keys = _repository_keys(event.repository)
+    cache_key = (*sorted(keys.items()), hook.pk if hook is not None else None)
+    if known is not None and (found := known.get(cache_key)) is not None:
+        _refresh(found, event.repository, is_active=True)
+        return found
+    repository = _repository_resolve(event.repository, event.occurred_at, hook, keys)
+    if known is not None:
+        known[cache_key] = repository
+    return repository
+
+
+def _repository_resolve(
+    snapshot: RepositorySnapshot,
+    occurred_at: datetime,
+    hook: WebhookEndpoint | None,
+    keys: dict[str, object],
+) -> ConnectedRepository:
+    existing = ConnectedRepository.objects.filter(**keys).first()
     if existing is not None and _has_own_hook(existing, besides=hook):
         raise NotThroughItsHook(
             f"{existing.full_name} has its own webhook; "
             "deliveries for it are applied only through that hook"
         )
     if existing is not None:
-        _refresh(existing, event.repository, is_active=True)
+        _refresh(existing, snapshot, is_active=True)
         repository = existing
     else:
         # Created by a live delivery: the work it carries is the first we
         # follow (a moment from the provider's clock, like the work's own).
         repository = repository_upsert(
-            snapshot=event.repository,
-            followed_since=min(event.occurred_at, timezone.now()),
+            snapshot=snapshot, followed_since=min(occurred_at, timezone.now())
         )
     if hook is not None:
         hook.repository = repository

@@ -199,6 +199,16 @@ def test_github_unicode_and_null_optional_fields():
         ),
         ("no repository", lambda p: p.pop("repository"), "repository"),
         ("user is a list", lambda p: p["pull_request"].update(user=[]), "user"),
+        (
+            "pull_request is text",
+            lambda p: p.update(pull_request="#2"),
+            "pull_request is not an object",
+        ),
+        (
+            "repository is a list",
+            lambda p: p.update(repository=[]),
+            "repository is not an object",
+        ),
     ],
 )
 def test_github_malformed_payloads_fail_clearly(_case, mutate, message):
@@ -274,4 +284,7 @@ def test_gitlab_malformed_merge_request_fails_clearly():
     payload["object_attributes"].pop("iid")
     payload["object_attributes"]["state"] = "opened"
     with pytest.raises(PayloadError, match="iid"):
+        gitlab.parse("Merge Request Hook", payload)
+    payload["object_attributes"] = ["not", "an", "object"]
+    with pytest.raises(PayloadError, match="object_attributes is not an object"):
         gitlab.parse("Merge Request Hook", payload)

@@ -104,29 +104,6 @@ def test_transient_error_propagates_for_retry_until_the_final_attempt():
     assert WebhookDelivery.objects.get().error == "OperationalError: db gone"
 
 
-def test_batch_hands_a_transient_failure_to_the_retrying_task():
-    first = store(load_payload("github", "pull_request.opened.1.json"), delivery_id="a")
-    second = store(
-        load_payload("github", "pull_request.closed.3.json"), delivery_id="b"
-    )
-    real = services.delivery_process
-
-    def flaky(*, delivery_id, final_attempt=True, force=False):
-        if delivery_id == first.delivery_pk:
-            raise OperationalError("deadlock detected")
-        return real(delivery_id=delivery_id, final_attempt=final_attempt, force=force)
-
-    with (
-        mock.patch("integrations.services.deliveries.delivery_process", flaky),
-        mock.patch("integrations.tasks.delivery_process_task.apply_async") as retry,
-    ):
-        outcome = services.deliveries_process(
-            delivery_ids=[first.delivery_pk, second.delivery_pk]
-        )
-    assert outcome == {first.delivery_pk: "retrying", second.delivery_pk: "processed"}
-    retry.assert_called_once_with((first.delivery_pk,), countdown=2)
-
-
 def test_replay_command_reprocesses_failed_deliveries(capsys):
     payload = copy.deepcopy(load_payload("github", "pull_request.opened.1.json"))
     broken = copy.deepcopy(payload)

@@ -37,8 +37,8 @@ from integrations.providers.base import (
     optional,
     parse_optional_time,
     parse_time,
-    require,
     require_int,
+    require_object,
     require_str,
     text,
 )
@@ -223,7 +223,7 @@ class GitHubProvider:
 
 
 def _repository(payload: Payload) -> RepositorySnapshot:
-    repo = require(payload, "repository")
+    repo = require_object(payload, "repository")
     return repository_from(repo, host_of(repo.get("html_url")) or "github.com")
 
 
@@ -241,15 +241,15 @@ def _event(
 
 
 def _parse_pull_request(kind: EventKind, payload: Payload) -> NormalizedEvent:
-    pr = pull_request_from(require(payload, "pull_request"))
+    pr = pull_request_from(require_object(payload, "pull_request"))
     if kind is EventKind.PR_CLOSED and pr.state is PullState.MERGED:
         kind = EventKind.PR_MERGED
     return _event(kind, payload, pr.updated_at or _now(), pull_request=pr)
 
 
 def _parse_review(kind: EventKind, payload: Payload) -> NormalizedEvent:
-    pr = pull_request_from(require(payload, "pull_request"))
-    review = require(payload, "review")
+    pr = pull_request_from(require_object(payload, "pull_request"))
+    review = require_object(payload, "review")
     state_text = require_str(review, "state", at="review").lower()
     state = REVIEW_STATES.get(state_text)
     if state is None:
@@ -270,13 +270,13 @@ def _parse_review(kind: EventKind, payload: Payload) -> NormalizedEvent:
 
 
 def _parse_review_comment(kind: EventKind, payload: Payload) -> NormalizedEvent:
-    pr = pull_request_from(require(payload, "pull_request"))
+    pr = pull_request_from(require_object(payload, "pull_request"))
     comment = _comment(payload, kind, CommentKind.REVIEW_COMMENT)
     return _event(kind, payload, comment.updated_at, pull_request=pr, comment=comment)
 
 
 def _parse_issue_comment(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
-    issue = require(payload, "issue")
+    issue = require_object(payload, "issue")
     if not isinstance(issue.get("pull_request"), dict):
         return None  # a comment on a plain issue, not on a pull request
     state = PullState.OPEN if issue.get("state") == "open" else PullState.CLOSED
@@ -304,14 +304,14 @@ def _comment(
     payload: Payload, kind: EventKind, comment_kind: CommentKind
 ) -> CommentSnapshot:
     return comment_from(
-        require(payload, "comment"),
+        require_object(payload, "comment"),
         comment_kind,
         is_deleted=kind is EventKind.COMMENT_DELETED,
     )
 
 
 def _parse_thread(kind: EventKind, payload: Payload) -> NormalizedEvent:
-    pr = pull_request_from(require(payload, "pull_request"))
+    pr = pull_request_from(require_object(payload, "pull_request"))
     comments = optional(payload, "thread", "comments") or []
     ids = tuple(
         str(item["id"])
@@ -346,7 +346,7 @@ def _parse_ping(kind: EventKind, payload: Payload) -> NormalizedEvent:
 
 
 def _parse_installation(kind: EventKind, payload: Payload) -> NormalizedEvent:
-    installation = require(payload, "installation")
+    installation = require_object(payload, "installation")
     account = installation.get("account") if isinstance(installation, dict) else None
     host = (
         host_of(optional(installation, "html_url"))

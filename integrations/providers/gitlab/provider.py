@@ -43,8 +43,8 @@ from integrations.providers.base import (
     optional,
     parse_optional_time,
     parse_time,
-    require,
     require_int,
+    require_object,
     require_str,
     text,
 )
@@ -243,7 +243,7 @@ def _lower(headers: Headers) -> dict[str, str]:
 
 
 def _user(payload: Payload) -> UserRef:
-    user = require(payload, "user")
+    user = require_object(payload, "user")
     username = require_str(user, "username", at="user")
     return UserRef(
         login=username,
@@ -253,7 +253,7 @@ def _user(payload: Payload) -> UserRef:
 
 
 def _repository(payload: Payload) -> RepositorySnapshot:
-    project = require(payload, "project")
+    project = require_object(payload, "project")
     web_url = text(project.get("web_url"))
     external_id = project.get("id")
     if not isinstance(external_id, int):
@@ -350,7 +350,7 @@ def _update_kind(payload: Payload) -> EventKind:
 def _parse_merge_request(
     kind: EventKind, action: str, payload: Payload
 ) -> NormalizedEvent:
-    attributes = require(payload, "object_attributes")
+    attributes = require_object(payload, "object_attributes")
     pr = _merge_request(
         attributes, payload, with_people=True, is_open_action=action == "open"
     )
@@ -388,11 +388,11 @@ def _with_merged_by(pr: PullRequestSnapshot, login: str) -> PullRequestSnapshot:
 
 
 def _parse_note(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
-    attributes = require(payload, "object_attributes")
+    attributes = require_object(payload, "object_attributes")
     if attributes.get("noteable_type") != "MergeRequest" or attributes.get("system"):
         return None
     pr = _merge_request(
-        require(payload, "merge_request"),
+        require_object(payload, "merge_request"),
         payload,
         with_people=False,
         is_open_action=False,
