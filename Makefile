@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 OCTOKIT_EXAMPLES := @octokit/webhooks-examples@7.6.1
 
-.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard bench-sync bench-processing clean
+.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard bench-sync bench-processing bench-steady clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,9 @@ bench-sync: $(VENV)/.dev
 
 bench-processing: $(VENV)/.dev
 	$(BIN)/python -m bench.processing.run
+
+bench-steady: $(VENV)/.dev
+	$(BIN)/python -m bench.processing.steady
 
 clean:
 	rm -rf var/broker var/staticfiles .pytest_cache

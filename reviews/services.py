@@ -153,12 +153,14 @@ def pull_request_upsert(
     values = _pull_values(snapshot)
     if _is_newer(snapshot, row, tie_rank):
         values["provider_tie_rank"] = tie_rank
-        _requests_sync(row, snapshot)
         updates = {
             field: value
             for field, value in values.items()
             if getattr(row, field) != value
         }
+        if not updates and _applied_before(row, snapshot):
+            return row, False
+        _requests_sync(row, snapshot)
     else:
         _requests_seen_earlier(row, snapshot)
         # Older (or a summary): only fill what we do not know yet.
@@ -177,6 +179,17 @@ def pull_request_upsert(
         setattr(row, field, value)
     row.save(update_fields=[*updates, "updated_at"])
     return row, True
+
+
+def _applied_before(row: PullRequest, snapshot: PullRequestSnapshot) -> bool:
+    """This very version (same provider time, same values) was applied before,
+    so its review requests and head are recorded: a review or a comment carries
+    the pull request as it stood, and most of them change nothing about it."""
+    return (
+        snapshot.updated_at is not None
+        and snapshot.updated_at == row.provider_updated_at
+        and bool(row.author_login)
+    )
 
 
 def _locked_pull(repository: ConnectedRepository, number: int) -> PullRequest | None:

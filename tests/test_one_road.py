@@ -20,6 +20,7 @@ from unittest import mock
 import pytest
 import responses
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from integrations.models import (
@@ -193,9 +194,7 @@ def test_every_road_ends_in_the_same_state_and_ledger(
                 WebhookDelivery.objects.order_by("id").values_list("pk", flat=True)
             )
             with (
-                mock.patch(
-                    "integrations.services.deliveries.BATCH_COMMIT_SECONDS", seconds
-                ),
+                override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=seconds),
                 django_capture_on_commit_callbacks(execute=True),
             ):
                 done = deliveries_process(delivery_ids=pks)

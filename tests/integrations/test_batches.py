@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.db import OperationalError
+from django.test import override_settings
 
 from integrations import services
 from integrations.models import ConnectedRepository, WebhookDelivery
@@ -76,7 +77,7 @@ def test_a_batch_recomputes_each_pull_requests_ledger_once(
         mock.patch(
             "integrations.services.events.points_reconcile", wraps=points_reconcile
         ) as reconcile,
-        mock.patch.object(deliveries_module, "BATCH_COMMIT_SECONDS", 60),
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
         django_capture_on_commit_callbacks(execute=True),
     ):
         outcome = services.deliveries_process(delivery_ids=pks)
@@ -100,7 +101,7 @@ def test_a_failing_delivery_fails_alone_and_the_rest_of_its_batch_commits():
     malformed = {**load_payload("github", "pull_request.opened.1.json")}
     malformed["pull_request"] = "not an object"
     broken = store(malformed, "pull_request", "broken")
-    with mock.patch.object(deliveries_module, "BATCH_COMMIT_SECONDS", 60):
+    with override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60):
         outcome = services.deliveries_process(delivery_ids=[pks[0], broken, *pks[1:]])
     assert outcome[broken] == "failed"
     assert statuses() == {
@@ -129,7 +130,7 @@ def test_a_transient_failure_goes_to_the_retrying_task_and_stays_pending(
 
     with (
         mock.patch.object(deliveries_module, "_apply", flaky),
-        mock.patch.object(deliveries_module, "BATCH_COMMIT_SECONDS", 60),
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
         mock.patch("integrations.tasks.delivery_process_task.apply_async") as retry,
         django_capture_on_commit_callbacks(execute=True),
     ):
@@ -155,7 +156,7 @@ def test_a_savepoint_rolled_back_takes_what_the_batch_remembered_with_it():
 
     with (
         mock.patch.object(deliveries_module, "_apply", fails_after_writing),
-        mock.patch.object(deliveries_module, "BATCH_COMMIT_SECONDS", 60),
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
     ):
         outcome = services.deliveries_process(delivery_ids=pks)
     assert outcome == {pks[0]: "failed", pks[1]: "processed", pks[2]: "processed"}
@@ -177,7 +178,7 @@ def test_a_batch_that_fails_as_a_whole_is_redone_one_delivery_at_a_time(caplog):
 
     with (
         mock.patch.object(EventBatch, "finish", finish_fails_once),
-        mock.patch.object(deliveries_module, "BATCH_COMMIT_SECONDS", 60),
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
     ):
         outcome = services.deliveries_process(delivery_ids=pks)
     assert list(outcome.values()) == ["processed"] * 3
@@ -200,7 +201,7 @@ def test_the_time_budget_commits_a_long_batch_in_several_transactions():
 
     with (
         mock.patch.object(deliveries_module, "_deliveries_chunk", counted),
-        mock.patch.object(deliveries_module, "BATCH_COMMIT_SECONDS", 0),
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=0),
     ):
         outcome = services.deliveries_process(delivery_ids=[*pks, pks[0]])
     assert commits == [[pks[0]], [pks[1]], [pks[2]]]
