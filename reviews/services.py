@@ -69,6 +69,10 @@ _PULL_FIELDS = {
 _UNKNOWN = (None, "")
 
 
+# Pull request rows a transaction has locked, by (repository id, number).
+LockedPulls = dict[tuple[int, int], PullRequest]
+
+
 @dataclass(frozen=True, slots=True)
 class ApplyResult:
     kind: EventKind
@@ -102,11 +106,13 @@ def event_apply(
     event: NormalizedEvent,
     repository: ConnectedRepository | None,
     recorded_people: set[tuple[Any, ...]] | None = None,
+    locked_pulls: LockedPulls | None = None,
 ) -> ApplyResult:
     """Apply everything one normalized event carries, in one transaction.
 
-    ``recorded_people`` (identities already written in this transaction) lets
-    a batch of events skip writing the same people again.
+    A batch of events in one transaction passes what it already holds:
+    ``recorded_people`` (identities written) and ``locked_pulls`` (pull request
+    rows locked), so the same people and rows are not asked for again.
     """
     pull_request = None
     changed = False
@@ -115,6 +121,7 @@ def event_apply(
             repository=repository,
             snapshot=event.pull_request,
             tie_rank=TIE_RANKS.get(event.kind, PLAIN_UPDATE_RANK),
+            locked=locked_pulls,
         )
         if event.review is not None:
             changed |= review_upsert(pull_request=pull_request, snapshot=event.review)
@@ -141,11 +148,15 @@ def pull_request_upsert(
     repository: ConnectedRepository,
     snapshot: PullRequestSnapshot,
     tie_rank: int = PLAIN_UPDATE_RANK,
+    locked: LockedPulls | None = None,
 ) -> tuple[PullRequest, bool]:
     """Create or update one PR under the version guard; returns (row, changed)."""
-    row = _locked_pull(repository, snapshot.number)
+    row = _locked_pull(repository, snapshot.number, locked)
     if row is None:
         row, created = _pull_create(repository, snapshot, tie_rank)
+        row.repository = repository
+        if locked is not None:
+            locked[(repository.pk, snapshot.number)] = row
         if created:
             _head_record(row, snapshot)
             _requests_sync(row, snapshot)
@@ -192,12 +203,23 @@ def _applied_before(row: PullRequest, snapshot: PullRequestSnapshot) -> bool:
     )
 
 
-def _locked_pull(repository: ConnectedRepository, number: int) -> PullRequest | None:
-    return (
+def _locked_pull(
+    repository: ConnectedRepository, number: int, locked: LockedPulls | None
+) -> PullRequest | None:
+    """The row, locked until the transaction ends. A row this transaction
+    locked already is current as held: every write to it went through it."""
+    if locked is not None and (row := locked.get((repository.pk, number))):
+        return row
+    row = (
         PullRequest.objects.select_for_update()
         .filter(repository=repository, number=number)
         .first()
     )
+    if row is not None:
+        row.repository = repository
+        if locked is not None:
+            locked[(repository.pk, number)] = row
+    return row
 
 
 def _pull_create(
@@ -455,9 +477,12 @@ def identities_record(
     users: Iterable[UserRef],
     recorded: set[tuple[Any, ...]] | None = None,
 ) -> None:
-    """Remember every login we see (one query), keeping the provider's user id.
+    """Remember every login we see, keeping the provider's user id.
 
-    ``recorded``: what this transaction already wrote (skipped, then added to).
+    Read first, then upsert only what is new or changed: an upsert of an
+    unchanged row still locks it until commit, and every worker sees the same
+    reviewers all day. ``recorded``: what this batch already wrote (skipped,
+    then added to).
     """
     unique = {user.login: user for user in users if user.login}
     if recorded is not None:
@@ -467,6 +492,19 @@ def identities_record(
         }
         unique = {login: unique[login] for login in seen if seen[login] not in recorded}
         recorded.update(seen.values())
+    if not unique:
+        return
+    known = {
+        login: (external_id, is_bot)
+        for login, external_id, is_bot in ProviderIdentity.objects.filter(
+            provider=provider, host=host, login__in=list(unique)
+        ).values_list("login", "external_id", "is_bot")
+    }
+    unique = {
+        login: user
+        for login, user in unique.items()
+        if known.get(login) != (user.external_id, user.is_bot)
+    }
     if not unique:
         return
     ProviderIdentity.objects.bulk_create(

@@ -85,15 +85,20 @@ def points_award(
 # No savepoint inside a caller's transaction (see reviews.services.event_apply).
 @transaction.atomic(savepoint=False)
 def points_reconcile(
-    *, pull_request: PullRequest, recount: bool = False
+    *, pull_request: PullRequest, recount: bool = False, is_locked: bool = False
 ) -> list[PointsEntry]:
     """Recompute what ``pull_request`` earns and bring the ledger in line.
 
     ``recount`` also revisits every day the pull request already has ledger
     lines on (lines written before credits existed), labelling what it moves.
+    ``is_locked``: the caller's transaction holds the row locked and the
+    instance (with its repository) is current, so it is not read again.
     """
-    pull = _locked_with_work(pull_request)
-    if pull is None or not (pull.has_work or recount):
+    pull = pull_request if is_locked else _locked_with_work(pull_request)
+    if pull is None:
+        return []
+    has_work = _has_work(pull) if is_locked else pull.has_work
+    if not (has_work or recount):
         return []  # no review, no comment, no credit yet: nothing can change
     facts, people = _facts(pull)
     earned = credits_earned(facts)
@@ -129,11 +134,23 @@ def _locked_with_work(pull: PullRequest) -> Any:
         PullRequest.objects.select_for_update(of=("self",))
         .select_related("repository")
         .filter(pk=pull.pk)
-        .annotate(
-            has_work=Exists(Review.objects.filter(pull_request=OuterRef("pk")))
-            | Exists(Comment.objects.filter(pull_request=OuterRef("pk")))
-            | Exists(Credit.objects.filter(pull_request=OuterRef("pk")))
-        )
+        .annotate(has_work=_HAS_WORK)
+        .first()
+    )
+
+
+_HAS_WORK = (
+    Exists(Review.objects.filter(pull_request=OuterRef("pk")))
+    | Exists(Comment.objects.filter(pull_request=OuterRef("pk")))
+    | Exists(Credit.objects.filter(pull_request=OuterRef("pk")))
+)
+
+
+def _has_work(pull: PullRequest) -> bool:
+    return bool(
+        PullRequest.objects.filter(pk=pull.pk)
+        .annotate(has_work=_HAS_WORK)
+        .values_list("has_work", flat=True)
         .first()
     )
 
@@ -372,10 +389,14 @@ class _CreditRow(NamedTuple):
     rule_version: int
     pull_request_id: int
     reason: str
+    repository_id: int | None
 
 
 _CREDIT_COLUMNS = [
-    "rule__key" if name == "rule_key" else name for name in _CreditRow._fields
+    {"rule_key": "rule__key", "repository_id": "pull_request__repository_id"}.get(
+        name, name
+    )
+    for name in _CreditRow._fields
 ]
 
 
@@ -387,6 +408,7 @@ class _EntryRow(NamedTuple):
     points: int
     rule_version: int
     pull_request_id: int | None
+    repository_id: int | None
 
 
 def _ledger_follow(person_day: PersonDay, pull_id: int, why: str) -> list[PointsEntry]:
@@ -482,6 +504,7 @@ def _append(
         reason=reason[:200],
         source=key if not taken else f"{key}#{taken + 1}",
         pull_request_id=model.pull_request_id,
+        repository_id=model.repository_id,
         earned_at=earned_at,
     )
     entry.save()

@@ -9,7 +9,9 @@ times): for every pull request an ``opened``, a ``synchronize``, a review
 (``pull_request_review.submitted``), an inline comment
 (``pull_request_review_comment.created``), a conversation comment
 (``issue_comment.created``) and the merge (``closed``), spread over 20
-repositories known from earlier deliveries. They are stored as the receiver
+repositories known from earlier deliveries, by a team whose size grows with
+the volume (a reviewer reviews about ten pull requests that day, an author
+opens about five). They are stored as the receiver
 stores them and applied by ``deliveries_process`` in batches of 200 (what the
 dispatcher hands a worker), in one process, against PostgreSQL (a fresh
 database, ``codequest_bench_processing``).
@@ -51,6 +53,9 @@ def deliveries(pulls: int) -> list[tuple[str, dict]]:
     inline = load("pull_request_review_comment.created.1.json")
     talk = load("issue_comment.created.1.json")
     start = datetime.now(UTC) - timedelta(days=1)
+    # A team's size grows with its volume: each reviewer reviews about ten pull
+    # requests of the day, each author opens about five.
+    reviewers, authors = max(5, pulls // 10), max(7, pulls // 5)
     mix: list[tuple[str, dict]] = []
     for index in range(pulls):
         repo = copy.deepcopy(opened["repository"])
@@ -61,7 +66,7 @@ def deliveries(pulls: int) -> list[tuple[str, dict]]:
         pull = copy.deepcopy(opened["pull_request"])
         pull.update(number=number, id=9_000_000 + index, updated_at=stamp(at))
         pull["html_url"] = f"https://github.com/{repo['full_name']}/pull/{number}"
-        pull["user"] = {**pull["user"], "login": f"author{index % 7}"}
+        pull["user"] = {**pull["user"], "login": f"author{index % authors}"}
 
         def event(payload: dict, repo: dict = repo, **changes) -> dict:
             payload = copy.deepcopy(payload)
@@ -75,7 +80,7 @@ def deliveries(pulls: int) -> list[tuple[str, dict]]:
         mix.append(
             ("pull_request", event(opened, action="synchronize", pull_request=pushed))
         )
-        reviewer = f"reviewer{index % 5}"
+        reviewer = f"reviewer{index % reviewers}"
         submitted = {
             **review["review"],
             "id": 7_000_000 + index,
@@ -113,7 +118,7 @@ def deliveries(pulls: int) -> list[tuple[str, dict]]:
         said = {
             **talk["comment"],
             "id": 8_500_000 + index,
-            "user": {**talk["comment"]["user"], "login": f"author{index % 7}"},
+            "user": {**talk["comment"]["user"], "login": f"author{index % authors}"},
             "created_at": stamp(at + timedelta(minutes=6)),
             "updated_at": stamp(at + timedelta(minutes=6)),
             "body": "Good catch, fixed in the next push; thanks for looking.",

@@ -17,7 +17,7 @@ from integrations.models import ConnectedRepository
 from integrations.providers.base import EventKind, NormalizedEvent
 from reviews.assignment.service import ASSIGN_ON
 from reviews.models import PullRequest
-from reviews.services import event_apply
+from reviews.services import LockedPulls, event_apply
 from reviews.tasks import reviewer_assign_task
 from rewards.services import points_award, points_reconcile
 
@@ -32,7 +32,9 @@ class EventBatch:
     """
 
     pulls: dict[int, PullRequest] = field(default_factory=dict)
-    # Identities recorded in this transaction: seen again, not written again.
+    # Pull request rows the current transaction holds locked (see event_apply).
+    locked: LockedPulls = field(default_factory=dict)
+    # Identities recorded (committed or in this transaction): not written again.
     people: set[tuple[Any, ...]] = field(default_factory=set)
     # Repositories found for the batch's events (see repository_for_event).
     repositories: dict[tuple[Any, ...], ConnectedRepository] = field(
@@ -40,16 +42,24 @@ class EventBatch:
     )
 
     def forget(self) -> None:
-        """A savepoint was rolled back: what it wrote may be gone."""
+        """A savepoint was rolled back: what it wrote may be gone, and rows held
+        may carry values it set."""
         self.people.clear()
         self.repositories.clear()
+        self.locked.clear()
 
     def finish(self) -> None:
         """Bring the ledger of every touched pull request in line (in id order,
-        so two workers lock them in the same order)."""
+        so two workers lock them in the same order), before the commit that
+        ends the transaction and releases its locks."""
         pulls, self.pulls = self.pulls, {}
+        held = {row.pk: row for row in self.locked.values()}
+        self.locked = {}
         for pk in sorted(pulls):
-            points_reconcile(pull_request=pulls[pk])
+            if pk in held:
+                points_reconcile(pull_request=held[pk], is_locked=True)
+            else:
+                points_reconcile(pull_request=pulls[pk])
 
 
 def event_handle(
@@ -68,6 +78,7 @@ def event_handle(
         event=event,
         repository=repository,
         recorded_people=batch.people if batch is not None else None,
+        locked_pulls=batch.locked if batch is not None else None,
     )
     if batch is None:
         points_award(event=event, pull_request=result.pull_request)

@@ -221,3 +221,38 @@ def test_deliveries_another_worker_holds_are_left_to_it():
         outcome = services.deliveries_process(delivery_ids=pks)
     assert outcome[held] == "busy"
     assert WebhookDelivery.objects.get(pk=held).status == "pending"
+
+
+def test_a_rolled_back_write_to_a_pull_request_is_not_taken_for_applied():
+    """The batch holds the pull request rows it locked; a savepoint rolled back
+    may have changed one in memory, so the next delivery reads it again."""
+    opened = load_payload("github", "pull_request.opened.1.json")
+    pushed = copy.deepcopy(opened)
+    pushed["action"] = "synchronize"
+    pushed["pull_request"]["head"]["sha"] = "f" * 40
+    pushed["pull_request"]["updated_at"] = "2019-05-15T15:30:00Z"
+    pks = [
+        store(opened, "pull_request", "opened"),
+        store(pushed, "pull_request", "pushed"),
+        store(pushed, "pull_request", "pushed-again"),
+    ]
+    real = deliveries_module._apply
+
+    def fails_after_writing(delivery, batch):
+        result = real(delivery, batch)
+        if delivery.pk == pks[1]:
+            raise ValueError("fails after its writes")
+        return result
+
+    with (
+        mock.patch.object(deliveries_module, "_apply", fails_after_writing),
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
+    ):
+        outcome = services.deliveries_process(delivery_ids=pks)
+    assert list(outcome.values()) == ["processed", "failed", "processed"]
+    pull = PullRequest.objects.get()
+    assert pull.head_sha == "f" * 40
+    assert list(pull.heads.values_list("sha", flat=True)) == [
+        opened["pull_request"]["head"]["sha"],
+        "f" * 40,
+    ]
