@@ -52,7 +52,7 @@ from integrations.providers.base import (
     ReviewSnapshot,
     UserRef,
 )
-from integrations.services.events import event_handle
+from integrations.services.events import EventBatch, event_handle
 from integrations.tasks import repository_sync_task
 from reviews.models import Comment, PullRequest
 
@@ -268,7 +268,9 @@ def _apply(
     comments: CommentListing,
     listed_at: datetime,
 ) -> list[str]:
-    """Send the snapshot and its reviews down the webhook path; what changed."""
+    """Send the snapshot, its reviews and comments down the webhook path, as
+    one batch (the pull request's ledger is recomputed once); what changed."""
+    batch = EventBatch()
     kind = _pull_kind(snapshot, before)
     event = NormalizedEvent(
         kind=kind,
@@ -277,7 +279,7 @@ def _apply(
         pull_request=snapshot,
     )
     found = []
-    if event_handle(event=event, repository=repository).changed:
+    if event_handle(event=event, repository=repository, batch=batch).changed:
         found.append("new" if before is None else str(snapshot.state))
     for review in reviews:
         review_kind = (
@@ -292,9 +294,10 @@ def _apply(
             pull_request=snapshot,
             review=review,
         )
-        if event_handle(event=reviewed, repository=repository).changed:
+        if event_handle(event=reviewed, repository=repository, batch=batch).changed:
             found.append(f"review by {review.reviewer.login} ({review.state})")
-    found += _apply_comments(repository, snapshot, comments, listed_at)
+    found += _apply_comments(repository, snapshot, comments, listed_at, batch)
+    batch.finish()
     return found
 
 
@@ -303,6 +306,7 @@ def _apply_comments(
     snapshot: PullRequestSnapshot,
     comments: CommentListing,
     listed_at: datetime,
+    batch: EventBatch,
 ) -> list[str]:
     """Comments as the provider lists them, and those it no longer lists."""
     found = []
@@ -319,7 +323,7 @@ def _apply_comments(
             pull_request=snapshot,
             comment=comment,
         )
-        if event_handle(event=commented, repository=repository).changed:
+        if event_handle(event=commented, repository=repository, batch=batch).changed:
             what = "deleted" if comment.is_deleted else "by"
             found.append(f"comment {what} {comment.author.login}")
     return found
