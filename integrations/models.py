@@ -299,6 +299,12 @@ class WebhookDelivery(models.Model):
             models.Index(
                 fields=["provider", "received_at"], name="delivery_recent_idx"
             ),
+            # A worker takes a repository's other pending deliveries along.
+            models.Index(
+                fields=["provider", "repository_name"],
+                condition=models.Q(status="pending"),
+                name="delivery_pending_repo_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
 
 import orjson
 from django.conf import settings
@@ -15,7 +17,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations import metrics
@@ -191,7 +193,7 @@ def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
     batch = EventBatch()
     while remaining:
         try:
-            done = _deliveries_chunk(remaining, batch)
+            done, taken = _deliveries_chunk(remaining, batch, set(outcome))
         except Exception:  # noqa: BLE001 - redone one by one, each outcome recorded
             batch = EventBatch()  # what it remembered was rolled back
             logger.warning(
@@ -199,29 +201,40 @@ def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
                 extra={"deliveries": len(remaining)},
                 exc_info=True,
             )
-            done = {pk: _delivery_alone(pk) for pk in remaining}
+            done, taken = {pk: _delivery_alone(pk) for pk in remaining}, []
         outcome.update(done)
-        remaining = [pk for pk in remaining if pk not in done]
+        remaining = [
+            pk for pk in dict.fromkeys([*remaining, *taken]) if pk not in outcome
+        ]
     return outcome
 
 
-def _deliveries_chunk(pks: list[int], batch: EventBatch) -> dict[int, str]:
-    """Apply deliveries from ``pks`` in one transaction until the time budget
-    is spent (at least one); their outcomes by id."""
+# Deliveries a transaction locks (and reads, bodies included) at most: about
+# what it applies within its time budget under load.
+CHUNK_ROWS = 40
+
+
+def _deliveries_chunk(
+    pks: list[int], batch: EventBatch, settled: set[int]
+) -> tuple[dict[int, str], list[int]]:
+    """Apply deliveries from ``pks``, and pending ones of the same repositories,
+    in one transaction until the time budget is spent (at least one).
+
+    Returns the outcomes by id, and the deliveries taken along but not reached
+    (another worker skipped them as ours: the caller owes them a turn).
+    """
     started, clock = timezone.now(), time.monotonic()
     budget = settings.WEBHOOK_BATCH_COMMIT_SECONDS
     outcome: dict[int, str] = {}
     applied: list[WebhookDelivery] = []
     with transaction.atomic():
-        rows = {
-            row.pk: row
-            for row in WebhookDelivery.objects.select_for_update(
-                skip_locked=True, of=("self",)
+        mine = pks[:CHUNK_ROWS]
+        rows = {row.pk: row for row in _locked(Q(pk__in=mine))}
+        if len(rows) < CHUNK_ROWS:
+            rows |= _companions(
+                rows.values(), exclude={*pks, *settled}, limit=CHUNK_ROWS - len(rows)
             )
-            .select_related("hook__repository")
-            .filter(pk__in=pks)
-        }
-        for pk in pks:
+        for pk in sorted({*mine, *rows}):
             if outcome and time.monotonic() - clock > budget:
                 break
             row = rows.get(pk)
@@ -239,7 +252,39 @@ def _deliveries_chunk(pks: list[int], batch: EventBatch) -> dict[int, str]:
         batch.finish()
         _outcomes_save(applied)
     _observe(applied, started, is_replay=False)
-    return outcome
+    return outcome, [pk for pk in rows if pk not in outcome]
+
+
+def _locked(match: Q, limit: int | None = None) -> list[WebhookDelivery]:
+    """Deliveries no other worker holds, locked until the transaction ends."""
+    rows = (
+        WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("hook__repository")
+        .filter(match)
+        .order_by("id")
+    )
+    return list(rows[:limit] if limit else rows)
+
+
+def _companions(
+    rows: Iterable[WebhookDelivery], exclude: set[int], limit: int
+) -> dict[int, WebhookDelivery]:
+    """Pending deliveries of the same repositories that no worker holds.
+
+    Taken along, a busy repository's deliveries (a review and its comments
+    arrive at once, through different web processes) are applied by one
+    worker in one transaction, with one ledger recount per pull request,
+    instead of by two workers waiting on each other's row locks.
+    """
+    names = {(row.provider, row.repository_name) for row in rows if row.repository_name}
+    if not names:
+        return {}
+    same = reduce(
+        operator.or_,
+        (Q(provider=provider, repository_name=name) for provider, name in names),
+    )
+    pending = same & Q(status=Status.PENDING) & ~Q(pk__in=exclude)
+    return {row.pk: row for row in _locked(pending, limit)}
 
 
 def _outcomes_save(deliveries: list[WebhookDelivery]) -> None:

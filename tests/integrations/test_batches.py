@@ -13,6 +13,7 @@ from django.test import override_settings
 
 from integrations import services
 from integrations.models import ConnectedRepository, WebhookDelivery
+from integrations.providers import get_provider
 from integrations.services import deliveries as deliveries_module
 from integrations.services.events import EventBatch
 from reviews.models import PullRequest, Review
@@ -35,14 +36,15 @@ def no_dispatch():
 
 
 def store(payload, event, delivery_id) -> int:
-    action = payload.get("action", "") if isinstance(payload, dict) else ""
+    """As the receiver stores it (with the summary it reads from the payload)."""
+    action, repository_name = get_provider("github").summarize(event, payload)
     return services.delivery_record(
         provider="github",
         hook=None,
         delivery_id=delivery_id,
         event=event,
         action=action,
-        repository_name="",
+        repository_name=repository_name,
         headers={},
         body=json.dumps(payload).encode(),
     ).delivery_pk
@@ -194,10 +196,10 @@ def test_the_time_budget_commits_a_long_batch_in_several_transactions():
     commits = []
     real = deliveries_module._deliveries_chunk
 
-    def counted(chunk, batch):
-        done = real(chunk, batch)
+    def counted(chunk, batch, settled):
+        done, taken = real(chunk, batch, settled)
         commits.append(list(done))
-        return done
+        return done, taken
 
     with (
         mock.patch.object(deliveries_module, "_deliveries_chunk", counted),
@@ -256,3 +258,35 @@ def test_a_rolled_back_write_to_a_pull_request_is_not_taken_for_applied():
         opened["pull_request"]["head"]["sha"],
         "f" * 40,
     ]
+
+
+def test_a_worker_takes_along_the_pending_deliveries_of_the_same_repository(
+    django_capture_on_commit_callbacks,
+):
+    """A review and its comment arrive through different web processes and are
+    handed to different tasks; the first worker applies both, in one
+    transaction, and the second finds its delivery done."""
+    pks = reviewed_pull()
+    with (
+        mock.patch(
+            "integrations.services.events.points_reconcile", wraps=points_reconcile
+        ) as reconcile,
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        first = services.deliveries_process(delivery_ids=[pks[0]])
+        second = services.deliveries_process(delivery_ids=[pks[2]])
+    assert first == dict.fromkeys(pks, "processed")
+    assert second == {pks[2]: "processed"}
+    assert reconcile.call_count == 1
+    assert WebhookDelivery.objects.filter(attempts=1).count() == 3
+
+
+def test_deliveries_taken_along_but_not_reached_are_applied_by_the_same_call():
+    pks = reviewed_pull()
+    other = load_payload("github", "pull_request.closed.3.json")  # another repository
+    elsewhere = store(other, "pull_request", "elsewhere")
+    with override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=0):
+        outcome = services.deliveries_process(delivery_ids=[pks[0]])
+    assert outcome == dict.fromkeys(pks, "processed")
+    assert WebhookDelivery.objects.get(pk=elsewhere).status == "pending"
