@@ -13,6 +13,46 @@ import statistics
 import threading
 import time
 
+Request = tuple[str, bytes, dict[str, str]]  # (delivery id, body, headers)
+
+
+def open_loop(
+    port: int, requests: list[Request], rate: float, connections: int
+) -> tuple[dict[str, tuple[float, float]], dict[int, int]]:
+    """Request n is due at start + n / rate; returns, per delivery id, when it
+    was due and when its answer came (monotonic), and the status counts."""
+    timings: dict[str, tuple[float, float]] = {}
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start = time.monotonic() + 0.5
+
+    def worker(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for n in range(index, len(requests), connections):
+            delivery_id, body, headers = requests[n]
+            scheduled = start + n / rate
+            if (delay := scheduled - time.monotonic()) > 0:
+                time.sleep(delay)
+            try:
+                conn.request("POST", "/webhooks/github/", body, headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except OSError:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                status = 0
+            with lock:
+                timings[delivery_id] = (scheduled, time.monotonic())
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return timings, statuses
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -25,48 +65,21 @@ def main() -> None:
     parser.add_argument("--run-id", required=True)
     args = parser.parse_args()
     body = open(args.body, "rb").read()  # noqa: SIM115
-    total = int(args.rate * args.seconds)
-    interval = 1.0 / args.rate
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    start = time.monotonic() + 0.5
-
-    def worker(index: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
-        for n in range(index, total, args.connections):
-            scheduled = start + n * interval
-            delay = scheduled - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            headers = {
+    requests = [
+        (
+            f"{args.run_id}-{n}",
+            body,
+            {
                 "Content-Type": "application/json",
                 "X-GitHub-Event": "pull_request",
                 "X-GitHub-Delivery": f"{args.run_id}-{n}",
                 "X-Hub-Signature-256": args.signature,
-            }
-            try:
-                conn.request("POST", "/webhooks/github/", body, headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except OSError:
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
-                status = 0
-            elapsed = time.monotonic() - scheduled
-            with lock:
-                latencies.append(elapsed)
-                statuses[status] = statuses.get(status, 0) + 1
-
-    threads = [
-        threading.Thread(target=worker, args=(i,)) for i in range(args.connections)
+            },
+        )
+        for n in range(int(args.rate * args.seconds))
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    latencies.sort()
+    timings, statuses = open_loop(args.port, requests, args.rate, args.connections)
+    latencies = sorted(answered - due for due, answered in timings.values())
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     print(

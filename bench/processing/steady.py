@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import statistics
@@ -31,6 +30,7 @@ import time
 import psycopg
 
 from bench.ingest.run import PORT, start_gunicorn, stop
+from bench.ingest.steady import Request, open_loop
 from bench.processing.run import FIXTURES, REPOSITORIES, deliveries
 from bench.services import ROOT, bench_environment
 
@@ -38,7 +38,7 @@ SECRET = "bench-secret"
 POLL_SECONDS = 0.025
 
 
-def signed(mix: list[tuple[str, dict]], run_id: str) -> list[tuple[str, bytes, dict]]:
+def signed(mix: list[tuple[str, dict]], run_id: str) -> list[Request]:
     """(delivery id, body, headers) for each delivery, ready to send."""
     requests = []
     for index, (event, payload) in enumerate(mix):
@@ -58,44 +58,6 @@ def signed(mix: list[tuple[str, dict]], run_id: str) -> list[tuple[str, bytes, d
             )
         )
     return requests
-
-
-def send(
-    requests: list[tuple[str, bytes, dict]], rate: float, connections: int
-) -> tuple[dict[str, float], dict[int, int]]:
-    """Open loop: request n is due at start + n / rate; returns when each was
-    due (monotonic) and the answers' status counts."""
-    due: dict[str, float] = {}
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    start = time.monotonic() + 0.5
-
-    def worker(index: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        for n in range(index, len(requests), connections):
-            delivery_id, body, headers = requests[n]
-            scheduled = start + n / rate
-            if (delay := scheduled - time.monotonic()) > 0:
-                time.sleep(delay)
-            try:
-                conn.request("POST", "/webhooks/github/", body, headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except OSError:
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-                status = 0
-            with lock:
-                due[delivery_id] = scheduled
-                statuses[status] = statuses.get(status, 0) + 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return due, statuses
 
 
 class Watcher(threading.Thread):
@@ -161,7 +123,8 @@ def run_phase(
     requests = signed(mix, run_id)
     watcher = Watcher(env["DATABASE_URL"], run_id, len(requests))
     watcher.start()
-    due, statuses = send(requests, args.rate, args.connections)
+    timings, statuses = open_loop(PORT, requests, args.rate, args.connections)
+    due = {key: scheduled for key, (scheduled, _answered) in timings.items()}
     sent_at = time.monotonic()
     watcher.join(timeout=args.drain)
     watcher.done.set()

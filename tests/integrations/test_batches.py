@@ -67,6 +67,23 @@ def reviewed_pull() -> list[int]:
     ]
 
 
+def process_failing_after_writes(pks: list[int], failing: int) -> dict[int, str]:
+    """Process ``pks`` in one transaction; ``failing`` raises after its writes."""
+    real = deliveries_module._apply
+
+    def fails_after_writing(delivery, batch):
+        result = real(delivery, batch)
+        if delivery.pk == failing:
+            raise ValueError("fails after its writes")
+        return result
+
+    with (
+        mock.patch.object(deliveries_module, "_apply", fails_after_writing),
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
+    ):
+        return services.deliveries_process(delivery_ids=pks)
+
+
 def statuses() -> dict[str, str]:
     return dict(WebhookDelivery.objects.values_list("delivery_id", "status"))
 
@@ -148,19 +165,7 @@ def test_a_savepoint_rolled_back_takes_what_the_batch_remembered_with_it():
     """The first delivery creates the repository, then fails: the next one of
     the same repository must not use the repository row that was rolled back."""
     pks = reviewed_pull()
-    real = deliveries_module._apply
-
-    def fails_after_writing(delivery, batch):
-        result = real(delivery, batch)
-        if delivery.pk == pks[0]:
-            raise ValueError("the first delivery fails after its writes")
-        return result
-
-    with (
-        mock.patch.object(deliveries_module, "_apply", fails_after_writing),
-        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
-    ):
-        outcome = services.deliveries_process(delivery_ids=pks)
+    outcome = process_failing_after_writes(pks, failing=pks[0])
     assert outcome == {pks[0]: "failed", pks[1]: "processed", pks[2]: "processed"}
     repository = ConnectedRepository.objects.get()
     assert PullRequest.objects.get().repository == repository
@@ -238,19 +243,7 @@ def test_a_rolled_back_write_to_a_pull_request_is_not_taken_for_applied():
         store(pushed, "pull_request", "pushed"),
         store(pushed, "pull_request", "pushed-again"),
     ]
-    real = deliveries_module._apply
-
-    def fails_after_writing(delivery, batch):
-        result = real(delivery, batch)
-        if delivery.pk == pks[1]:
-            raise ValueError("fails after its writes")
-        return result
-
-    with (
-        mock.patch.object(deliveries_module, "_apply", fails_after_writing),
-        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
-    ):
-        outcome = services.deliveries_process(delivery_ids=pks)
+    outcome = process_failing_after_writes(pks, failing=pks[1])
     assert list(outcome.values()) == ["processed", "failed", "processed"]
     pull = PullRequest.objects.get()
     assert pull.head_sha == "f" * 40
