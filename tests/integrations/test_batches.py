@@ -88,18 +88,22 @@ def statuses() -> dict[str, str]:
     return dict(WebhookDelivery.objects.values_list("delivery_id", "status"))
 
 
-def test_a_batch_recomputes_each_pull_requests_ledger_once(
-    django_capture_on_commit_callbacks,
-):
-    pks = reviewed_pull()
+@pytest.fixture
+def reconcile(django_capture_on_commit_callbacks):
+    """Counts ledger recounts; one transaction per call; on-commit work runs."""
     with (
         mock.patch(
             "integrations.services.events.points_reconcile", wraps=points_reconcile
-        ) as reconcile,
+        ) as counted,
         override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        outcome = services.deliveries_process(delivery_ids=pks)
+        yield counted
+
+
+def test_a_batch_recomputes_each_pull_requests_ledger_once(reconcile):
+    pks = reviewed_pull()
+    outcome = services.deliveries_process(delivery_ids=pks)
     assert list(outcome.values()) == ["processed"] * 3
     pull = PullRequest.objects.get()
     assert [call.kwargs["pull_request"].pk for call in reconcile.call_args_list] == [
@@ -254,21 +258,14 @@ def test_a_rolled_back_write_to_a_pull_request_is_not_taken_for_applied():
 
 
 def test_a_worker_takes_along_the_pending_deliveries_of_the_same_repository(
-    django_capture_on_commit_callbacks,
+    reconcile,
 ):
     """A review and its comment arrive through different web processes and are
     handed to different tasks; the first worker applies both, in one
     transaction, and the second finds its delivery done."""
     pks = reviewed_pull()
-    with (
-        mock.patch(
-            "integrations.services.events.points_reconcile", wraps=points_reconcile
-        ) as reconcile,
-        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        first = services.deliveries_process(delivery_ids=[pks[0]])
-        second = services.deliveries_process(delivery_ids=[pks[2]])
+    first = services.deliveries_process(delivery_ids=[pks[0]])
+    second = services.deliveries_process(delivery_ids=[pks[2]])
     assert first == dict.fromkeys(pks, "processed")
     assert second == {pks[2]: "processed"}
     assert reconcile.call_count == 1
