@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -113,10 +113,7 @@ def points_reconcile(
                 "identity"
             )
         }
-    entries: list[PointsEntry] = []
-    for person_day in sorted(touched):
-        entries += _ledger_follow(person_day, pull.pk, why)
-    return entries
+    return _ledger_follow(touched, pull.pk, why)
 
 
 def points_recount(*, pulls: Iterable[PullRequest]) -> Iterator[list[PointsEntry]]:
@@ -369,10 +366,14 @@ def _credits_sync(
 
 
 def _person_day(identity: ProviderIdentity, moment: datetime) -> PersonDay:
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     if identity.member_id:
-        return ("m", identity.member_id, day)
-    return ("i", identity.pk, day)
+        return ("m", identity.member_id, _day(moment))
+    return ("i", identity.pk, _day(moment))
+
+
+def _day(moment: datetime) -> datetime:
+    """The UTC day a moment falls on (daily caps count UTC days)."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 # --- the ledger follows the credits -----------------------------------------------
@@ -411,27 +412,57 @@ class _EntryRow(NamedTuple):
     repository_id: int | None
 
 
-def _ledger_follow(person_day: PersonDay, pull_id: int, why: str) -> list[PointsEntry]:
-    """Share the person's credits of that day under the cap, then append the
-    difference between what the ledger holds and what they earn, per line key
-    and moment (so a credit that moved to another time moves in the ledger too).
+def _ledger_follow(
+    touched: set[PersonDay], pull_id: int, why: str
+) -> list[PointsEntry]:
+    """Follow every person-day a recount touched: lock the people (all their
+    logins), read their credits and ledger lines of those days in one query
+    each, then share out and append day by day (``_day_follow``).
 
     Rows are read as tuples: a busy reviewer's day holds a hundred of them.
     """
-    kind, pk, day = person_day
-    _lock_person(kind, pk)
-    identity_ids = (
-        list(ProviderIdentity.objects.filter(member_id=pk).values_list("pk", flat=True))
-        if kind == "m"
-        else [pk]
-    )
-    in_day = {"earned_at__gte": day, "earned_at__lt": day + timedelta(days=1)}
-    credits = [
-        _CreditRow(*row)
-        for row in Credit.objects.filter(
-            identity_id__in=identity_ids, **in_day
-        ).values_list(*_CREDIT_COLUMNS)
-    ]
+    if not touched:
+        return []
+    owner = _people_locked({(kind, pk) for kind, pk, _day in touched})
+    days = sorted({day for _kind, _pk, day in touched})
+    span = {"earned_at__gte": days[0], "earned_at__lt": days[-1] + timedelta(days=1)}
+    credits: dict[PersonDay, list[_CreditRow]] = defaultdict(list)
+    for row in Credit.objects.filter(identity_id__in=owner, **span).values_list(
+        *_CREDIT_COLUMNS
+    ):
+        credit = _CreditRow(*row)
+        person_day = (*owner[credit.identity_id], _day(credit.earned_at))
+        if person_day in touched:
+            credits[person_day].append(credit)
+    # Lines of pull requests with credits (and of this one): a pull request
+    # whose credits were never computed keeps its lines until its next event.
+    followed = {
+        person_day: {credit.pull_request_id for credit in credits[person_day]}
+        | {pull_id}
+        for person_day in touched
+    }
+    lines: dict[PersonDay, list[_EntryRow]] = defaultdict(list)
+    for row in PointsEntry.objects.filter(
+        identity_id__in=owner,
+        pull_request_id__in=set().union(*followed.values()),
+        **span,
+    ).values_list(*_EntryRow._fields):
+        entry = _EntryRow(*row)
+        person_day = (*owner[entry.identity_id], _day(entry.earned_at))
+        if entry.pull_request_id in followed.get(person_day, ()):
+            lines[person_day].append(entry)
+    entries = []
+    for person_day in sorted(touched):
+        entries += _day_follow(credits[person_day], lines[person_day], why)
+    return entries
+
+
+def _day_follow(
+    credits: list[_CreditRow], lines: list[_EntryRow], why: str
+) -> list[PointsEntry]:
+    """Share one person's credits of one day under the cap, then append the
+    difference between what the ledger holds and what they earn, per line key
+    and moment (so a credit that moved to another time moves in the ledger too)."""
     kept = allot(
         (Claim(c.pk, c.points, c.earned_at, (c.rule_key, c.key)) for c in credits),
         settings.REWARDS_DAILY_CAP,
@@ -444,13 +475,7 @@ def _ledger_follow(person_day: PersonDay, pull_id: int, why: str) -> list[Points
         about[line] = credit
     held: dict[tuple, int] = defaultdict(int)
     sample: dict[tuple, _EntryRow] = {}
-    # Lines of pull requests with credits (and of this one): a pull request
-    # whose credits were never computed keeps its lines until its next event.
-    followed = {credit.pull_request_id for credit in credits} | {pull_id}
-    for row in PointsEntry.objects.filter(
-        identity_id__in=identity_ids, pull_request_id__in=followed, **in_day
-    ).values_list(*_EntryRow._fields):
-        entry = _EntryRow(*row)
+    for entry in lines:
         line = (
             entry.identity_id,
             entry.rule_id,
@@ -511,10 +536,33 @@ def _append(
     return entry
 
 
-def _lock_person(kind: str, pk: int) -> None:
-    """One person's share-outs are serialized (all their logins)."""
-    model = Member if kind == "m" else ProviderIdentity
-    model.objects.select_for_update().filter(pk=pk).first()
+def _people_locked(people: set[tuple[str, int]]) -> dict[int, tuple[str, int]]:
+    """Lock the people (one person's share-outs are serialized, in pk order so
+    two workers take them in the same order); every identity id of theirs ->
+    the person ("m", member id) or ("i", identity id)."""
+    members = sorted(pk for kind, pk in people if kind == "m")
+    loose = sorted(pk for kind, pk in people if kind == "i")
+    owner: dict[int, tuple[str, int]] = {}
+    if members:
+        list(
+            Member.objects.select_for_update()
+            .filter(pk__in=members)
+            .order_by("pk")
+            .values_list("pk")
+        )
+        for identity_id, member_id in ProviderIdentity.objects.filter(
+            member_id__in=members
+        ).values_list("pk", "member_id"):
+            owner[identity_id] = ("m", member_id)
+    if loose:
+        list(
+            ProviderIdentity.objects.select_for_update()
+            .filter(pk__in=loose)
+            .order_by("pk")
+            .values_list("pk")
+        )
+        owner.update({pk: ("i", pk) for pk in loose})
+    return owner
 
 
 # --- rules ---------------------------------------------------------------------
