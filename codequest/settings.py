@@ -354,7 +354,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "codequest.schema.AutoSchema",
     "EXCEPTION_HANDLER": "codequest.api.exception_handler",
 }
 # API tokens (django-rest-knox): only a SHA-512 of each token is stored; a token

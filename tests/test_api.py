@@ -239,3 +239,19 @@ def test_openapi_schema_and_docs(api):
     assert schema.status_code == 200
     assert b"/api/v1/pulls/" in schema.content
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_openapi_components_are_named_after_their_api(api):
+    """Every list nests an OutputSerializer; each gets its own component."""
+    schema = api.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    assert "Output" not in components
+    assert "PaginatedOutputList" not in components
+    pulls = schema["paths"]["/api/v1/pulls/"]["get"]["responses"]["200"]
+    page = pulls["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert page == "PaginatedPullRequestListOutputList"
+    item = components[page]["properties"]["results"]["items"]["$ref"]
+    fields = components[item.rsplit("/", 1)[1]]["properties"]
+    assert {"number", "title", "requested_reviewers"} <= set(fields)
+    deliveries = components["DeliveryListOutput"]["properties"]
+    assert {"delivery_id", "event", "status"} <= set(deliveries)
