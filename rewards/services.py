@@ -544,25 +544,21 @@ def _people_locked(people: set[tuple[str, int]]) -> dict[int, tuple[str, int]]:
     loose = sorted(pk for kind, pk in people if kind == "i")
     owner: dict[int, tuple[str, int]] = {}
     if members:
-        list(
-            Member.objects.select_for_update()
-            .filter(pk__in=members)
-            .order_by("pk")
-            .values_list("pk")
-        )
+        _lock_rows(Member, members)
         for identity_id, member_id in ProviderIdentity.objects.filter(
             member_id__in=members
         ).values_list("pk", "member_id"):
             owner[identity_id] = ("m", member_id)
     if loose:
-        list(
-            ProviderIdentity.objects.select_for_update()
-            .filter(pk__in=loose)
-            .order_by("pk")
-            .values_list("pk")
-        )
+        _lock_rows(ProviderIdentity, loose)
         owner.update({pk: ("i", pk) for pk in loose})
     return owner
+
+
+def _lock_rows(model: type[Member] | type[ProviderIdentity], pks: list[int]) -> None:
+    """Lock the rows, in pk order (two workers take them in the same order)."""
+    rows = model.objects.select_for_update().filter(pk__in=pks).order_by("pk")
+    list(rows.values_list("pk"))  # evaluated: the lock is taken now
 
 
 # --- rules ---------------------------------------------------------------------
