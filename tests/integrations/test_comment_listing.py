@@ -19,9 +19,8 @@ from integrations.providers.base import (
 from integrations.providers.github.shapes import comment_from
 from integrations.providers.gitlab.client import note_from_api
 from integrations.services.sync import _deleted
-from reviews.models import Comment
 from tests.conftest import SHARED_FIXTURES, load_payload
-from tests.factories import PullRequestFactory
+from tests.factories import CommentFactory, PullRequestFactory
 
 RECORDED = Path(__file__).resolve().parents[1] / "provider_responses"
 
@@ -79,12 +78,11 @@ def test_only_a_complete_listing_proves_a_deletion():
     pull = PullRequestFactory()
     repository = pull.repository
     long_ago = datetime.now(UTC) - timedelta(days=2)
-    Comment.objects.create(
+    CommentFactory(
         pull_request=pull,
         kind="note",
         external_id="7",
         author_login="kim",
-        body="An older note the listing does not show.",
         provider_created_at=long_ago,
         provider_updated_at=long_ago,
     )

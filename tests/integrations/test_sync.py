@@ -25,6 +25,7 @@ from integrations.services.sync import SyncDeferred, repository_sync
 from reviews.models import Comment, PullRequest, RepositoryReviewSettings, Review
 from rewards.models import PointsEntry
 from tests.conftest import SHARED_FIXTURES, load_payload, post_webhook
+from tests.factories import CommentFactory
 from tests.integrations.fake_github import FakeGitHub
 
 pytestmark = [
@@ -486,12 +487,12 @@ def test_a_comment_made_while_listing_is_not_taken_for_deleted(repository, githu
     github.open(1, "author0", START)
     repository_sync(repository=repository)
     pull = PullRequest.objects.get(repository=repository, number=1)
-    Comment.objects.create(
+    # Just arrived by webhook, after the list was read.
+    CommentFactory(
         pull_request=pull,
         kind="issue_comment",
         external_id="99",
         author_login="kim",
-        body="Just arrived by webhook, after the list was read.",
         provider_created_at=timezone.now(),
         provider_updated_at=timezone.now(),
     )
