@@ -14,21 +14,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Min, OuterRef, Q
 
 from integrations.providers.base import NormalizedEvent
-from reviews.assignment.service import review_settings_get
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     Comment,
     Member,
     ProviderIdentity,
     PullRequest,
+    RepositoryReviewSettings,
     Review,
     ReviewAssignment,
     ReviewerProfile,
@@ -82,38 +83,55 @@ def points_award(
     return points_reconcile(pull_request=pull_request)
 
 
-# No savepoint inside a caller's transaction (see reviews.services.event_apply).
-@transaction.atomic(savepoint=False)
 def points_reconcile(
-    *, pull_request: PullRequest, recount: bool = False, is_locked: bool = False
+    *, pull_request: PullRequest, recount: bool = False
 ) -> list[PointsEntry]:
     """Recompute what ``pull_request`` earns and bring the ledger in line.
 
     ``recount`` also revisits every day the pull request already has ledger
     lines on (lines written before credits existed), labelling what it moves.
-    ``is_locked``: the caller's transaction holds the row locked and the
-    instance (with its repository) is current, so it is not read again.
     """
-    pull = pull_request if is_locked else _locked_with_work(pull_request)
-    if pull is None:
-        return []
-    has_work = _has_work(pull) if is_locked else pull.has_work
-    if not (has_work or recount):
+    return pulls_reconcile(pulls=[pull_request], recount=recount)
+
+
+# No savepoint inside a caller's transaction (see reviews.services.event_apply).
+@transaction.atomic(savepoint=False)
+def pulls_reconcile(
+    *, pulls: Iterable[PullRequest], recount: bool = False
+) -> list[PointsEntry]:
+    """Recompute what each pull request earns and bring the ledger in line,
+    set-wise: a fixed number of queries for any number of pull requests (a
+    batch of deliveries touches dozens), plus one write per changed credit.
+
+    The result is the one reconciling them one by one gives: the ledger is a
+    function of the stored state.
+    """
+    rows = [
+        row
+        for row in _locked_with_work({pull.pk for pull in pulls})
+        if row.has_work or recount
+    ]
+    if not rows:
         return []  # no review, no comment, no credit yet: nothing can change
-    facts, people = _facts(pull)
-    earned = credits_earned(facts)
-    identities = _identities(pull, {item.login for item in earned}, people)
-    touched = _credits_sync(pull, earned, identities)
-    why = "pull request marked as spam" if facts.is_spam else ""
+    stored = _Stored.read(rows)
+    facts = {row.pk: _facts(row, stored) for row in rows}
+    earned = {pk: credits_earned(pull_facts) for pk, pull_facts in facts.items()}
+    identities = _identities(rows, earned, stored.people)
+    rules = rules_all()
+    touched = _credits_sync(rows, earned, identities, rules)
+    whys = {
+        pk: "pull request marked as spam" if pull_facts.is_spam else ""
+        for pk, pull_facts in facts.items()
+    }
     if recount:
-        why = why or RECOUNTED
-        touched |= {
-            _person_day(entry.identity, entry.earned_at)
-            for entry in PointsEntry.objects.filter(pull_request=pull).select_related(
-                "identity"
+        whys = {pk: why or RECOUNTED for pk, why in whys.items()}
+        for entry in PointsEntry.objects.filter(pull_request__in=rows).select_related(
+            "identity"
+        ):
+            touched[_person_day(entry.identity, entry.earned_at)].add(
+                entry.pull_request_id
             )
-        }
-    return _ledger_follow(touched, pull.pk, why)
+    return _ledger_follow(touched, whys, rules)
 
 
 def points_recount(*, pulls: Iterable[PullRequest]) -> Iterator[list[PointsEntry]]:
@@ -123,16 +141,17 @@ def points_recount(*, pulls: Iterable[PullRequest]) -> Iterator[list[PointsEntry
         yield points_reconcile(pull_request=pull, recount=True)
 
 
-def _locked_with_work(pull: PullRequest) -> Any:
-    """Lock the pull request (one recompute at a time) and read it, with its
-    repository and, in the same query, whether it has anything that earns or
-    earned (``has_work``); None when it no longer exists."""
-    return (
+def _locked_with_work(pks: set[int]) -> list[Any]:
+    """Lock the pull requests (one recompute at a time, in id order so two
+    workers take them in the same order) and read them, with their repository
+    and, in the same query, whether each has anything that earns or earned
+    (``has_work``). Rows this transaction holds already are read as stored."""
+    return list(
         PullRequest.objects.select_for_update(of=("self",))
         .select_related("repository")
-        .filter(pk=pull.pk)
+        .filter(pk__in=pks)
         .annotate(has_work=_HAS_WORK)
-        .first()
+        .order_by("pk")
     )
 
 
@@ -143,70 +162,110 @@ _HAS_WORK = (
 )
 
 
-def _has_work(pull: PullRequest) -> bool:
-    return bool(
-        PullRequest.objects.filter(pk=pull.pk)
-        .annotate(has_work=_HAS_WORK)
-        .values_list("has_work", flat=True)
-        .first()
-    )
-
-
 def is_spam(pull: PullRequest) -> bool:
     return bool(SPAM_LABELS & {label.lower() for label in pull.labels})
 
 
 # --- facts ----------------------------------------------------------------------
 
+_CommentRow = tuple[str, str, str, str, datetime, str]  # kind … review_external_id
+_ReviewRow = tuple[str, str, str, str, str, datetime]  # external_id … submitted_at
 
-def _facts(pull: PullRequest) -> tuple[PullFacts, dict[str, ProviderIdentity]]:
-    """The pull request's stored facts, in a fixed number of queries, and the
-    identities of the people they name."""
-    comments = list(
-        Comment.objects.filter(pull_request=pull, is_deleted=False).values_list(
+
+@dataclass
+class _Stored:
+    """What the pull requests' facts are made of, read in a fixed number of
+    queries for all of them together."""
+
+    comments: dict[int, list[_CommentRow]]
+    reviews: dict[int, list[_ReviewRow]]
+    first_assignments: dict[int, datetime]
+    people: dict[tuple[str, str, str], ProviderIdentity]  # (provider, host, login)
+    timeliness: _Timeliness
+
+    @classmethod
+    def read(cls, rows: list[PullRequest]) -> _Stored:
+        comments: dict[int, list[_CommentRow]] = defaultdict(list)
+        for pull_id, *row in Comment.objects.filter(
+            pull_request__in=rows, is_deleted=False
+        ).values_list(
+            "pull_request_id",
             "kind",
             "external_id",
             "author_login",
             "body",
             "provider_created_at",
             "review_external_id",
-        )
-    )
-    inline: dict[str, list[str]] = defaultdict(list)
-    for _kind, _id, _login, body, _at, review_id in comments:
-        if review_id:
-            inline[review_id].append(body)
-    reviews = tuple(
-        ReviewFact(
-            external_id,
-            login,
-            state,
-            body,
-            sha,
-            submitted_at,
-            tuple(inline.get(external_id, ())),
-        )
-        for external_id, login, state, body, sha, submitted_at in Review.objects.filter(
-            pull_request=pull
-        ).values_list(
+        ):
+            comments[pull_id].append(tuple(row))  # type: ignore[arg-type]
+        reviews: dict[int, list[_ReviewRow]] = defaultdict(list)
+        for pull_id, *row in Review.objects.filter(pull_request__in=rows).values_list(
+            "pull_request_id",
             "external_id",
             "reviewer_login",
             "state",
             "body",
             "commit_sha",
             "submitted_at",
+        ):
+            reviews[pull_id].append(tuple(row))  # type: ignore[arg-type]
+        first_assignments = dict(
+            ReviewAssignment.objects.filter(pull_request__in=rows)
+            .values("pull_request_id")
+            .annotate(first=Min("created_at"))
+            .values_list("pull_request_id", "first")
         )
+        logins: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for row in rows:
+            logins[_site(row)] |= {
+                row.author_login,
+                *(review[1] for review in reviews[row.pk]),
+                *(comment[2] for comment in comments[row.pk]),
+            }
+        return cls(
+            comments, reviews, first_assignments, _people(logins), _Timeliness(rows)
+        )
+
+
+def _site(pull: PullRequest) -> tuple[str, str]:
+    return (pull.repository.provider, pull.repository.host)
+
+
+def _people(
+    logins: dict[tuple[str, str], set[str]],
+) -> dict[tuple[str, str, str], ProviderIdentity]:
+    """The identities of these logins, by (provider, host, login), in one query."""
+    wanted = Q()
+    for (provider, host), names in logins.items():
+        names = {login for login in names if login}
+        if names:
+            wanted |= Q(provider=provider, host=host, login__in=sorted(names))
+    if not wanted:
+        return {}
+    return {
+        (identity.provider, identity.host, identity.login): identity
+        for identity in ProviderIdentity.objects.filter(wanted)
+    }
+
+
+def _facts(pull: PullRequest, stored: _Stored) -> PullFacts:
+    """One pull request's stored facts, from what was read for all of them."""
+    comments = stored.comments.get(pull.pk, [])
+    inline: dict[str, list[str]] = defaultdict(list)
+    for _kind, _id, _login, body, _at, review_id in comments:
+        if review_id:
+            inline[review_id].append(body)
+    reviews = tuple(
+        ReviewFact(*row, tuple(inline.get(row[0], ())))
+        for row in stored.reviews.get(pull.pk, [])
     )
-    logins = {review.login for review in reviews} | {row[2] for row in comments}
-    people = _people(pull, logins | {pull.author_login})
-    author = people.get(pull.author_login)
-    first_assignment = (
-        ReviewAssignment.objects.filter(pull_request=pull)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    facts = PullFacts(
+    site = _site(pull)
+
+    def person(login: str) -> ProviderIdentity | None:
+        return stored.people.get((*site, login))
+
+    author = person(pull.author_login)
+    return PullFacts(
         pull_id=pull.pk,
         label=f"{pull.repository.full_name}#{pull.number}",
         author_login=pull.author_login,
@@ -215,30 +274,21 @@ def _facts(pull: PullRequest) -> tuple[PullFacts, dict[str, ProviderIdentity]]:
         merged_at=(pull.merged_at or pull.provider_updated_at)
         if pull.state == "merged"
         else None,
-        first_request_at=first_assignment or pull.provider_created_at,
+        first_request_at=stored.first_assignments.get(pull.pk)
+        or pull.provider_created_at,
         reviews=reviews,
         comments=tuple(
             CommentFact(kind, external_id, login, body, created_at)
             for kind, external_id, login, body, created_at, _ in comments
         ),
-        may_earn=lambda login: _may_earn(login, people.get(login), author, pull),
+        may_earn=lambda login: _may_earn(login, person(login), author, pull),
         author_may_earn=not (author is not None and _is_bot(author))
         and not pull.author_login.endswith("[bot]"),
-        answered_in_time=_timeliness(pull),
+        answered_in_time=lambda login, when: stored.timeliness.answered_in_time(
+            pull, login, when
+        ),
         followed_since=pull.repository.followed_since,
     )
-    return facts, people
-
-
-def _people(pull: PullRequest, logins: set[str]) -> dict[str, ProviderIdentity]:
-    return {
-        identity.login: identity
-        for identity in ProviderIdentity.objects.filter(
-            provider=pull.repository.provider,
-            host=pull.repository.host,
-            login__in=[login for login in logins if login],
-        )
-    }
 
 
 def _may_earn(
@@ -262,54 +312,84 @@ def _is_bot(identity: ProviderIdentity) -> bool:
     return identity.is_bot or identity.login.endswith("[bot]")
 
 
-def _timeliness(pull: PullRequest):
-    """``(login, when) -> bool``: asked to review before ``when``, and answered
-    within the repository's SLA in the reviewer's business hours. What it needs
-    is read once, when the first reviewer is looked at."""
-    known: dict[str, Any] = {}
+class _Timeliness:
+    """Asked to review before a moment, and answered within the repository's
+    SLA in the reviewer's business hours? What it needs is read for all the
+    pull requests at once, when the first reviewer is looked at."""
 
-    def facts() -> dict[str, Any]:
-        if not known:
-            asked: dict[str, list[datetime]] = defaultdict(list)
-            for login, requested_at in ReviewRequest.objects.filter(
-                pull_request=pull
-            ).values_list("reviewer_login", "requested_at"):
-                asked[login].append(requested_at)
-            known["asked"] = asked
-            known["profiles"] = {
-                profile.identity.login: profile
-                for profile in ReviewerProfile.objects.filter(
-                    identity__provider=pull.repository.provider,
-                    identity__host=pull.repository.host,
-                    identity__login__in=list(asked),
-                ).select_related("identity")
-            }
-            known["sla_hours"] = review_settings_get(pull.repository).sla_hours
-        return known
+    def __init__(self, rows: list[PullRequest]) -> None:
+        self.rows = rows
+        self.asked: dict[int, dict[str, list[datetime]]] = {}
+        self.profiles: dict[tuple[str, str, str], ReviewerProfile] = {}
+        self.sla_hours: dict[int, int] = {}
 
-    def answered_in_time(login: str, when: datetime) -> bool:
+    def answered_in_time(self, pull: PullRequest, login: str, when: datetime) -> bool:
+        if not self.asked:
+            self._read()
         # Strictly before: a request first seen with the review itself has no
         # known request time, so it earns no timeliness credit.
-        asked = [moment for moment in facts()["asked"].get(login, ()) if moment < when]
+        asked = [
+            moment
+            for moment in self.asked.get(pull.pk, {}).get(login, ())
+            if moment < when
+        ]
         if not asked:
             return False
-        profile = facts()["profiles"].get(login)
+        profile = self.profiles.get((*_site(pull), login))
         waited = business_hours_between(min(asked), when, **working_day_of(profile))
-        return waited <= facts()["sla_hours"]
+        return waited <= self.sla_hours[pull.repository_id]
 
-    return answered_in_time
+    def _read(self) -> None:
+        logins: dict[tuple[str, str], set[str]] = defaultdict(set)
+        sites = {row.pk: _site(row) for row in self.rows}
+        self.asked = {row.pk: defaultdict(list) for row in self.rows}
+        for pull_id, login, requested_at in ReviewRequest.objects.filter(
+            pull_request__in=self.rows
+        ).values_list("pull_request_id", "reviewer_login", "requested_at"):
+            self.asked[pull_id][login].append(requested_at)
+            logins[sites[pull_id]].add(login)
+        wanted = Q()
+        for (provider, host), names in logins.items():
+            wanted |= Q(
+                identity__provider=provider,
+                identity__host=host,
+                identity__login__in=sorted(names),
+            )
+        if wanted:
+            for profile in ReviewerProfile.objects.filter(wanted).select_related(
+                "identity"
+            ):
+                identity = profile.identity
+                self.profiles[(identity.provider, identity.host, identity.login)] = (
+                    profile
+                )
+        repositories = {row.repository_id: row.repository for row in self.rows}
+        saved = dict(
+            RepositoryReviewSettings.objects.filter(
+                repository_id__in=repositories
+            ).values_list("repository_id", "sla_hours")
+        )
+        default = RepositoryReviewSettings._meta.get_field("sla_hours").get_default()
+        self.sla_hours = {pk: saved.get(pk, default) for pk in repositories}
 
 
 def _identities(
-    pull: PullRequest, logins: set[str], known: dict[str, ProviderIdentity]
-) -> dict[str, ProviderIdentity]:
+    rows: list[PullRequest],
+    earned: dict[int, list[Earned]],
+    known: dict[tuple[str, str, str], ProviderIdentity],
+) -> dict[tuple[str, str, str], ProviderIdentity]:
     """The identities that earn (from those already read), created the first
     time a login earns."""
-    found = {login: known[login] for login in logins if login in known}
-    for login in logins - set(found):
-        found[login], _ = ProviderIdentity.objects.get_or_create(
-            provider=pull.repository.provider, host=pull.repository.host, login=login
-        )
+    found = dict(known)
+    for row in rows:
+        provider, host = _site(row)
+        for login in sorted({item.login for item in earned[row.pk]}):
+            if (provider, host, login) not in found:
+                found[(provider, host, login)], _ = (
+                    ProviderIdentity.objects.get_or_create(
+                        provider=provider, host=host, login=login
+                    )
+                )
     return found
 
 
@@ -317,52 +397,70 @@ def _identities(
 
 
 def _credits_sync(
-    pull: PullRequest, earned: list[Earned], identities: dict[str, ProviderIdentity]
-) -> set[PersonDay]:
-    """Make the pull request's Credit rows what its facts earn; the person-days
-    whose share-out may have changed."""
-    rules = rules_all()
-    existing = {
+    rows: list[PullRequest],
+    earned: dict[int, list[Earned]],
+    identities: dict[tuple[str, str, str], ProviderIdentity],
+    rules: dict[str, PointsRule],
+) -> dict[PersonDay, set[int]]:
+    """Make the pull requests' Credit rows what their facts earn: new ones in
+    one INSERT, changed ones saved, gone ones in one DELETE. Returns the
+    person-days whose share-out may have changed, each with the pull requests
+    that moved it."""
+    existing: dict[tuple[int, int, str], Credit] = {
         (credit.identity_id, credit.rule_id, credit.key): credit
-        for credit in Credit.objects.filter(pull_request=pull).select_related(
+        for credit in Credit.objects.filter(pull_request__in=rows).select_related(
             "identity"
         )
     }
-    touched: set[PersonDay] = set()
+    touched: dict[PersonDay, set[int]] = defaultdict(set)
+    created: dict[tuple[int, int, str], Credit] = {}
     wanted: set[tuple[int, int, str]] = set()
-    for item in earned:
-        rule, identity = rules[item.rule], identities[item.login]
-        if not rule.is_active or rule.points <= 0:
-            continue
-        handle = (identity.pk, rule.pk, item.key)
-        wanted.add(handle)
-        credit = existing.get(handle)
-        if credit is None:
-            credit = Credit(
-                pull_request=pull, identity=identity, rule=rule, key=item.key
-            )
-        elif (credit.earned_at, credit.units, credit.reason) == (
-            item.earned_at,
-            item.units,
-            item.reason,
-        ):
-            continue
-        else:
-            touched.add(_person_day(credit.identity, credit.earned_at))
-        if credit.pk is None or credit.units != item.units:
-            credit.points, credit.rule_version = rule.points * item.units, rule.version
-        credit.units, credit.reason, credit.earned_at = (
-            item.units,
-            item.reason,
-            item.earned_at,
+    for row in rows:
+        for item in earned[row.pk]:
+            rule, identity = rules[item.rule], identities[(*_site(row), item.login)]
+            if not rule.is_active or rule.points <= 0:
+                continue
+            handle = (identity.pk, rule.pk, item.key)
+            wanted.add(handle)
+            credit = existing.get(handle) or created.get(handle)
+            if credit is None:
+                credit = created[handle] = Credit(
+                    pull_request=row, identity=identity, rule=rule, key=item.key
+                )
+            elif _credit_is_current(credit, item):
+                continue
+            elif credit.pk is not None:
+                touched[_person_day(credit.identity, credit.earned_at)].add(row.pk)
+            _credit_set(credit, item, rule)
+            if credit.pk is not None:
+                credit.save()
+            touched[_person_day(identity, item.earned_at)].add(row.pk)
+    Credit.objects.bulk_create(created.values())
+    gone = [credit for handle, credit in existing.items() if handle not in wanted]
+    for credit in gone:
+        touched[_person_day(credit.identity, credit.earned_at)].add(
+            credit.pull_request_id
         )
-        credit.save()
-        touched.add(_person_day(identity, item.earned_at))
-    for handle, credit in existing.items():
-        if handle not in wanted:
-            touched.add(_person_day(credit.identity, credit.earned_at))
-            credit.delete()
+    if gone:
+        Credit.objects.filter(pk__in=[credit.pk for credit in gone]).delete()
     return touched
+
+
+def _credit_is_current(credit: Credit, item: Earned) -> bool:
+    return (credit.earned_at, credit.units, credit.reason) == (
+        item.earned_at,
+        item.units,
+        item.reason,
+    )
+
+
+def _credit_set(credit: Credit, item: Earned, rule: PointsRule) -> None:
+    """Points are priced when a credit appears or its units change, so a later
+    change of a rule never re-prices past work."""
+    if credit.pk is None or credit.units != item.units:
+        credit.points, credit.rule_version = rule.points * item.units, rule.version
+    credit.units, credit.reason = item.units, item.reason
+    credit.earned_at = item.earned_at
 
 
 def _person_day(identity: ProviderIdentity, moment: datetime) -> PersonDay:
@@ -413,11 +511,14 @@ class _EntryRow(NamedTuple):
 
 
 def _ledger_follow(
-    touched: set[PersonDay], pull_id: int, why: str
+    touched: dict[PersonDay, set[int]],
+    whys: dict[int, str],
+    rules: dict[str, PointsRule],
 ) -> list[PointsEntry]:
     """Follow every person-day a recount touched: lock the people (all their
     logins), read their credits and ledger lines of those days in one query
-    each, then share out and append day by day (``_day_follow``).
+    each, share out and compare day by day (``_day_follow``), then append every
+    difference in one INSERT (``_append``).
 
     Rows are read as tuples: a busy reviewer's day holds a hundred of them.
     """
@@ -434,12 +535,12 @@ def _ledger_follow(
         person_day = (*owner[credit.identity_id], _day(credit.earned_at))
         if person_day in touched:
             credits[person_day].append(credit)
-    # Lines of pull requests with credits (and of this one): a pull request
-    # whose credits were never computed keeps its lines until its next event.
+    # Lines of pull requests with credits (and of those that moved the day): a
+    # pull request whose credits were never computed keeps its lines until its
+    # next event.
     followed = {
-        person_day: {credit.pull_request_id for credit in credits[person_day]}
-        | {pull_id}
-        for person_day in touched
+        person_day: {credit.pull_request_id for credit in credits[person_day]} | pulls
+        for person_day, pulls in touched.items()
     }
     lines: dict[PersonDay, list[_EntryRow]] = defaultdict(list)
     for row in PointsEntry.objects.filter(
@@ -451,18 +552,23 @@ def _ledger_follow(
         person_day = (*owner[entry.identity_id], _day(entry.earned_at))
         if entry.pull_request_id in followed.get(person_day, ()):
             lines[person_day].append(entry)
-    entries = []
+    differences = []
     for person_day in sorted(touched):
-        entries += _day_follow(credits[person_day], lines[person_day], why)
-    return entries
+        differences += _day_follow(credits[person_day], lines[person_day])
+    return _append(differences, whys, {rule.pk: rule.key for rule in rules.values()})
 
 
-def _day_follow(
-    credits: list[_CreditRow], lines: list[_EntryRow], why: str
-) -> list[PointsEntry]:
-    """Share one person's credits of one day under the cap, then append the
-    difference between what the ledger holds and what they earn, per line key
-    and moment (so a credit that moved to another time moves in the ledger too)."""
+class _Difference(NamedTuple):
+    line: tuple[int, int, str, datetime]  # identity, rule, credit key, earned at
+    points: int
+    credit: _CreditRow | None
+    earlier: _EntryRow | None
+
+
+def _day_follow(credits: list[_CreditRow], lines: list[_EntryRow]) -> list[_Difference]:
+    """Share one person's credits of one day under the cap; the difference
+    between what the ledger holds and what they earn, per line key and moment
+    (so a credit that moved to another time moves in the ledger too)."""
     kept = allot(
         (Claim(c.pk, c.points, c.earned_at, (c.rule_key, c.key)) for c in credits),
         settings.REWARDS_DAILY_CAP,
@@ -484,14 +590,11 @@ def _day_follow(
         )
         held[line] += entry.points
         sample.setdefault(line, entry)
-    entries = []
-    for line in sorted(set(wanted) | set(held), key=str):
-        difference = wanted.get(line, 0) - held.get(line, 0)
-        if difference:
-            entries.append(
-                _append(line, difference, about.get(line), sample.get(line), why)
-            )
-    return entries
+    return [
+        _Difference(line, difference, about.get(line), sample.get(line))
+        for line in sorted(set(wanted) | set(held), key=str)
+        if (difference := wanted.get(line, 0) - held.get(line, 0))
+    ]
 
 
 def base_key(source: str) -> str:
@@ -501,39 +604,60 @@ def base_key(source: str) -> str:
 
 
 def _append(
-    line: tuple,
-    points: int,
-    credit: _CreditRow | None,
-    earlier: _EntryRow | None,
-    why: str,
-) -> PointsEntry:
-    identity_id, rule_id, key, earned_at = line
-    model = credit or earlier  # a line comes from one or the other
-    taken = (
-        PointsEntry.objects.filter(identity_id=identity_id, rule_id=rule_id)
-        .filter(Q(source=key) | Q(source__startswith=f"{key}#"))
-        .count()
-    )
-    if points > 0 and credit is not None:
-        reason = credit.reason
-    elif credit is not None:
-        reason = OVER_CAP
-    else:
-        rule_key = PointsRule.objects.values_list("key", flat=True).get(pk=rule_id)
-        reason = why or TAKEN_BACK.get(rule_key, "no longer earned")
-    entry = PointsEntry(
-        identity_id=identity_id,
-        rule_id=rule_id,
-        rule_version=model.rule_version,
-        points=points,
-        reason=reason[:200],
-        source=key if not taken else f"{key}#{taken + 1}",
-        pull_request_id=model.pull_request_id,
-        repository_id=model.repository_id,
-        earned_at=earned_at,
-    )
-    entry.save()
-    return entry
+    differences: list[_Difference], whys: dict[int, str], rule_keys: dict[int, str]
+) -> list[PointsEntry]:
+    """Write the differences as new ledger lines, in one INSERT. A credit's
+    first line is sourced by its key, later ones ``key#2``, ``key#3``…"""
+    if not differences:
+        return []
+    taken = _lines_taken({diff.line[:3] for diff in differences})
+    entries = []
+    for diff in differences:
+        identity_id, rule_id, key, earned_at = diff.line
+        model = diff.credit or diff.earlier  # a line comes from one or the other
+        assert model is not None  # noqa: S101 - _day_follow pairs each line
+        count = taken[(identity_id, rule_id, key)]
+        taken[(identity_id, rule_id, key)] += 1
+        entries.append(
+            PointsEntry(
+                identity_id=identity_id,
+                rule_id=rule_id,
+                rule_version=model.rule_version,
+                points=diff.points,
+                reason=_reason(diff, whys.get(model.pull_request_id, ""), rule_keys)[
+                    :200
+                ],
+                source=key if not count else f"{key}#{count + 1}",
+                pull_request_id=model.pull_request_id,
+                repository_id=model.repository_id,
+                earned_at=earned_at,
+            )
+        )
+    return PointsEntry.objects.bulk_create(entries)
+
+
+def _reason(diff: _Difference, why: str, rule_keys: dict[int, str]) -> str:
+    if diff.credit is not None:
+        return diff.credit.reason if diff.points > 0 else OVER_CAP
+    return why or TAKEN_BACK.get(rule_keys.get(diff.line[1], ""), "no longer earned")
+
+
+def _lines_taken(handles: set[tuple[int, int, str]]) -> dict[tuple, int]:
+    """How many ledger lines each (identity, rule, credit key) has already, in
+    one query."""
+    wanted = Q()
+    for identity_id, rule_id, key in handles:
+        wanted |= Q(identity_id=identity_id, rule_id=rule_id) & (
+            Q(source=key) | Q(source__startswith=f"{key}#")
+        )
+    taken: dict[tuple, int] = dict.fromkeys(handles, 0)
+    for identity_id, rule_id, source in PointsEntry.objects.filter(wanted).values_list(
+        "identity_id", "rule_id", "source"
+    ):
+        handle = (identity_id, rule_id, source.split("#", 1)[0])
+        if handle in taken:
+            taken[handle] += 1
+    return taken
 
 
 def _people_locked(people: set[tuple[str, int]]) -> dict[int, tuple[str, int]]:

@@ -19,7 +19,7 @@ from reviews.assignment.service import ASSIGN_ON
 from reviews.models import PullRequest
 from reviews.services import LockedPulls, event_apply
 from reviews.tasks import reviewer_assign_task
-from rewards.services import points_award, points_reconcile
+from rewards.services import points_award, pulls_reconcile
 
 
 @dataclass
@@ -49,17 +49,13 @@ class EventBatch:
         self.locked.clear()
 
     def finish(self) -> None:
-        """Bring the ledger of every touched pull request in line (in id order,
-        so two workers lock them in the same order), before the commit that
-        ends the transaction and releases its locks."""
+        """Bring the ledger of every touched pull request in line, all together
+        (a fixed number of queries for the lot), before the commit that ends
+        the transaction and releases its locks."""
         pulls, self.pulls = self.pulls, {}
-        held = {row.pk: row for row in self.locked.values()}
         self.locked = {}
-        for pk in sorted(pulls):
-            if pk in held:
-                points_reconcile(pull_request=held[pk], is_locked=True)
-            else:
-                points_reconcile(pull_request=pulls[pk])
+        if pulls:
+            pulls_reconcile(pulls=pulls.values())
 
 
 def event_handle(
@@ -116,8 +112,7 @@ def _followed_since_learn(
     admitted = PullRequest.objects.filter(
         repository=repository, provider_updated_at__gte=event.occurred_at
     )
-    for pull in admitted:
-        points_reconcile(pull_request=pull)
+    pulls_reconcile(pulls=admitted)
 
 
 def _schedule_assignment(

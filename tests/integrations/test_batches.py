@@ -18,7 +18,7 @@ from integrations.services import deliveries as deliveries_module
 from integrations.services.events import EventBatch
 from reviews.models import PullRequest, Review
 from rewards.models import PointsEntry
-from rewards.services import points_reconcile
+from rewards.services import points_reconcile, pulls_reconcile
 from tests.conftest import SHARED_FIXTURES, load_payload
 
 pytestmark = [
@@ -93,7 +93,7 @@ def reconcile(django_capture_on_commit_callbacks):
     """Counts ledger recounts; one transaction per call; on-commit work runs."""
     with (
         mock.patch(
-            "integrations.services.events.points_reconcile", wraps=points_reconcile
+            "integrations.services.events.pulls_reconcile", wraps=pulls_reconcile
         ) as counted,
         override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
         django_capture_on_commit_callbacks(execute=True),
@@ -106,9 +106,9 @@ def test_a_batch_recomputes_each_pull_requests_ledger_once(reconcile):
     outcome = services.deliveries_process(delivery_ids=pks)
     assert list(outcome.values()) == ["processed"] * 3
     pull = PullRequest.objects.get()
-    assert [call.kwargs["pull_request"].pk for call in reconcile.call_args_list] == [
-        pull.pk
-    ]
+    assert [
+        [row.pk for row in call.kwargs["pulls"]] for call in reconcile.call_args_list
+    ] == [[pull.pk]]
     earned = dict(
         PointsEntry.objects.values_list("rule__key", "points").filter(
             identity__login="hubot"
