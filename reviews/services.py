@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from integrations.models import ConnectedRepository
@@ -159,7 +160,7 @@ def pull_request_upsert(
             locked[(repository.pk, snapshot.number)] = row
         if created:
             _head_record(row, snapshot)
-            _requests_sync(row, snapshot)
+            _requests_sync(row, snapshot, is_new=True)
             return row, True
     values = _pull_values(snapshot)
     if _is_newer(snapshot, row, tie_rank):
@@ -228,17 +229,13 @@ def _pull_create(
     values = _pull_values(snapshot)
     values["provider_tie_rank"] = tie_rank
     values.update(_author_updates(None, snapshot, repository))
-    try:
-        with transaction.atomic():
-            row = PullRequest.objects.create(
-                repository=repository, number=snapshot.number, **values
-            )
+    row = PullRequest(repository=repository, number=snapshot.number, **values)
+    if _insert_new(row):
         return row, True
-    except IntegrityError:
-        # Another worker created it between our read and insert: use theirs.
-        return PullRequest.objects.select_for_update().get(
-            repository=repository, number=snapshot.number
-        ), False
+    # Another worker created it between our read and insert: use theirs.
+    return PullRequest.objects.select_for_update().get(
+        repository=repository, number=snapshot.number
+    ), False
 
 
 def _pull_values(snapshot: PullRequestSnapshot) -> dict[str, Any]:
@@ -318,26 +315,28 @@ def _head_record(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
         )
 
 
-def _requests_sync(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
-    """Track who is asked to review (from the newest requested_reviewers list)."""
+def _requests_sync(
+    row: PullRequest, snapshot: PullRequestSnapshot, *, is_new: bool = False
+) -> None:
+    """Track who is asked to review (from the newest requested_reviewers list).
+
+    ``is_new``: the row was just created, so it has no requests and no reviews.
+    """
     if snapshot.requested_reviewers is None:
         return
     requested = set(snapshot.requested_reviewers)
+    when = snapshot.updated_at or snapshot.created_at or timezone.now()
+    if is_new:
+        _requests_add(row, requested, when)
+        return
     requests = ReviewRequest.objects.filter(pull_request=row)
     if not requested:
         requests.filter(is_active=True).update(is_active=False)
         return
     # Read first, then write only what differs (a push rarely changes who is asked).
     held = dict(requests.values_list("reviewer_login", "is_active"))
-    when = snapshot.updated_at or snapshot.created_at or timezone.now()
     if requested - set(held):
-        ReviewRequest.objects.bulk_create(
-            [
-                ReviewRequest(pull_request=row, reviewer_login=login, requested_at=when)
-                for login in sorted(requested - set(held))
-            ],
-            ignore_conflicts=True,
-        )
+        _requests_add(row, requested - set(held), when)
     if any(held.get(login) is False for login in requested):
         requests.filter(reviewer_login__in=requested, is_active=False).update(
             is_active=True, requested_at=when, responded_at=None, reminded_at=None
@@ -359,6 +358,17 @@ def _requests_sync(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
     requests.filter(responded_at__isnull=True, reviewer_login__in=requested).update(
         responded_at=models.Subquery(first_reviews)
     )
+
+
+def _requests_add(row: PullRequest, logins: set[str], when: datetime) -> None:
+    if logins:
+        ReviewRequest.objects.bulk_create(
+            [
+                ReviewRequest(pull_request=row, reviewer_login=login, requested_at=when)
+                for login in sorted(logins)
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def _requests_seen_earlier(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
@@ -406,22 +416,11 @@ def review_upsert(*, pull_request: PullRequest, snapshot: ReviewSnapshot) -> boo
         "commit_sha": snapshot.commit_sha,
         "submitted_at": snapshot.submitted_at,
     }
-    row = _locked(Review, pull_request=pull_request, external_id=snapshot.external_id)
-    if row is None:
-        created = _create_or_none(
-            Review,
-            pull_request=pull_request,
-            external_id=snapshot.external_id,
-            **values,
-        )
-        if created is not None:
-            _request_answered(
-                pull_request, snapshot.reviewer.login, snapshot.submitted_at
-            )
-            return True
-        row = _locked(
-            Review, pull_request=pull_request, external_id=snapshot.external_id
-        )
+    keys = {"pull_request": pull_request, "external_id": snapshot.external_id}
+    if _insert_new(Review(**keys, **values)):
+        _request_answered(pull_request, snapshot.reviewer.login, snapshot.submitted_at)
+        return True
+    row = _locked(Review, **keys)
     if snapshot.submitted_at < row.submitted_at:
         return False
     same_time = snapshot.submitted_at == row.submitted_at
@@ -445,11 +444,9 @@ def comment_upsert(*, pull_request: PullRequest, snapshot: CommentSnapshot) -> b
         "kind": str(snapshot.kind),
         "external_id": snapshot.external_id,
     }
+    if _insert_new(Comment(**keys, **values)):
+        return True
     row = _locked(Comment, **keys)
-    if row is None:
-        if _create_or_none(Comment, **keys, **values) is not None:
-            return True
-        row = _locked(Comment, **keys)
     if row.is_deleted:
         return False  # deletion is final
     if not snapshot.is_deleted and snapshot.updated_at < row.provider_updated_at:
@@ -539,12 +536,35 @@ def _locked(model: type[models.Model], **keys: Any) -> Any:
     return model.objects.select_for_update().filter(**keys).first()
 
 
-def _create_or_none(model: type[models.Model], **values: Any) -> Any:
-    try:
-        with transaction.atomic():
-            return model.objects.create(**values)
-    except IntegrityError:
-        return None
+def _insert_new(row: models.Model) -> bool:
+    """INSERT the row unless one with the same unique key exists; whether it
+    was new (its pk is then set).
+
+    One statement, no savepoint: most reviews and comments a delivery brings
+    are new, and a failed INSERT would end the transaction without one.
+    """
+    meta = row._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    params = [
+        field.get_db_prep_save(field.pre_save(row, add=True), connection)
+        for field in fields
+    ]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Table and column names come from the model, never from input.
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}",
+            params,
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return False
+    row.pk = found[0]
+    row._state.adding, row._state.db = False, connection.alias
+    return True
 
 
 def _save_changes(row: models.Model, values: dict[str, Any]) -> bool:

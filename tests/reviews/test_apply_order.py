@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from integrations.models import ConnectedRepository
 from integrations.providers import get_provider
@@ -180,9 +182,13 @@ def test_applying_twice_changes_nothing():
     apply_all("github", story)
     first = snapshot_state()
     updated = PullRequest.objects.values_list("updated_at", flat=True).get()
-    apply_all("github", story)
+    with CaptureQueriesContext(connection) as queries:
+        apply_all("github", story)
     assert snapshot_state() == first
     assert PullRequest.objects.values_list("updated_at", flat=True).get() == updated
+    # A review or comment stored before is found without a failed INSERT, so
+    # without a savepoint to recover from one.
+    assert [q["sql"] for q in queries if "SAVEPOINT" in q["sql"]] == []
 
 
 def test_dismissed_review_is_not_resurrected_by_a_late_submitted():
