@@ -180,20 +180,32 @@ def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
     """Process a batch handed over by the dispatcher.
 
     Deliveries are applied in short transactions of several each
-    (``WEBHOOK_BATCH_COMMIT_SECONDS``): every
-    delivery in its own savepoint (a failing one fails alone), the ledger of
-    each pull request they touch recomputed once, the outcomes written in one
-    query. A transaction that fails as a whole (a deadlock, say) is redone one
-    delivery at a time; a transiently failing delivery goes to a retrying task.
+    (``WEBHOOK_BATCH_COMMIT_SECONDS``), the ledger of each pull request they
+    touch recomputed once, the outcomes written in one query. A failing
+    delivery fails alone: a transaction in which one fails after writing is
+    redone with every delivery in its own savepoint (savepoints cost two
+    statements a delivery, so they are taken only when needed). A transaction
+    that fails as a whole (a deadlock, say) is redone one delivery at a time;
+    a transiently failing delivery goes to a retrying task.
     """
     remaining = list(dict.fromkeys(delivery_ids))
     outcome: dict[int, str] = {}
     # Shared by the batch's transactions: what one committed (repositories
     # found, identities recorded) the next need not look up again.
     batch = EventBatch()
+    isolated = False
     while remaining:
         try:
-            done, taken = _deliveries_chunk(remaining, batch, set(outcome))
+            done, taken = _deliveries_chunk(
+                remaining, batch, set(outcome), isolated=isolated
+            )
+        except _Unisolated as failure:
+            batch, isolated = EventBatch(), True  # what it remembered is gone
+            logger.info(
+                "integrations.delivery.batch_isolated",
+                extra={"delivery": failure.delivery, "error": failure.error},
+            )
+            continue
         except Exception:  # noqa: BLE001 - redone one by one, each outcome recorded
             batch = EventBatch()  # what it remembered was rolled back
             logger.warning(
@@ -202,6 +214,7 @@ def deliveries_process(*, delivery_ids: Iterable[int]) -> dict[int, str]:
                 exc_info=True,
             )
             done, taken = {pk: _delivery_alone(pk) for pk in remaining}, []
+        isolated = False
         outcome.update(done)
         remaining = [
             pk for pk in dict.fromkeys([*remaining, *taken]) if pk not in outcome
@@ -215,10 +228,12 @@ CHUNK_ROWS = 40
 
 
 def _deliveries_chunk(
-    pks: list[int], batch: EventBatch, settled: set[int]
+    pks: list[int], batch: EventBatch, settled: set[int], *, isolated: bool
 ) -> tuple[dict[int, str], list[int]]:
     """Apply deliveries from ``pks``, and pending ones of the same repositories,
-    in one transaction until the time budget is spent (at least one).
+    in one transaction until the time budget is spent (at least one); each in
+    a savepoint when ``isolated``, else a failure after writes raises
+    ``_Unisolated`` (and the transaction rolls back).
 
     Returns the outcomes by id, and the deliveries taken along but not reached
     (another worker skipped them as ours: the caller owes them a turn).
@@ -242,7 +257,7 @@ def _deliveries_chunk(
                 outcome[pk] = "busy" if row is None else str(row.status)
                 continue
             try:
-                _attempt(row, batch, final_attempt=False)
+                _attempt(row, batch, final_attempt=False, isolated=isolated)
             except TRANSIENT_ERRORS:
                 outcome[pk] = "retrying"
                 transaction.on_commit(lambda pk=pk: _retry_later(pk))
@@ -316,17 +331,42 @@ def _retry_later(pk: int) -> None:
     delivery_process_task.apply_async((pk,), countdown=2)
 
 
+class _Unisolated(Exception):
+    """A delivery applied without a savepoint of its own failed after writing
+    (or may have): its transaction must roll back and be redone isolated."""
+
+    def __init__(self, delivery: int, error: str) -> None:
+        super().__init__(error)
+        self.delivery, self.error = delivery, error
+
+
+# Raised before a delivery writes anything (see their docstrings and _apply):
+# without a savepoint they still fail the delivery alone.
+_BEFORE_WRITES = (PayloadError, NotThroughItsHook)
+
+
 def _attempt(
-    delivery: WebhookDelivery, batch: EventBatch | None, *, final_attempt: bool
+    delivery: WebhookDelivery,
+    batch: EventBatch | None,
+    *,
+    final_attempt: bool,
+    isolated: bool = True,
 ) -> None:
-    """Apply one locked delivery in a savepoint; set its outcome on the row
-    (the caller saves it). A transient error propagates unless final."""
+    """Apply one locked delivery, in a savepoint when ``isolated``; set its
+    outcome on the row (the caller saves it). A transient error propagates
+    unless final; without a savepoint, so does any failure after writes
+    (as ``_Unisolated``)."""
     delivery.attempts += 1
     repository = None
     try:
-        with transaction.atomic():
-            status, repository = _apply(delivery, batch)
+        if isolated:
+            with transaction.atomic():
+                status, repository = _apply(delivery, batch)
+        else:
+            status, repository = _apply_unisolated(delivery, batch)
         error = ""
+    except _Unisolated:
+        raise  # the whole transaction is redone
     except NotThroughItsHook as exc:
         logger.warning(
             "integrations.delivery.not_through_its_hook",
@@ -353,6 +393,17 @@ def _attempt(
     delivery.processed_at = timezone.now()
     if repository is not None:
         delivery.repository = repository
+
+
+def _apply_unisolated(
+    delivery: WebhookDelivery, batch: EventBatch | None
+) -> tuple[str, ConnectedRepository | None]:
+    try:
+        return _apply(delivery, batch)
+    except _BEFORE_WRITES:
+        raise
+    except Exception as exc:
+        raise _Unisolated(delivery.pk, _describe(exc)) from exc
 
 
 def _forget(batch: EventBatch | None) -> None:

@@ -8,17 +8,18 @@ import json
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from integrations import services
 from integrations.models import ConnectedRepository, WebhookDelivery
 from integrations.providers import get_provider
 from integrations.services import deliveries as deliveries_module
 from integrations.services.events import EventBatch
-from reviews.models import PullRequest, Review
+from reviews.models import Comment, PullRequest, Review
 from rewards.models import PointsEntry
-from rewards.services import points_reconcile, pulls_reconcile
+from rewards.services import points_reconcile, pulls_reconcile, rules_all
 from tests.conftest import SHARED_FIXTURES, load_payload
 
 pytestmark = [
@@ -176,6 +177,41 @@ def test_a_savepoint_rolled_back_takes_what_the_batch_remembered_with_it():
     assert WebhookDelivery.objects.get(pk=pks[1]).repository == repository
 
 
+def test_a_batch_where_nothing_fails_takes_no_savepoint_per_delivery():
+    pks = reviewed_pull()
+    rules_all()  # created the first time they are asked for, each in a savepoint
+    with (
+        CaptureQueriesContext(connection) as queries,
+        override_settings(WEBHOOK_BATCH_COMMIT_SECONDS=60),
+    ):
+        outcome = services.deliveries_process(delivery_ids=pks)
+    assert list(outcome.values()) == ["processed"] * 3
+    savepoints = [q["sql"] for q in queries if q["sql"].startswith("SAVEPOINT")]
+    # The transaction itself (a savepoint inside the test's) and the creation
+    # of the repository: none per delivery.
+    assert len(savepoints) == 2
+
+
+def test_a_delivery_failing_after_writes_has_its_transaction_redone_isolated(
+    caplog,
+):
+    """Without savepoints a failure after writes cannot be undone alone: the
+    transaction rolls back and is redone with a savepoint per delivery."""
+    caplog.set_level("INFO", logger="integrations.services.deliveries")
+    pks = reviewed_pull()
+    outcome = process_failing_after_writes(pks, failing=pks[1])
+    assert outcome == {pks[0]: "processed", pks[1]: "failed", pks[2]: "processed"}
+    redone = [
+        r for r in caplog.records if r.msg == "integrations.delivery.batch_isolated"
+    ]
+    assert [(r.delivery, r.error) for r in redone] == [
+        (pks[1], "ValueError: fails after its writes")
+    ]
+    assert not Review.objects.exists()  # the failed delivery's writes are gone
+    assert Comment.objects.count() == 1
+    assert WebhookDelivery.objects.filter(attempts=1).count() == 3
+
+
 def test_a_batch_that_fails_as_a_whole_is_redone_one_delivery_at_a_time(caplog):
     pks = reviewed_pull()
     real = EventBatch.finish
@@ -205,8 +241,8 @@ def test_the_time_budget_commits_a_long_batch_in_several_transactions():
     commits = []
     real = deliveries_module._deliveries_chunk
 
-    def counted(chunk, batch, settled):
-        done, taken = real(chunk, batch, settled)
+    def counted(chunk, batch, settled, **kwargs):
+        done, taken = real(chunk, batch, settled, **kwargs)
         commits.append(list(done))
         return done, taken
 
