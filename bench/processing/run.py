@@ -186,13 +186,22 @@ def main() -> None:
     profile = cProfile.Profile() if args.profile else None
     queries = 0
     kinds: Counter[str] = Counter()
+    spent: Counter[str] = Counter()
 
     def counted(execute, sql, params, many, context):
         nonlocal queries
         queries += 1
-        if args.queries:
-            kinds[" ".join(sql.split()[:4])[:90]] += 1
-        return execute(sql, params, many, context)
+        if not args.queries:
+            return execute(sql, params, many, context)
+        kind = " ".join(sql.split()[:4])[:90]
+        if kind.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
+            kind = kind.split('"')[0]  # one kind, whatever the savepoint's name
+        kinds[kind] += 1
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent[kind] += time.perf_counter() - began
 
     cpu = time.process_time()
     started = time.perf_counter()
@@ -217,8 +226,11 @@ def main() -> None:
         f"{1000 * cpu / len(ids):.2f} ms CPU in this process; "
         f"outcomes {statuses}"
     )
+    if kinds:
+        print("statements per delivery, ms per delivery (sending and waiting), kind")
     for kind, count in kinds.most_common(40):
-        print(f"{count / len(ids):6.2f}  {kind}")
+        per = 1000 * spent[kind] / len(ids)
+        print(f"{count / len(ids):6.2f}  {per:5.2f}  {kind}")
     if profile:
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.filter, 45)
 
