@@ -220,6 +220,34 @@ class ReviewRequest(models.Model):
         return f"{self.reviewer_login} on {self.pull_request_id}"
 
 
+class ReviewRequestSighting(models.Model):
+    """Who a pull request asked to review, as the provider's snapshot of one
+    moment showed it.
+
+    One row per snapshot time: review requests are derived from all of them
+    (``reviews.services``), so a snapshot that arrives late, older than one
+    applied already, still lands in its place in the pull request's history
+    and the requests end the same whatever the order of arrival.
+    """
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="request_sightings"
+    )
+    seen_at = models.DateTimeField(help_text="The snapshot's provider time.")
+    logins = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "seen_at"], name="unique_request_sighting"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pull_request_id} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Review(models.Model):
     """A submitted review; a GitLab approval is a review with state approved."""
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -35,9 +34,9 @@ from reviews.models import (
     PullRequestHead,
     PullState,
     Review,
-    ReviewRequest,
     ReviewState,
 )
+from reviews.review_requests import review_request_answered, review_requests_sync
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +173,8 @@ def pull_request_upsert(
             return row, False
         _requests_sync(row, snapshot)
     else:
-        _requests_seen_earlier(row, snapshot)
+        if snapshot.updated_at is not None:  # a summary has no moment to place
+            _requests_sync(row, snapshot)
         # Older (or a summary): only fill what we do not know yet.
         updates = {
             field: value
@@ -318,92 +318,20 @@ def _head_record(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
 def _requests_sync(
     row: PullRequest, snapshot: PullRequestSnapshot, *, is_new: bool = False
 ) -> None:
-    """Track who is asked to review (from the newest requested_reviewers list).
-
-    ``is_new``: the row was just created, so it has no requests and no reviews.
-    """
+    """Record who the snapshot shows asked to review (``reviews.review_requests``
+    derives the requests from every snapshot, whatever their order)."""
     if snapshot.requested_reviewers is None:
         return
-    requested = set(snapshot.requested_reviewers)
-    when = snapshot.updated_at or snapshot.created_at or timezone.now()
-    if is_new:
-        _requests_add(row, requested, when)
-        return
-    requests = ReviewRequest.objects.filter(pull_request=row)
-    if not requested:
-        requests.filter(is_active=True).update(is_active=False)
-        return
-    # Read first, then write only what differs (a push rarely changes who is asked).
-    held = dict(requests.values_list("reviewer_login", "is_active"))
-    if requested - set(held):
-        _requests_add(row, requested - set(held), when)
-    if any(held.get(login) is False for login in requested):
-        requests.filter(reviewer_login__in=requested, is_active=False).update(
-            is_active=True, requested_at=when, responded_at=None, reminded_at=None
-        )
-    if any(active and login not in requested for login, active in held.items()):
-        requests.exclude(reviewer_login__in=requested).filter(is_active=True).update(
-            is_active=False
-        )
-    # A review that arrived before its request (out-of-order deliveries).
-    first_reviews = (
-        Review.objects.filter(
-            pull_request=row,
-            reviewer_login=models.OuterRef("reviewer_login"),
-            submitted_at__gte=models.OuterRef("requested_at"),
-        )
-        .order_by("submitted_at")
-        .values("submitted_at")[:1]
+    seen_at = snapshot.updated_at or snapshot.created_at or timezone.now()
+    is_latest = row.provider_updated_at is None or seen_at > row.provider_updated_at
+    review_requests_sync(
+        pull_request=row,
+        seen_at=seen_at,
+        logins=snapshot.requested_reviewers,
+        is_new=is_new,
+        is_unchanged_latest=is_latest
+        and set(snapshot.requested_reviewers) == set(row.requested_reviewers),
     )
-    requests.filter(responded_at__isnull=True, reviewer_login__in=requested).update(
-        responded_at=models.Subquery(first_reviews)
-    )
-
-
-def _requests_add(row: PullRequest, logins: set[str], when: datetime) -> None:
-    if logins:
-        ReviewRequest.objects.bulk_create(
-            [
-                ReviewRequest(pull_request=row, reviewer_login=login, requested_at=when)
-                for login in sorted(logins)
-            ],
-            ignore_conflicts=True,
-        )
-
-
-def _requests_seen_earlier(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
-    """An older snapshot still tells when a request existed: record a request
-    it shows that we never saw (not active: newer snapshots say who is asked
-    now), and move a request's time back to its earliest sighting."""
-    if not snapshot.requested_reviewers or snapshot.updated_at is None:
-        return
-    when = snapshot.updated_at
-    logins = sorted(set(snapshot.requested_reviewers))
-    ReviewRequest.objects.bulk_create(
-        [
-            ReviewRequest(
-                pull_request=row,
-                reviewer_login=login,
-                requested_at=when,
-                is_active=False,
-            )
-            for login in logins
-        ],
-        ignore_conflicts=True,
-    )
-    ReviewRequest.objects.filter(
-        pull_request=row, reviewer_login__in=logins, requested_at__gt=when
-    ).update(requested_at=when)
-
-
-def _request_answered(pull_request: PullRequest, login: str, when) -> None:
-    ReviewRequest.objects.filter(
-        pull_request=pull_request,
-        reviewer_login=login,
-        requested_at__lte=when,
-    ).filter(
-        models.Q(responded_at__isnull=True) | models.Q(responded_at__gt=when)
-    ).update(responded_at=when)
 
 
 def review_upsert(*, pull_request: PullRequest, snapshot: ReviewSnapshot) -> bool:
@@ -418,7 +346,11 @@ def review_upsert(*, pull_request: PullRequest, snapshot: ReviewSnapshot) -> boo
     }
     keys = {"pull_request": pull_request, "external_id": snapshot.external_id}
     if _insert_new(Review(**keys, **values)):
-        _request_answered(pull_request, snapshot.reviewer.login, snapshot.submitted_at)
+        review_request_answered(
+            pull_request=pull_request,
+            login=snapshot.reviewer.login,
+            when=snapshot.submitted_at,
+        )
         return True
     row = _locked(Review, **keys)
     if snapshot.submitted_at < row.submitted_at:

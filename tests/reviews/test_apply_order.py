@@ -15,7 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from integrations.models import ConnectedRepository
 from integrations.providers import get_provider
 from integrations.services import repository_upsert
-from reviews.models import Comment, PullRequest, PullRequestHead, Review
+from reviews.models import (
+    Comment,
+    PullRequest,
+    PullRequestHead,
+    Review,
+    ReviewRequest,
+)
 from reviews.services import event_apply
 from tests.conftest import SHARED_FIXTURES, load_payload
 
@@ -130,6 +136,11 @@ def snapshot_state() -> dict[str, Any]:
         "heads": sorted(PullRequestHead.objects.values_list("sha", "seen_at")),
         "reviews": sorted(Review.objects.values_list("reviewer_login", "state")),
         "comments": sorted(Comment.objects.values_list("external_id", "body")),
+        "requests": sorted(
+            ReviewRequest.objects.values_list(
+                "reviewer_login", "is_active", "requested_at", "responded_at"
+            )
+        ),
         "repositories": ConnectedRepository.objects.count(),
     }
 
@@ -154,6 +165,9 @@ def test_github_story_in_order_matches_the_last_event():
     )
     assert state["reviews"] == [("Codertocat", "approved")]
     assert len(state["comments"]) == 1
+    # octocat: asked at 09:02, no longer at 09:03, asked again at 09:06 (the
+    # review's snapshot), not any more at the merge; never answered.
+    assert state["requests"] == [("octocat", False, START + timedelta(minutes=6), None)]
 
 
 @pytest.mark.parametrize("seed", range(25))

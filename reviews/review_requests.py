@@ -1,0 +1,168 @@
+"""Who is asked to review a pull request: a function of every snapshot seen.
+
+Each snapshot of a pull request carries the provider's list of requested
+reviewers at that moment. A request's episode starts at the first snapshot
+that shows the person after one that did not; it is active while the latest
+snapshot shows them; it is answered by their first review since it started.
+Snapshots arrive in any order (a late delivery, a reconciliation), so every
+sighting is kept (``ReviewRequestSighting``) and the requests are derived from
+all of them: the same snapshots give the same requests whatever their order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db import connection, models
+from django.utils import timezone
+
+from reviews.models import PullRequest, Review, ReviewRequest, ReviewRequestSighting
+
+
+class Episode(NamedTuple):
+    started_at: datetime  # the first sighting of the latest unbroken run
+    is_active: bool  # shown by the latest sighting
+
+
+def episodes_derive(
+    sightings: Iterable[tuple[datetime, Iterable[str]]],
+) -> dict[str, Episode]:
+    """Each login's latest request episode, from (moment, logins) sightings."""
+    started: dict[str, datetime] = {}
+    shown: set[str] = set()
+    for seen_at, logins in sorted(sightings, key=lambda item: item[0]):
+        now = set(logins)
+        for login in now - shown:
+            started[login] = seen_at
+        shown = now
+    return {login: Episode(at, login in shown) for login, at in started.items()}
+
+
+def review_requests_sync(
+    *,
+    pull_request: PullRequest,
+    seen_at: datetime,
+    logins: Iterable[str],
+    is_new: bool = False,
+    is_unchanged_latest: bool = False,
+) -> None:
+    """Record one snapshot's requested reviewers and bring the requests in line
+    with every sighting so far.
+
+    ``is_new``: the pull request was just created, so it has no sightings, no
+    requests and no reviews. ``is_unchanged_latest``: the snapshot is newer
+    than every sighting and shows the same people as the newest one, so no
+    episode moves (only the sighting is recorded).
+    """
+    shown = sorted(set(logins))
+    if not _sighting_record(pull_request, seen_at, shown) or is_unchanged_latest:
+        return  # seen before: the requests already follow it
+    if is_new:
+        ReviewRequest.objects.bulk_create(
+            ReviewRequest(
+                pull_request=pull_request, reviewer_login=login, requested_at=seen_at
+            )
+            for login in shown
+        )
+        return
+    sightings = ReviewRequestSighting.objects.filter(pull_request=pull_request)
+    wanted = episodes_derive(sightings.values_list("seen_at", "logins"))
+    _requests_follow(pull_request, wanted)
+
+
+def review_request_answered(
+    *, pull_request: PullRequest, login: str, when: datetime
+) -> None:
+    """A review at ``when`` answers the request it follows, if not answered earlier."""
+    ReviewRequest.objects.filter(
+        pull_request=pull_request,
+        reviewer_login=login,
+        requested_at__lte=when,
+    ).filter(
+        models.Q(responded_at__isnull=True) | models.Q(responded_at__gt=when)
+    ).update(responded_at=when)
+
+
+def _sighting_record(
+    pull_request: PullRequest, seen_at: datetime, logins: list[str]
+) -> bool:
+    """Insert the sighting; whether it is new or added someone. Two snapshots
+    of the same second keep everyone either showed (providers stamp to the
+    second; see ``reviews.services.TIE_RANKS``)."""
+    table = ReviewRequestSighting._meta.db_table
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The table name comes from the model, never from input.
+            f"INSERT INTO {table} AS sighting (pull_request_id, seen_at, logins, "  # noqa: S608
+            "created_at) VALUES (%s, %s, %s::jsonb, %s) "
+            "ON CONFLICT (pull_request_id, seen_at) DO UPDATE SET logins = ("
+            "SELECT coalesce(jsonb_agg(DISTINCT login ORDER BY login), '[]'::jsonb) "
+            "FROM jsonb_array_elements_text(sighting.logins || EXCLUDED.logins) "
+            "AS login) WHERE NOT sighting.logins @> EXCLUDED.logins RETURNING 1",
+            [
+                pull_request.pk,
+                ops.adapt_datetimefield_value(seen_at),
+                ops.adapt_json_value(logins, None),
+                ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
+def _requests_follow(pull_request: PullRequest, wanted: dict[str, Episode]) -> None:
+    """Write what differs: new requests, episodes that moved (their answer and
+    reminder belong to the old one), activity; then answer what a review
+    already answers (a review can arrive before its request)."""
+    held = {
+        request.reviewer_login: request
+        for request in ReviewRequest.objects.filter(pull_request=pull_request)
+    }
+    ReviewRequest.objects.bulk_create(
+        ReviewRequest(
+            pull_request=pull_request,
+            reviewer_login=login,
+            requested_at=episode.started_at,
+            is_active=episode.is_active,
+        )
+        for login, episode in sorted(wanted.items())
+        if login not in held
+    )
+    unanswered = [login for login in wanted if login not in held]
+    for login, request in held.items():
+        # A request no sighting shows (recorded before sightings were kept)
+        # is no longer asked for once a snapshot says who is.
+        episode = wanted.get(login, Episode(request.requested_at, False))
+        if request.requested_at != episode.started_at:
+            unanswered.append(login)
+            _episode_move(request, episode.started_at)
+        if request.is_active != episode.is_active:
+            ReviewRequest.objects.filter(pk=request.pk).update(
+                is_active=episode.is_active
+            )
+    if unanswered:
+        _answers_find(pull_request, unanswered)
+
+
+def _episode_move(request: ReviewRequest, started_at: datetime) -> None:
+    changes: dict[str, object] = {"requested_at": started_at, "responded_at": None}
+    if request.reminded_at is not None and request.reminded_at < started_at:
+        changes["reminded_at"] = None  # it reminded of an earlier episode
+    ReviewRequest.objects.filter(pk=request.pk).update(**changes)
+
+
+def _answers_find(pull_request: PullRequest, logins: list[str]) -> None:
+    first_reviews = (
+        Review.objects.filter(
+            pull_request=pull_request,
+            reviewer_login=models.OuterRef("reviewer_login"),
+            submitted_at__gte=models.OuterRef("requested_at"),
+        )
+        .order_by("submitted_at")
+        .values("submitted_at")[:1]
+    )
+    ReviewRequest.objects.filter(
+        pull_request=pull_request, reviewer_login__in=logins
+    ).update(responded_at=models.Subquery(first_reviews))
