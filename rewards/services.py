@@ -561,8 +561,8 @@ def _ledger_follow(
 class _Difference(NamedTuple):
     line: tuple[int, int, str, datetime]  # identity, rule, credit key, earned at
     points: int
-    credit: _CreditRow | None
-    earlier: _EntryRow | None
+    credit: _CreditRow | None  # what is earned now, if anything
+    model: _CreditRow | _EntryRow  # the credit, else a line written before
 
 
 def _day_follow(credits: list[_CreditRow], lines: list[_EntryRow]) -> list[_Difference]:
@@ -591,7 +591,7 @@ def _day_follow(credits: list[_CreditRow], lines: list[_EntryRow]) -> list[_Diff
         held[line] += entry.points
         sample.setdefault(line, entry)
     return [
-        _Difference(line, difference, about.get(line), sample.get(line))
+        _Difference(line, difference, about.get(line), about.get(line) or sample[line])
         for line in sorted(set(wanted) | set(held), key=str)
         if (difference := wanted.get(line, 0) - held.get(line, 0))
     ]
@@ -610,12 +610,13 @@ def _append(
     first line is sourced by its key, later ones ``key#2``, ``key#3``…"""
     if not differences:
         return []
-    taken = _lines_taken({diff.line[:3] for diff in differences})
+    taken = _lines_taken(
+        {(*diff.line[:3], diff.model.pull_request_id) for diff in differences}
+    )
     entries = []
     for diff in differences:
         identity_id, rule_id, key, earned_at = diff.line
-        model = diff.credit or diff.earlier  # a line comes from one or the other
-        assert model is not None  # noqa: S101 - _day_follow pairs each line
+        model = diff.model
         count = taken[(identity_id, rule_id, key)]
         taken[(identity_id, rule_id, key)] += 1
         entries.append(
@@ -642,18 +643,16 @@ def _reason(diff: _Difference, why: str, rule_keys: dict[int, str]) -> str:
     return why or TAKEN_BACK.get(rule_keys.get(diff.line[1], ""), "no longer earned")
 
 
-def _lines_taken(handles: set[tuple[int, int, str]]) -> dict[tuple, int]:
+def _lines_taken(handles: set[tuple[int, int, str, int | None]]) -> dict[tuple, int]:
     """How many ledger lines each (identity, rule, credit key) has already, in
-    one query."""
-    wanted = Q()
-    for identity_id, rule_id, key in handles:
-        wanted |= Q(identity_id=identity_id, rule_id=rule_id) & (
-            Q(source=key) | Q(source__startswith=f"{key}#")
-        )
-    taken: dict[tuple, int] = dict.fromkeys(handles, 0)
-    for identity_id, rule_id, source in PointsEntry.objects.filter(wanted).values_list(
-        "identity_id", "rule_id", "source"
-    ):
+    one query: a credit's key names its pull request, so its lines are among
+    that pull request's lines of that person (read by two indexed ids, not by
+    prefixes of the source)."""
+    taken: dict[tuple, int] = {handle[:3]: 0 for handle in handles}
+    for identity_id, rule_id, source in PointsEntry.objects.filter(
+        identity_id__in={handle[0] for handle in handles},
+        pull_request_id__in={handle[3] for handle in handles},
+    ).values_list("identity_id", "rule_id", "source"):
         handle = (identity_id, rule_id, source.split("#", 1)[0])
         if handle in taken:
             taken[handle] += 1

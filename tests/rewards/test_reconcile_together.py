@@ -190,6 +190,12 @@ def test_together_takes_back_what_one_by_one_takes_back(pulls):
     assert ledger() == expected
     assert credits() == expected_credits
     lost = {key[4] for key in before if before[key] > expected.get(key, 0)}
+    # A take-back is a new line of the same credit: its second source.
+    take_backs = PointsEntry.objects.filter(points__lt=0, pull_request=pulls[0])
+    assert {
+        source.rsplit("#", 1)[1]
+        for source in take_backs.values_list("source", flat=True)
+    } == {"2"}
     assert lost >= {pulls[0].pk, pulls[5].pk, pulls[10].pk}
     assert set(
         Credit.objects.filter(pull_request=pulls[10]).values_list(
