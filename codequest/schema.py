@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -17,3 +18,23 @@ class AutoSchema(openapi.AutoSchema):
         if name in ("InputSerializer", "OutputSerializer"):
             return type(self.view).__name__.removesuffix("Api") + name
         return name
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Token KEY`` (registered when imported, as the
+    schema class above is)."""
+
+    target_class = "codequest.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Token KEY`, KEY from the dashboard's API tokens page "
+                "(/dashboard/tokens/) or `manage.py api_token USERNAME`; "
+                "shown once when created."
+            ),
+        }

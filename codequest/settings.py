@@ -374,6 +374,7 @@ SPECTACULAR_SETTINGS = {
     # under the site's Content-Security-Policy.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Auth, i18n, static -----------------------------------------------------------

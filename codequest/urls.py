@@ -1,7 +1,9 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
+    SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
@@ -71,6 +73,18 @@ urlpatterns = [
         # setup script a URL of ours too: no CDN, and the site's policy holds.
         SpectacularSwaggerSplitView.as_view(url_name="schema"),
         name="docs",
+    ),
+    path(
+        "api/redoc/",
+        # ReDoc, from our own static files as well (templates/api/redoc.html).
+        # Its search runs in a worker it builds from its own code (a blob: URL);
+        # the attribution logo it links from its CDN stays refused (img-src).
+        csp_update({"worker-src": ["'self'", "blob:"]})(
+            SpectacularRedocView.as_view(
+                url_name="schema", template_name="api/redoc.html"
+            )
+        ),
+        name="redoc",
     ),
     path("", include("reviews.urls")),
     path("", include("rewards.urls")),

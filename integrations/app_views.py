@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -54,6 +56,14 @@ class AppInstallationListApi(APIView):
     """GET /auth/<provider>/installations: your App installations and their
     repositories."""
 
+    class OutputSerializer(serializers.Serializer):
+        installation_id = serializers.IntegerField()
+        account = serializers.CharField()
+        host = serializers.CharField()
+        suspended = serializers.BooleanField()
+        repositories = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request, provider: str, *args, **kwargs):
         _with_app(provider)
         mine = Q(linked_by=request.user) | Q(
@@ -69,15 +79,14 @@ class AppInstallationListApi(APIView):
             request.user, installations
         ).values_list("installation_id", "full_name"):
             repositories.setdefault(installation_id, []).append(full_name)
-        return Response(
-            [
-                {
-                    "installation_id": item.installation_id,
-                    "account": item.account_login,
-                    "host": item.host,
-                    "suspended": item.is_suspended,
-                    "repositories": sorted(repositories.get(item.installation_id, [])),
-                }
-                for item in installations
-            ]
-        )
+        items = [
+            {
+                "installation_id": item.installation_id,
+                "account": item.account_login,
+                "host": item.host,
+                "suspended": item.is_suspended,
+                "repositories": sorted(repositories.get(item.installation_id, [])),
+            }
+            for item in installations
+        ]
+        return Response(self.OutputSerializer(items, many=True).data)
