@@ -135,22 +135,25 @@ def _requests_follow(pull_request: PullRequest, wanted: dict[str, Episode]) -> N
         # A request no sighting shows (recorded before sightings were kept)
         # is no longer asked for once a snapshot says who is.
         episode = wanted.get(login, Episode(request.requested_at, False))
-        if request.requested_at != episode.started_at:
+        changes = _changes(request, episode)
+        if "requested_at" in changes:
             unanswered.append(login)
-            _episode_move(request, episode.started_at)
-        if request.is_active != episode.is_active:
-            ReviewRequest.objects.filter(pk=request.pk).update(
-                is_active=episode.is_active
-            )
+        if changes:
+            ReviewRequest.objects.filter(pk=request.pk).update(**changes)
     if unanswered:
         _answers_find(pull_request, unanswered)
 
 
-def _episode_move(request: ReviewRequest, started_at: datetime) -> None:
-    changes: dict[str, object] = {"requested_at": started_at, "responded_at": None}
-    if request.reminded_at is not None and request.reminded_at < started_at:
-        changes["reminded_at"] = None  # it reminded of an earlier episode
-    ReviewRequest.objects.filter(pk=request.pk).update(**changes)
+def _changes(request: ReviewRequest, episode: Episode) -> dict[str, object]:
+    """What to write so the request follows its episode, in one UPDATE."""
+    changes: dict[str, object] = {}
+    if request.is_active != episode.is_active:
+        changes["is_active"] = episode.is_active
+    if request.requested_at != episode.started_at:
+        changes.update(requested_at=episode.started_at, responded_at=None)
+        if request.reminded_at is not None and request.reminded_at < episode.started_at:
+            changes["reminded_at"] = None  # it reminded of an earlier episode
+    return changes
 
 
 def _answers_find(pull_request: PullRequest, logins: list[str]) -> None:
