@@ -33,6 +33,7 @@ class RepositoryListApi(ListAPIView):
         class Meta:
             model = ConnectedRepository
             fields = [
+                "id",
                 "provider",
                 "full_name",
                 "host",

@@ -120,9 +120,11 @@ def test_repository_shows_a_connection_needing_reconnect(api):
     credential.token = "ghp_x"
     credential.status = "needs_reconnect"
     credential.save()
-    RepositoryFactory(credential=credential)
-    RepositoryFactory()
+    needing = RepositoryFactory(credential=credential)
+    fine = RepositoryFactory()
     items = api.get("/api/v1/repositories/").json()["results"]
+    # CONTRACT §7: items carry the id the repository endpoints take.
+    assert sorted(item["id"] for item in items) == sorted([needing.pk, fine.pk])
     assert sorted(str(item["connection_status"]) for item in items) == [
         "None",
         "needs_reconnect",
