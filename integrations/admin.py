@@ -22,6 +22,7 @@ from integrations.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from integrations.providers.base import ProviderError
 from integrations.tasks import repository_sync_task
 
 
@@ -105,13 +106,63 @@ class ConnectedRepositoryAdmin(OrganizationScopedAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(OrganizationScopedAdmin):
+    """Our hooks, as the provider holds them. They are registered, changed and
+    removed on the provider through the API, the dashboard or connect_repo, with a
+    fresh secret each; a row typed in here would have none, and an edit here
+    would not reach the provider, so both are refused."""
+
     organization_path = "repository__organization"
 
-    list_display = ["public_id", "provider", "repository", "is_active", "verified_at"]
-    list_filter = ["provider", "is_active"]
+    list_display = [
+        "public_id",
+        "provider",
+        "repository",
+        "provider_hook_id",
+        "is_enabled",
+        "is_active",
+        "verified_at",
+    ]
+    list_filter = ["provider", "is_active", "is_enabled"]
+    list_select_related = ["repository"]
     search_fields = ["public_id", "repository__full_name"]
     exclude = ["secret_encrypted"]
-    readonly_fields = ["public_id", "provider_hook_id", "verified_at", "created_at"]
+    readonly_fields = [
+        "public_id",
+        "provider",
+        "repository",
+        "provider_hook_id",
+        "events",
+        "is_enabled",
+        "is_active",
+        "verified_at",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["remove_on_provider"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # "Remove on the provider" removes it there too
+
+    @admin.action(description="Remove on the provider (stops its deliveries)")
+    def remove_on_provider(self, request, queryset) -> None:
+        removed, refused = 0, []
+        for endpoint in queryset.filter(is_active=True).select_related("repository"):
+            if not (
+                request.user.is_superuser or self._administers(request.user, endpoint)
+            ):
+                refused.append(f"{endpoint}: not a team you administer")
+                continue
+            try:
+                services.webhook_config_delete(endpoint=endpoint)
+                removed += 1
+            except (services.WebhookConflict, ProviderError) as exc:
+                refused.append(f"{endpoint}: {exc}")
+        self.message_user(request, f"Removed {removed} webhooks.", messages.INFO)
+        for line in refused:
+            self.message_user(request, f"Not removed: {line}", messages.ERROR)
 
 
 @admin.register(AppInstallation)

@@ -1,10 +1,20 @@
-"""JSON API for repositories and deliveries (CONTRACT §5)."""
+"""JSON API for repositories, deliveries and webhook configurations (CONTRACT
+§5 and §7)."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from codequest.api import query_filters
 from integrations import selectors
@@ -13,10 +23,16 @@ from integrations.models import (
     RateLimitSample,
     SyncRun,
     WebhookDelivery,
+    WebhookEndpoint,
 )
-from integrations.providers import provider_slugs
+from integrations.providers import get_provider, provider_slugs
+from integrations.providers.base import ProviderError
+from integrations.services import webhooks
+
+logger = logging.getLogger(__name__)
 
 PROVIDERS = provider_slugs()
+MAX_ID = 2**63 - 1  # ids are bigint; a larger one is simply not found
 STATUSES = tuple(WebhookDelivery.Status.values)
 
 
@@ -158,3 +174,228 @@ class RateLimitListApi(ListAPIView):
 
     def get_queryset(self):
         return selectors.rate_limit_list(user=self.request.user)
+
+
+class WebhookConfigListApi(ListAPIView):
+    """Our hooks on the team's repositories; a team admin registers a new one."""
+
+    class InputSerializer(serializers.Serializer):
+        repository = serializers.IntegerField(
+            min_value=1,
+            max_value=MAX_ID,
+            help_text="The repository's id (see /api/v1/repositories/).",
+        )
+        events = serializers.ListField(
+            child=serializers.CharField(max_length=100),
+            required=False,
+            default=list,
+            max_length=50,
+            help_text="The provider's event names; empty or absent: all we act on.",
+        )
+        active = serializers.BooleanField(required=False, default=True)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        repository = serializers.CharField(source="repository.full_name")
+        repository_id = serializers.IntegerField()
+        url = serializers.SerializerMethodField()
+        events = serializers.SerializerMethodField()
+        active = serializers.BooleanField(source="is_enabled")
+        last_delivery_at = serializers.DateTimeField(allow_null=True, default=None)
+
+        class Meta:
+            model = WebhookEndpoint
+            fields = [
+                "id",
+                "repository",
+                "repository_id",
+                "provider",
+                "provider_hook_id",
+                "url",
+                "events",
+                "active",
+                "verified_at",
+                "last_delivery_at",
+                "created_at",
+                "updated_at",
+            ]
+
+        def get_url(self, endpoint: WebhookEndpoint) -> str:
+            return webhooks.webhook_url(endpoint)
+
+        def get_events(self, endpoint: WebhookEndpoint) -> list[str]:
+            return endpoint.events or list(get_provider(endpoint.provider).hook_events)
+
+    serializer_class = OutputSerializer
+
+    @extend_schema(parameters=_params("provider", "repository"))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = query_filters(
+            self.request.query_params, {"provider": PROVIDERS, "repository": None}
+        )
+        return selectors.webhook_config_list(user=self.request.user, filters=filters)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = _validated(self.InputSerializer, request.data)
+        repository = (
+            selectors.repositories_visible_to(request.user)
+            .select_related("credential")
+            .filter(pk=data["repository"])
+            .first()
+        )
+        if repository is None:
+            return _error(f"no repository {data['repository']}", 404)
+        if not selectors.repository_manageable(request.user, repository):
+            return _error("only the team's admins can register webhooks", 403)
+        try:
+            endpoint = webhooks.webhook_config_create(
+                repository=repository, events=data["events"], active=data["active"]
+            )
+        except ValueError as exc:
+            return Response({"events": [str(exc)]}, status=400)
+        except webhooks.WebhookConflict as exc:
+            return _error(str(exc), 409)
+        except ProviderError as exc:
+            return _provider_failure(repository.provider, exc)
+        return Response(_config_output(request, endpoint.pk), status=201)
+
+
+class WebhookConfigDetailApi(APIView):
+    """One hook: read it; a team admin changes its events, pauses or removes it."""
+
+    class InputSerializer(serializers.Serializer):
+        events = serializers.ListField(
+            child=serializers.CharField(max_length=100), required=False, max_length=50
+        )
+        active = serializers.BooleanField(required=False)
+
+    @extend_schema(responses=WebhookConfigListApi.OutputSerializer)
+    def get(self, request: Request, config_id: int) -> Response:
+        return Response(_config_output(request, config_id))
+
+    @extend_schema(
+        request=InputSerializer, responses=WebhookConfigListApi.OutputSerializer
+    )
+    def patch(self, request: Request, config_id: int) -> Response:
+        endpoint = _config_to_change(request, config_id)
+        data = _validated(self.InputSerializer, request.data)
+        try:
+            webhooks.webhook_config_update(
+                endpoint=endpoint, events=data.get("events"), active=data.get("active")
+            )
+        except ValueError as exc:
+            return Response({"events": [str(exc)]}, status=400)
+        except webhooks.WebhookConflict as exc:
+            return _error(str(exc), 409)
+        except ProviderError as exc:
+            return _provider_failure(endpoint.provider, exc)
+        return Response(_config_output(request, config_id))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, config_id: int) -> Response:
+        endpoint = _config_to_change(request, config_id)
+        try:
+            webhooks.webhook_config_delete(endpoint=endpoint)
+        except webhooks.WebhookConflict as exc:
+            return _error(str(exc), 409)
+        except ProviderError as exc:
+            return _provider_failure(endpoint.provider, exc)
+        return Response(status=204)
+
+
+class DeliveryStatsApi(APIView):
+    """Deliveries of the last hours per event type, by outcome."""
+
+    class OutputSerializer(serializers.Serializer):
+        provider = serializers.CharField()
+        event = serializers.CharField()
+        received = serializers.IntegerField()
+        pending = serializers.IntegerField()
+        processed = serializers.IntegerField()
+        ignored = serializers.IntegerField()
+        failed = serializers.IntegerField()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("hours", int, description="1 to 720; default 24"),
+            *_params("provider"),
+        ],
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(
+            request.query_params, {"hours": int, "provider": PROVIDERS}
+        )
+        hours = filters.pop("hours", 24)
+        if not 1 <= hours <= MAX_STATS_HOURS:
+            return _error(f"hours must be between 1 and {MAX_STATS_HOURS}", 400)
+        since = timezone.now() - timedelta(hours=hours)
+        rows = selectors.delivery_stats(user=request.user, since=since, filters=filters)
+        return Response(
+            {
+                "hours": hours,
+                "since": since.isoformat(),
+                "results": self.OutputSerializer(rows, many=True).data,
+            }
+        )
+
+
+MAX_STATS_HOURS = 720  # 30 days
+
+
+def _validated(serializer_class: type[serializers.Serializer], data: Any) -> Any:
+    """The request body checked against the serializer; unknown fields are a 400
+    too, so a typo never passes as "nothing to change"."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    unknown = sorted(set(data) - set(serializer.fields))  # is_valid: a mapping
+    if unknown:
+        allowed = ", ".join(serializer.fields)
+        raise ValidationError(
+            {"error": f"unknown fields: {', '.join(unknown)}; allowed: {allowed}"}
+        )
+    return serializer.validated_data
+
+
+def _error(message: str, status: int) -> Response:
+    return Response({"error": message}, status=status)
+
+
+def _provider_failure(provider: str, exc: ProviderError) -> Response:
+    """The provider refused or failed: 502 with its answer (never a token)."""
+    logger.warning(
+        "integrations.webhook_config.provider_failed",
+        extra={"provider": provider, "error": str(exc)},
+    )
+    name = get_provider(provider).name
+    return _error(f"{name} did not make the change: {exc}", 502)
+
+
+def _config(request: Request, config_id: int) -> WebhookEndpoint:
+    endpoint = (
+        selectors.webhook_config_list(user=request.user, filters={})
+        .filter(pk=config_id)
+        .first()
+        if config_id <= MAX_ID
+        else None
+    )
+    if endpoint is None:
+        raise NotFound({"error": f"no webhook configuration {config_id}"})
+    return endpoint
+
+
+def _config_to_change(request: Request, config_id: int) -> WebhookEndpoint:
+    endpoint = _config(request, config_id)
+    if endpoint.repository is None or not selectors.repository_manageable(
+        request.user, endpoint.repository
+    ):
+        raise PermissionDenied({"error": "only the team's admins can change webhooks"})
+    return endpoint
+
+
+def _config_output(request: Request, config_id: int) -> dict[str, Any]:
+    endpoint = _config(request, config_id)
+    return WebhookConfigListApi.OutputSerializer(endpoint).data

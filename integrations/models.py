@@ -220,13 +220,31 @@ class WebhookEndpoint(models.Model):
     )
     secret_encrypted = models.TextField(editable=False)
     provider_hook_id = models.BigIntegerField(null=True, blank=True)
-    is_active = models.BooleanField(default=True)
+    events = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The provider's event names it subscribes to; empty: all we act on.",
+    )
+    is_enabled = models.BooleanField(
+        default=True,
+        help_text="Delivering on the provider; a team admin may pause it there.",
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Our current hook; false once removed."
+    )
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository"],
+                condition=models.Q(is_active=True),
+                name="one_active_hook_per_repository",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} hook {self.public_id[:8]}…"
@@ -259,6 +277,7 @@ class WebhookDelivery(models.Model):
         null=True,
         blank=True,
         related_name="deliveries",
+        db_index=False,  # delivery_hook_recent_idx leads with it
     )
     # "" for the instance-wide URL; the hook's public id otherwise. Part of the
     # duplicate key because GitHub reuses one delivery id across hooks.
@@ -298,6 +317,10 @@ class WebhookDelivery(models.Model):
             models.Index(fields=["status", "received_at"], name="delivery_status_idx"),
             models.Index(
                 fields=["provider", "received_at"], name="delivery_recent_idx"
+            ),
+            # A hook's latest delivery, without reading all of them.
+            models.Index(
+                fields=["hook", "received_at"], name="delivery_hook_recent_idx"
             ),
             # A worker takes a repository's other pending deliveries along.
             models.Index(

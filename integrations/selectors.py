@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from integrations.models import (
     ConnectedRepository,
     IntegrationHealth,
     Organization,
+    OrganizationMembership,
     RateLimitSample,
     SyncRun,
     WebhookDelivery,
@@ -180,3 +181,64 @@ def webhook_health_get(*, provider: str) -> dict[str, Any]:
         if oldest
         else 0.0,
     }
+
+
+def organizations_administered(user: Any) -> QuerySet[Organization]:
+    """The teams a person administers; every team for superusers."""
+    if user.is_superuser:
+        return Organization.objects.all()
+    return Organization.objects.filter(
+        memberships__user=user, memberships__role=OrganizationMembership.Role.ADMIN
+    )
+
+
+def repository_manageable(user: Any, repository: ConnectedRepository) -> bool:
+    """May this person change the repository (its hooks, settings, connection)?"""
+    if user.is_superuser:
+        return True
+    return (
+        repository.organization_id is not None
+        and organizations_administered(user)
+        .filter(pk=repository.organization_id)
+        .exists()
+    )
+
+
+def webhook_config_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
+    """Our current hooks on the person's teams' repositories, each with the time
+    of its latest delivery (one index probe per hook)."""
+    latest = WebhookDelivery.objects.filter(hook=OuterRef("pk")).order_by(
+        "-received_at"
+    )
+    queryset = (
+        WebhookEndpoint.objects.filter(
+            is_active=True, repository__in=repositories_visible_to(user)
+        )
+        .select_related("repository")
+        .annotate(last_delivery_at=Subquery(latest.values("received_at")[:1]))
+    )
+    if filters.get("provider"):
+        queryset = queryset.filter(provider=filters["provider"])
+    if filters.get("repository"):
+        queryset = queryset.filter(repository__full_name=filters["repository"])
+    return queryset.order_by("provider", "repository__full_name", "id")
+
+
+def delivery_stats(
+    *, user: Any, since: datetime, filters: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Deliveries received since a moment, per provider and event type, by outcome."""
+    counted = {
+        status: Count("id", filter=Q(status=status))
+        for status in WebhookDelivery.Status.values
+    }
+    rows = (
+        delivery_list(user=user, filters=filters)
+        .filter(received_at__gte=since)
+        .order_by()
+        .values("provider", "event")
+        .annotate(received=Count("id"), **counted)
+    )
+    return sorted(
+        rows, key=lambda row: (-row["received"], row["provider"], row["event"])
+    )

@@ -21,4 +21,25 @@ urlpatterns = [
     path("api/v1/deliveries/", api.DeliveryListApi.as_view(), name="deliveries"),
     path("api/v1/sync-history/", api.SyncRunListApi.as_view(), name="sync-history"),
     path("api/v1/rate-limits/", api.RateLimitListApi.as_view(), name="rate-limits"),
+    path(
+        "api/v1/webhooks/configs/",
+        api.WebhookConfigListApi.as_view(),
+        name="webhook-configs",
+    ),
+    path(
+        "api/v1/webhooks/configs/<int:config_id>/",
+        api.WebhookConfigDetailApi.as_view(),
+        name="webhook-config",
+    ),
+    # The deliveries list under the name the webhook pages use (CONTRACT §7).
+    path(
+        "api/v1/webhooks/events/",
+        api.DeliveryListApi.as_view(),
+        name="webhook-events",
+    ),
+    path(
+        "api/v1/webhooks/events/stats/",
+        api.DeliveryStatsApi.as_view(),
+        name="webhook-event-stats",
+    ),
 ]

@@ -7,7 +7,7 @@ dataclasses below. Nothing outside ``integrations/providers`` reads a raw payloa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -290,7 +290,26 @@ class RepoClient(Protocol):
 
     def repository(self, full_name: str) -> RepositoryAccess: ...
 
-    def hook_ensure(self, full_name: str, *, url: str, secret: str) -> int: ...
+    def hook_ensure(
+        self,
+        full_name: str,
+        *,
+        url: str,
+        secret: str,
+        events: Sequence[str] = (),
+        active: bool = True,
+    ) -> int: ...
+
+    def hook_update(
+        self,
+        full_name: str,
+        hook_id: int,
+        *,
+        url: str,
+        secret: str,
+        events: Sequence[str] = (),
+        active: bool = True,
+    ) -> None: ...
 
     def hook_ping(self, full_name: str, hook_id: int) -> None: ...
 
@@ -406,6 +425,9 @@ class Provider(Protocol):
     capabilities: frozenset[Capability]
     webhook_content_types: tuple[str, ...]
     hook_permission: str  # what a token needs to register our hook, in words
+    # The hook events we act on, in the provider's own names; a hook subscribes
+    # to all of them unless its configuration names fewer.
+    hook_events: tuple[str, ...]
     codeowners_dialect: str  # "github" or "gitlab" rules for CODEOWNERS
     app: AppAuth | None
 

@@ -30,6 +30,14 @@ from integrations.services.repositories import (
     repository_touch,
     repository_upsert,
 )
+from integrations.services.webhooks import (
+    WebhookConflict,
+    hook_events_check,
+    webhook_config_create,
+    webhook_config_delete,
+    webhook_config_update,
+    webhook_url,
+)
 
 __all__ = [
     "ConnectResult",
@@ -54,4 +62,10 @@ __all__ = [
     "repository_for_event",
     "repository_touch",
     "repository_upsert",
+    "WebhookConflict",
+    "hook_events_check",
+    "webhook_config_create",
+    "webhook_config_delete",
+    "webhook_config_update",
+    "webhook_url",
 ]

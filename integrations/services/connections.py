@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.credentials import (
-    credential_client,
-    credential_guard,
-)
 from integrations.models import (
     ConnectedRepository,
     Organization,
     ProviderCredential,
     SyncRun,
-    WebhookEndpoint,
 )
 from integrations.providers import get_provider
 from integrations.providers.base import (
-    ProviderAuthError,
     ProviderError,
-    RepoClient,
     RepositoryAccess,
 )
 from integrations.providers.hosts import api_url_check
 from integrations.services.repositories import repository_upsert
 from integrations.services.sync import Progress, repository_sync
+from integrations.services.webhooks import webhook_register, webhooks_remove
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +65,9 @@ def repository_connect(
     repository = _store(provider, access, token, api_url, organization, label)
     webhook_url = None
     if register_webhook:
-        webhook_url = _register_webhook(client, repository, progress)
+        webhook_url = webhook_register(
+            client=client, repository=repository, progress=progress
+        )
     imported = repository_sync(
         repository=repository,
         initial=True,
@@ -111,51 +105,12 @@ def _store(provider, access: RepositoryAccess, token, api_url, organization, lab
     return repository
 
 
-def _register_webhook(
-    client: RepoClient, repository: ConnectedRepository, progress: Progress
-) -> str:
-    """Our hook with its own fresh secret; re-running updates, never duplicates."""
-    endpoint = repository.webhooks.filter(is_active=True).first()
-    if endpoint is None:
-        endpoint = WebhookEndpoint(provider=repository.provider, repository=repository)
-    endpoint.secret = secrets.token_urlsafe(32)
-    endpoint.save()
-    url = f"{settings.PUBLIC_URL}/webhooks/{repository.provider}/{endpoint.public_id}/"
-    hook_id = client.hook_ensure(repository.full_name, url=url, secret=endpoint.secret)
-    endpoint.provider_hook_id = hook_id
-    endpoint.save(update_fields=["provider_hook_id", "updated_at"])
-    repository.webhook_status = ConnectedRepository.WebhookStatus.PENDING
-    repository.save(update_fields=["webhook_status", "updated_at"])
-    progress(f"webhook {hook_id} delivers to {url}")
-    try:
-        client.hook_ping(repository.full_name, hook_id)
-        progress("ping sent: the webhook shows as verified once it arrives")
-    except ProviderAuthError:
-        raise
-    except ProviderError as exc:
-        progress(f"ping not sent ({exc}); the first real delivery verifies the hook")
-    return url
-
-
 def repository_disconnect(
     *, repository: ConnectedRepository, progress: Progress = lambda line: None
 ) -> None:
     """Remove our webhook from the provider (when the token still works) and stop
     following the repository. Stored pull requests and reviews are kept."""
-    endpoints = list(repository.webhooks.filter(is_active=True))
-    credential = repository.credential
-    for endpoint in endpoints:
-        if endpoint.provider_hook_id and credential is not None:
-            try:
-                with credential_guard(credential):
-                    credential_client(credential).hook_delete(
-                        repository.full_name, endpoint.provider_hook_id
-                    )
-                progress(f"webhook {endpoint.provider_hook_id} removed")
-            except ProviderError as exc:
-                progress(f"webhook {endpoint.provider_hook_id} left in place: {exc}")
-        endpoint.is_active = False
-        endpoint.save(update_fields=["is_active", "updated_at"])
+    webhooks_remove(repository=repository, progress=progress)
     repository.is_active = False
     repository.webhook_status = ConnectedRepository.WebhookStatus.NONE
     repository.save(update_fields=["is_active", "webhook_status", "updated_at"])

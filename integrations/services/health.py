@@ -168,6 +168,11 @@ def _check_hook(finding: Finding, repository, client) -> None:
                 "no webhook: changes arrive only with reconciliation",
             )
         return
+    if not endpoint.is_enabled:
+        finding.details.append(
+            "webhook paused by a team admin: changes arrive with reconciliation"
+        )
+        return
     try:
         state = client.hook_state(repository.full_name, endpoint.provider_hook_id)
     except ProviderError as exc:

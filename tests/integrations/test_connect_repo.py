@@ -290,9 +290,7 @@ def test_disconnect_removes_our_webhook_and_keeps_the_data():
         mock_github(rsps)
         connect()
     with responses.RequestsMock() as rsps:
-        rsps.get(REPO, json=recorded("repo.json"))
-        rsps.get(f"{REPO}/hooks/{HOOK_ID}", json=recorded("hook_created.json"))
-        rsps.delete(f"{REPO}/hooks/{HOOK_ID}", status=204)
+        rsps.delete(f"{REPO}/hooks/{HOOK_ID}", status=204)  # one call
         output = disconnect()
     assert f"webhook {HOOK_ID} removed" in output
     repository = ConnectedRepository.objects.get()
@@ -308,10 +306,12 @@ def test_a_refused_token_needs_reconnect_and_is_not_tried_again():
         mock_github(rsps)
         connect()
     with responses.RequestsMock() as rsps:
-        rsps.get(REPO, status=401, json={"message": "Bad credentials"})
+        rsps.delete(
+            f"{REPO}/hooks/{HOOK_ID}", status=401, json={"message": "Bad credentials"}
+        )
         output = disconnect()
         assert len(rsps.calls) == 1
-    assert "left in place: repository PyGithub/PyGithub: GitHub refused" in output
+    assert f"left in place: deleting webhook {HOOK_ID}: GitHub refused" in output
     credential = ProviderCredential.objects.get()
     assert credential.status == "needs_reconnect"
     assert "401" in credential.last_error

@@ -125,6 +125,20 @@ def test_a_deleted_webhook_is_unhealthy_and_announced_once(repository, caplog):
     assert IntegrationHealth.objects.count() == 4  # the history is kept
 
 
+def test_a_hook_paused_by_a_team_admin_is_not_read_as_disabled(repository):
+    """GitHub shows a paused hook as inactive; that was asked for, not broken."""
+    repository.webhooks.update(is_enabled=False)
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{API}/rate_limit", json=RECORDED, headers=LIMIT_HEADERS)
+        (health,) = integrations_check()
+        assert [call.request.url for call in rsps.calls] == [f"{API}/rate_limit"]
+    assert (health.status, health.reasons) == ("healthy", [])
+    assert (
+        "webhook paused by a team admin: changes arrive with reconciliation"
+        in health.details
+    )
+
+
 def test_low_rate_limit_refused_token_and_failed_syncs(repository):
     low = json.loads(json.dumps(RECORDED))
     low["resources"]["core"].update(remaining=120)

@@ -13,7 +13,7 @@ from integrations.models import (
     OrganizationMembership,
     WebhookEndpoint,
 )
-from reviews.models import Review
+from reviews.models import RepositoryReviewSettings, Review
 from tests.factories import OrganizationFactory, PullRequestFactory, ReviewFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,12 +35,16 @@ def world():
     hook.secret = "hook-secret"
     hook.save()
     review = ReviewFactory(pull_request=pulls["mine"], reviewer_login="kim")
+    settings_ = RepositoryReviewSettings.objects.create(
+        repository=pulls["mine"].repository
+    )
     return {
         "mine": mine,
         "theirs": theirs,
         "pulls": pulls,
         "hook": hook,
         "review": review,
+        "settings": settings_,
     }
 
 
@@ -60,7 +64,6 @@ def lead_client(world, *, also_member_of_theirs: bool = False) -> Client:
 @pytest.mark.parametrize(
     "path",
     [
-        "/admin/integrations/webhookendpoint/add/",
         "/admin/reviews/repositoryreviewsettings/add/",
         "/admin/rewards/season/add/",
     ],
@@ -72,27 +75,73 @@ def test_add_forms_offer_only_own_teams_rows(world, path):
     assert "Team Theirs" not in page
 
 
-def test_a_hook_cannot_be_repointed_at_another_teams_repository(world):
-    hook = world["hook"]
+def settings_form(repository, **changes) -> dict:
+    """The review settings change form as the admin posts it."""
+    return {
+        "repository": repository.pk,
+        "auto_assign": "on",
+        "strategy": "load_balance",
+        "reviewer_count": 1,
+        "pool": "[]",
+        "teams": "{}",
+        "sla_hours": 9,
+        "sla_reminder": "comment",
+        **changes,
+    }
+
+
+def test_settings_cannot_be_repointed_at_another_teams_repository(world):
+    settings_ = world["settings"]
     theirs = world["pulls"]["theirs"].repository
     response = lead_client(world).post(
-        f"/admin/integrations/webhookendpoint/{hook.pk}/change/",
-        {"provider": "github", "repository": theirs.pk, "is_active": "on"},
+        f"/admin/reviews/repositoryreviewsettings/{settings_.pk}/change/",
+        settings_form(theirs),
     )
     assert response.status_code == 200  # the form again, with the error
     assert "Select a valid choice" in response.content.decode()
-    hook.refresh_from_db()
-    assert hook.repository == world["pulls"]["mine"].repository
+    settings_.refresh_from_db()
+    assert settings_.repository == world["pulls"]["mine"].repository
 
 
-def test_no_hook_can_be_added_on_another_teams_repository(world):
+def test_no_settings_can_be_added_on_another_teams_repository(world):
     theirs = world["pulls"]["theirs"].repository
     response = lead_client(world).post(
+        "/admin/reviews/repositoryreviewsettings/add/", settings_form(theirs)
+    )
+    assert response.status_code == 200
+    assert RepositoryReviewSettings.objects.filter(repository=theirs).count() == 0
+
+
+def test_hooks_are_registered_not_typed_into_the_admin(world, admin_client):
+    """An added row would have no secret and no hook on the provider; an edited
+    one would not reach the provider."""
+    hook = world["hook"]
+    theirs = world["pulls"]["theirs"].repository
+    assert (
+        admin_client.get("/admin/integrations/webhookendpoint/add/").status_code == 403
+    )
+    response = admin_client.post(
         "/admin/integrations/webhookendpoint/add/",
         {"provider": "github", "repository": theirs.pk, "is_active": "on"},
     )
-    assert response.status_code == 200
-    assert WebhookEndpoint.objects.filter(repository=theirs).count() == 0
+    assert response.status_code == 403
+    response = admin_client.post(
+        f"/admin/integrations/webhookendpoint/{hook.pk}/change/",
+        {"provider": "gitlab", "repository": theirs.pk, "events": '["push"]'},
+    )
+    assert response.status_code == 302  # nothing editable was posted
+    delete = admin_client.post(
+        f"/admin/integrations/webhookendpoint/{hook.pk}/delete/", {"post": "yes"}
+    )
+    assert delete.status_code == 403
+    assert WebhookEndpoint.objects.count() == 1
+    hook.refresh_from_db()
+    assert (hook.provider, hook.repository, hook.events, hook.is_active) == (
+        "github",
+        world["pulls"]["mine"].repository,
+        [],
+        True,
+    )
 
 
 def test_a_review_cannot_be_moved_onto_another_teams_pull_through_raw_id(world):
@@ -114,27 +163,27 @@ def test_a_review_cannot_be_moved_onto_another_teams_pull_through_raw_id(world):
 
 
 def test_a_plain_membership_of_the_other_team_is_not_enough_to_move_rows(world):
-    hook = world["hook"]
+    settings_ = world["settings"]
     theirs = world["pulls"]["theirs"].repository
     client = lead_client(world, also_member_of_theirs=True)
     response = client.post(
-        f"/admin/integrations/webhookendpoint/{hook.pk}/change/",
-        {"provider": "github", "repository": theirs.pk, "is_active": "on"},
+        f"/admin/reviews/repositoryreviewsettings/{settings_.pk}/change/",
+        settings_form(theirs),
     )
     assert response.status_code == 403
-    hook.refresh_from_db()
-    assert hook.repository == world["pulls"]["mine"].repository
+    settings_.refresh_from_db()
+    assert settings_.repository == world["pulls"]["mine"].repository
 
 
 def test_the_team_admin_can_still_save_their_own_rows(world):
-    hook = world["hook"]
+    settings_ = world["settings"]
     response = lead_client(world).post(
-        f"/admin/integrations/webhookendpoint/{hook.pk}/change/",
-        {"provider": "github", "repository": hook.repository.pk},
+        f"/admin/reviews/repositoryreviewsettings/{settings_.pk}/change/",
+        settings_form(settings_.repository, reviewer_count=2),
     )
     assert response.status_code == 302
-    hook.refresh_from_db()
-    assert hook.is_active is False
+    settings_.refresh_from_db()
+    assert settings_.reviewer_count == 2
 
 
 def test_repositories_are_connected_not_typed_into_the_admin(world, admin_client):

@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -64,14 +64,20 @@ logger = logging.getLogger(__name__)
 # At most 3,000 comments of each kind are read for one pull request.
 COMMENT_PAGES = 30
 
-HOOK_EVENTS = [
+# The events our hook subscribes to unless its configuration names fewer
+# (https://docs.github.com/en/webhooks/webhook-events-and-payloads).
+HOOK_EVENTS = (
     "pull_request",
     "pull_request_review",
     "pull_request_review_comment",
     "pull_request_review_thread",
     "issue_comment",
     "push",
-]
+)
+
+
+def _hook_config(url: str, secret: str) -> dict[str, str]:
+    return {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
 
 
 @contextmanager
@@ -166,21 +172,47 @@ class GitHubClient:
             can_manage_hooks=permissions.get("admin") is True,
         )
 
-    def hook_ensure(self, full_name: str, *, url: str, secret: str) -> int:
+    def hook_ensure(
+        self,
+        full_name: str,
+        *,
+        url: str,
+        secret: str,
+        events: Sequence[str] = (),
+        active: bool = True,
+    ) -> int:
         """Create our hook, or update the one already pointing at ``url``."""
-        config = {
-            "url": url,
-            "content_type": "json",
-            "secret": secret,
-            "insecure_ssl": "0",
-        }
+        config = _hook_config(url, secret)
+        subscribed = list(events or HOOK_EVENTS)
         repo = self._repo(full_name)
         with self._call("hooks", f"webhooks of {full_name}"):
             for hook in repo.get_hooks():
                 if hook.config.get("url") == url:
-                    hook.edit("web", config, events=HOOK_EVENTS, active=True)
+                    hook.edit("web", config, events=subscribed, active=active)
                     return int(hook.id)
-            return int(repo.create_hook("web", config, HOOK_EVENTS, active=True).id)
+            return int(repo.create_hook("web", config, subscribed, active=active).id)
+
+    def hook_update(
+        self,
+        full_name: str,
+        hook_id: int,
+        *,
+        url: str,
+        secret: str,
+        events: Sequence[str] = (),
+        active: bool = True,
+    ) -> None:
+        """One ``PATCH`` of the hook: its events, whether it delivers, its config
+        (https://docs.github.com/en/rest/repos/webhooks#update-a-repository-webhook)."""
+        body = {
+            "config": _hook_config(url, secret),
+            "events": list(events or HOOK_EVENTS),
+            "active": active,
+        }
+        with self._call("hook_update", f"updating webhook {hook_id}"):
+            self._gh.requester.requestJsonAndCheck(
+                "PATCH", f"/repos/{full_name}/hooks/{hook_id}", input=body
+            )
 
     def ping(self) -> list[RateLimit]:
         """The token works, and what is left of each budget: ``GET /rate_limit``.
@@ -294,8 +326,11 @@ class GitHubClient:
             self._repo(full_name).get_hook(hook_id).ping()
 
     def hook_delete(self, full_name: str, hook_id: int) -> None:
+        """One ``DELETE`` (https://docs.github.com/en/rest/repos/webhooks#delete-a-repository-webhook)."""
         with self._call("hook_delete", f"deleting webhook {hook_id}"):
-            self._repo(full_name).get_hook(hook_id).delete()
+            self._gh.requester.requestJsonAndCheck(
+                "DELETE", f"/repos/{full_name}/hooks/{hook_id}"
+            )
 
     def pull_requests(
         self, full_name: str, *, updated_since: datetime

@@ -43,7 +43,7 @@ from integrations.providers.base import (
     text,
 )
 from integrations.providers.github.app import GitHubApp
-from integrations.providers.github.client import GitHubClient
+from integrations.providers.github.client import HOOK_EVENTS, GitHubClient
 from integrations.providers.github.shapes import (
     REVIEW_STATES,
     comment_from,
@@ -132,6 +132,7 @@ class GitHubProvider:
         "admin access to the repository (classic token scope admin:repo_hook, "
         "or fine-grained 'Webhooks: read and write')"
     )
+    hook_events: tuple[str, ...] = HOOK_EVENTS
     codeowners_dialect = "github"
 
     def __init__(self) -> None:

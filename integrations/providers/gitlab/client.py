@@ -7,7 +7,7 @@ only talks to the API (through python-gitlab) and returns our dataclasses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +82,25 @@ def _translating(what: str) -> Iterator[None]:
         raise ProviderTemporaryError(f"{what}: {exc.__class__.__name__}") from None
 
 
+# The events our hook subscribes to unless its configuration names fewer; each
+# is the hook's ``<name>_events`` flag
+# (https://docs.gitlab.com/user/project/integrations/webhook_events/).
+HOOK_EVENTS = ("merge_requests", "note", "push")
+
+
+def _hook_settings(
+    url: str, secret: str, events: Sequence[str], active: bool
+) -> dict[str, Any]:
+    """A GitLab hook has no "active" switch: a paused hook has every flag off."""
+    subscribed = set(events or HOOK_EVENTS) if active else set()
+    return {
+        "url": url,
+        "token": secret,
+        **{f"{name}_events": name in subscribed for name in HOOK_EVENTS},
+        "enable_ssl_verification": url.startswith("https://"),
+    }
+
+
 class GitLabClient:
     """GitLab REST v4 through python-gitlab, for one token (any GitLab host)."""
 
@@ -144,16 +163,17 @@ class GitLabClient:
             repository=snapshot, can_manage_hooks=max(levels) >= MAINTAINER
         )
 
-    def hook_ensure(self, full_name: str, *, url: str, secret: str) -> int:
+    def hook_ensure(
+        self,
+        full_name: str,
+        *,
+        url: str,
+        secret: str,
+        events: Sequence[str] = (),
+        active: bool = True,
+    ) -> int:
         """Create our hook, or update the one already pointing at ``url``."""
-        settings_ = {
-            "url": url,
-            "token": secret,
-            "merge_requests_events": True,
-            "note_events": True,
-            "push_events": True,
-            "enable_ssl_verification": url.startswith("https://"),
-        }
+        settings_ = _hook_settings(url, secret, events, active)
         project = self._project(full_name)
         with _translated("hooks", f"webhooks of {full_name}"):
             for hook in project.hooks.list(get_all=True):
@@ -163,6 +183,23 @@ class GitLabClient:
                     hook.save()
                     return int(hook.get_id())
             return int(project.hooks.create(settings_).get_id())
+
+    def hook_update(
+        self,
+        full_name: str,
+        hook_id: int,
+        *,
+        url: str,
+        secret: str,
+        events: Sequence[str] = (),
+        active: bool = True,
+    ) -> None:
+        """One ``PUT`` of the hook's URL, token and event flags
+        (https://docs.gitlab.com/api/project_webhooks/#edit-a-project-webhook)."""
+        settings_ = _hook_settings(url, secret, events, active)
+        project = self._project(full_name)
+        with _translated("hook_update", f"updating webhook {hook_id}"):
+            project.hooks.update(hook_id, settings_)
 
     def ping(self) -> list[RateLimit]:
         """The token works (``GET /user``), with the RateLimit-* it reports."""

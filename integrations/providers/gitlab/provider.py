@@ -48,7 +48,7 @@ from integrations.providers.base import (
     require_str,
     text,
 )
-from integrations.providers.gitlab.client import GitLabClient
+from integrations.providers.gitlab.client import HOOK_EVENTS, GitLabClient
 from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES
 from integrations.providers.oauth import refresh_grant
 
@@ -97,6 +97,7 @@ class GitLabProvider:
     )
     webhook_content_types: tuple[str, ...] = ("application/json",)
     hook_permission = "the Maintainer role on the project (token scope api)"
+    hook_events: tuple[str, ...] = HOOK_EVENTS
     codeowners_dialect = "gitlab"
     app: AppAuth | None = None
 
