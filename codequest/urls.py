@@ -12,6 +12,7 @@ from integrations.app_views import AppInstallationListApi, app_install_callback
 from integrations.dashboard import (
     api_token_revoke_view,
     api_tokens_view,
+    connection_disconnect_view,
     dashboard,
     repository_connect_view,
 )
@@ -55,6 +56,11 @@ urlpatterns = [
         "dashboard/repositories/connect",
         repository_connect_view,
         name="repository-connect",
+    ),
+    path(
+        "dashboard/connections/<slug:provider>/disconnect/",
+        connection_disconnect_view,
+        name="connection-disconnect",
     ),
     path("accounts/", include("allauth.urls")),
     # Providers with App installations (GitHub: /auth/github/install is the

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from integrations.providers.base import (
     AppAuth,
     Capability,
     ProviderAuthError,
+    ProviderError,
     ProviderUnsupportedError,
     RepoClient,
 )
@@ -169,6 +171,43 @@ def oauth_credential_store(
     credential.last_error = ""
     credential.save()
     return credential
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    found: bool  # the person had a connection to forget
+    revoked: bool  # the provider confirmed the grant is gone
+    reason: str = ""  # why it did not, in words without secrets
+
+
+def oauth_credential_disconnect(*, user: Any, provider: str) -> Disconnected:
+    """Forget a person's OAuth token for one provider, revoking the grant there
+    first. The token is forgotten even when the provider does not confirm; their
+    identities, points and sign-in with the provider stay."""
+    credentials = list(
+        ProviderCredential.objects.filter(
+            user=user, provider=provider, kind=ProviderCredential.Kind.OAUTH
+        )
+    )
+    if not credentials:
+        return Disconnected(found=False, revoked=False)
+    reasons = []
+    for credential in credentials:
+        try:
+            client_id, client_secret = _oauth_app(provider)
+            get_provider(provider).grant_revoke(
+                token=credential.token, client_id=client_id, client_secret=client_secret
+            )
+        except ProviderError as exc:
+            reasons.append(str(exc))
+        except crypto.DecryptionError:
+            reasons.append("the stored token could not be read")
+    ProviderCredential.objects.filter(pk__in=[item.pk for item in credentials]).delete()
+    logger.info(
+        "integrations.credential.disconnected",
+        extra={"user": user.pk, "provider": provider, "revoked": not reasons},
+    )
+    return Disconnected(found=True, revoked=not reasons, reason="; ".join(reasons))
 
 
 def repository_client(repository: ConnectedRepository) -> RepoClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -154,6 +154,32 @@ def api_token_revoke_view(request: HttpRequest, token_key: str) -> HttpResponse:
     else:
         messages.error(request, "That token was not found.")
     return redirect("dashboard-tokens")
+
+
+@login_required
+@require_POST
+def connection_disconnect_view(request: HttpRequest, provider: str) -> HttpResponse:
+    """Disconnect GitHub/GitLab: revoke the grant there, forget the token here."""
+    if provider not in PROVIDERS:
+        raise Http404("no such provider")
+    name = PROVIDERS[provider].name
+    result = services.oauth_credential_disconnect(user=request.user, provider=provider)
+    if not result.found:
+        messages.info(request, f"{name} was not connected; nothing changed.")
+    elif result.revoked:
+        messages.success(
+            request,
+            f"{name} disconnected: our access is revoked on {name} and the token "
+            "is forgotten. Your points and reviews stay.",
+        )
+    else:
+        messages.warning(
+            request,
+            f"{name} disconnected: the token is forgotten here, but {name} did not "
+            f"confirm the revocation ({result.reason}). You can revoke CodeQuest "
+            f"yourself in your {name} settings, under Applications.",
+        )
+    return redirect("dashboard")
 
 
 def _app_install_url(slug: str) -> str:

@@ -463,6 +463,10 @@ class Provider(Protocol):
         self, *, refresh_token: str, client_id: str, client_secret: str
     ) -> TokenGrant: ...
 
+    def grant_revoke(self, *, token: str, client_id: str, client_secret: str) -> None:
+        """Revoke the person's grant to our OAuth app (nothing left is fine)."""
+        ...
+
 
 # --- small, strict payload readers shared by the adapters -------------------------
 

@@ -1,4 +1,5 @@
-"""The OAuth 2 refresh-token grant, as GitHub and GitLab both implement it.
+"""The OAuth 2 refresh-token grant, as GitHub and GitLab both implement it, and
+revoking a grant.
 
 https://datatracker.ietf.org/doc/html/rfc6749#section-6
 """
@@ -11,6 +12,7 @@ import requests
 
 from integrations.providers.base import (
     ProviderAuthError,
+    ProviderError,
     ProviderTemporaryError,
     TokenGrant,
 )
@@ -52,6 +54,22 @@ def refresh_grant(*, provider: str, url: str, form: dict[str, str]) -> TokenGran
         refresh_token=refresh if isinstance(refresh, str) else "",
         expires_in=_seconds(expires_in),
     )
+
+
+def revoke_request(*, provider: str, method: str, url: str, **kwargs: Any) -> None:
+    """Send the provider's revocation request; a 2xx or a 404 (nothing left to
+    revoke) is done. An outage is ProviderTemporaryError, a refusal ProviderError;
+    neither message carries the token or the app's secret."""
+    try:
+        response = requests.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+    except requests.RequestException as exc:
+        raise ProviderTemporaryError(
+            f"revoking the {provider} grant: {exc.__class__.__name__}"
+        ) from None
+    if response.status_code < 300 or response.status_code == 404:
+        return
+    error = ProviderTemporaryError if response.status_code >= 500 else ProviderError
+    raise error(f"revoking the {provider} grant: HTTP {response.status_code}")
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:

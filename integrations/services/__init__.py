@@ -5,6 +5,7 @@ from integrations.credentials import (
     credential_client,
     credential_guard,
     credential_token,
+    oauth_credential_disconnect,
     oauth_credential_store,
     repository_client,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "credential_client",
     "credential_guard",
     "credential_token",
+    "oauth_credential_disconnect",
     "oauth_credential_store",
     "repository_client",
     "repository_disconnect",

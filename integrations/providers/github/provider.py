@@ -52,7 +52,7 @@ from integrations.providers.github.shapes import (
     user_from,
     user_or_none,
 )
-from integrations.providers.oauth import refresh_grant
+from integrations.providers.oauth import refresh_grant, revoke_request
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +171,18 @@ class GitHubProvider:
                 "client_secret": client_secret,
                 "refresh_token": refresh_token,
             },
+        )
+
+    def grant_revoke(self, *, token: str, client_id: str, client_secret: str) -> None:
+        """Deletes the whole grant (every token of our app for that person):
+        https://docs.github.com/en/rest/apps/oauth-applications#delete-an-app-authorization"""
+        revoke_request(
+            provider=self.slug,
+            method="DELETE",
+            url=f"{self.api_url().rstrip('/')}/applications/{client_id}/grant",
+            auth=(client_id, client_secret),
+            json={"access_token": token},
+            headers={"Accept": "application/vnd.github+json"},
         )
 
     def verify(self, headers: Headers, body: bytes, secret: str) -> bool:

@@ -50,7 +50,7 @@ from integrations.providers.base import (
 )
 from integrations.providers.gitlab.client import HOOK_EVENTS, GitLabClient
 from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES
-from integrations.providers.oauth import refresh_grant
+from integrations.providers.oauth import refresh_grant, revoke_request
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,20 @@ class GitLabProvider:
                 "client_secret": client_secret,
                 "refresh_token": refresh_token,
                 "redirect_uri": callback,
+            },
+        )
+
+    def grant_revoke(self, *, token: str, client_id: str, client_secret: str) -> None:
+        """RFC 7009 revocation of the access token (its refresh token goes with
+        it): https://docs.gitlab.com/api/oauth2/#revoke-a-token"""
+        revoke_request(
+            provider=self.slug,
+            method="POST",
+            url=f"{str(settings.GITLAB_URL).rstrip('/')}/oauth/revoke",
+            data={
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "token": token,
             },
         )
 
