@@ -182,7 +182,7 @@ REWARDS_HOLD_DAYS = _setting(env.int, "CODEQUEST_REWARDS_HOLD_DAYS", default=14)
 
 # --- Applications ---------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "codequest.admin_site.CodeQuestAdminConfig",  # django.contrib.admin, branded
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

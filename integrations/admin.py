@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import orjson
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from knox.models import AuthToken
 
-from integrations import services
+from integrations import selectors, services
 from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
+from integrations.forms import TeamChoiceForm
 from integrations.models import (
     AppInstallation,
     ConnectedRepository,
@@ -67,15 +70,28 @@ class ConnectedRepositoryAdmin(OrganizationScopedAdmin):
     ]
     list_select_related = ["organization", "credential"]
     search_fields = ["full_name", "host"]
+    # What the provider says and what our processing records is shown, never
+    # typed over; the team is the one thing decided here.
     readonly_fields = [
+        "provider",
+        "host",
+        "full_name",
         "external_id",
+        "default_branch",
+        "web_url",
+        "is_private",
+        "is_active",
         "installation_id",
         "credential",
+        "webhook_status",
         "last_event_at",
+        "last_synced_at",
+        "followed_since",
         "created_at",
+        "updated_at",
     ]
 
-    actions = ["sync_now"]
+    actions = ["sync_now", "assign_to_team"]
 
     def has_add_permission(self, request) -> bool:
         # A repository is connected (access checked, webhook registered, ids read
@@ -101,6 +117,44 @@ class ConnectedRepositoryAdmin(OrganizationScopedAdmin):
             request,
             f"Sync queued for {len(ids)} repositories; see Sync runs.",
             messages.INFO,
+        )
+
+    @admin.action(description="Assign to team…")
+    def assign_to_team(self, request, queryset):
+        """Pick a team, then move the selected repositories of teams the person
+        administers to it (repositories of no team: superusers only)."""
+        teams = selectors.organizations_administered(request.user)
+        form = TeamChoiceForm(
+            request.POST if "apply" in request.POST else None, teams=teams
+        )
+        if form.is_valid():
+            movable = queryset
+            if not request.user.is_superuser:
+                movable = queryset.filter(organization__in=teams)
+            ids = list(movable.values_list("pk", flat=True))
+            team = form.cleaned_data["organization"]
+            moved = services.repositories_assign(repository_ids=ids, organization=team)
+            self.message_user(request, f"{moved} repositories now belong to {team}.")
+            skipped = queryset.count() - moved
+            if skipped:
+                self.message_user(
+                    request,
+                    f"{skipped} left where they are: their team is not one you "
+                    "administer.",
+                    messages.WARNING,
+                )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/integrations/assign_to_team.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Assign repositories to a team",
+                "opts": self.model._meta,
+                "form": form,
+                "repositories": queryset,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
         )
 
 

@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "integrations"
-    verbose_name = "Integrations"
+    verbose_name = "Repositories and webhooks"

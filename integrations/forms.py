@@ -41,3 +41,15 @@ class RepositoryConnectForm(forms.Form):
         if "/" not in value or " " in value:
             raise forms.ValidationError("Use the full path, like octo/hello.")
         return value
+
+
+class TeamChoiceForm(forms.Form):
+    """The admin's bulk "Assign to team": one of the teams the person administers."""
+
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), label="Team", empty_label=None
+    )
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = teams

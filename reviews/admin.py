@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.html import format_html, format_html_join
 
 from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
+from reviews.assignment.explanations import explanation_lines
 from reviews.models import (
     AvailabilityWindow,
     Comment,
@@ -159,15 +161,28 @@ class ReviewAssignmentAdmin(OrganizationScopedAdmin):
         "strategy",
         "reviewers",
         "teams",
-        "explanation",
+        "explained",
         "head_sha",
         "status",
         "error",
         "created_at",
     ]
+    exclude = ["explanation"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # an audit record: what was decided, and why
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Why")
+    def explained(self, assignment: ReviewAssignment) -> str:
+        lines = explanation_lines(assignment.explanation)
+        items = format_html_join("", "<li>{}</li>", ((line,) for line in lines))
+        return format_html('<ul class="explanation">{}</ul>', items)
 
 
 @admin.register(ReviewRequest)

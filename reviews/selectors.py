@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.selectors import repositories_visible_to
+from reviews.assignment.explanations import reasons_for
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     Comment,
@@ -186,13 +187,5 @@ def _why(request, assignments: list) -> tuple[str, ...]:
     for assignment in assignments:
         if login not in assignment.reviewers:
             continue
-        explanation = assignment.explanation or {}
-        reasons = list(explanation.get("pool", {}).get(login, []))
-        strategy = explanation.get("strategy", "")
-        if strategy:
-            reasons.append(f"best {strategy.replace('_', ' ')} score")
-        expertise = explanation.get("expertise", {}).get(login)
-        if expertise:
-            reasons.append(f"knows these files (expertise {expertise:.2f})")
-        return tuple(reasons) or ("chosen by CodeQuest",)
+        return reasons_for(assignment.explanation, login)
     return ("requested directly on the provider",)

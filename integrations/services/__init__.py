@@ -27,6 +27,7 @@ from integrations.services.deliveries import (
 )
 from integrations.services.repositories import (
     installation_apply,
+    repositories_assign,
     repository_for_event,
     repository_touch,
     repository_upsert,
@@ -61,6 +62,7 @@ __all__ = [
     "delivery_record",
     "dispatcher",
     "installation_apply",
+    "repositories_assign",
     "repository_for_event",
     "repository_touch",
     "repository_upsert",

@@ -220,3 +220,11 @@ def installation_apply(
 
 def _default_host(provider: str) -> str:
     return host_of(get_provider(provider).web_url())
+
+
+def repositories_assign(*, repository_ids: list[int], organization: Any) -> int:
+    """Give repositories to a team; their pull requests, reviews, hooks and ledger
+    lines hang off the repository, so they move with it. How many moved."""
+    return ConnectedRepository.objects.filter(pk__in=repository_ids).update(
+        organization=organization, updated_at=timezone.now()
+    )
