@@ -32,9 +32,12 @@ run: $(VENV)/.runtime
 	$(MANAGE) ensure_superuser
 	@# honcho stops all three when one exits: never half-alive. The worker and
 	@# beat reconnect to the broker by themselves, so only a real fault ends it.
-	@PATH="$(CURDIR)/$(BIN):$$PATH" BIND=127.0.0.1 PYTHONUNBUFFERED=1 \
+	@# One ready line (site, admin, webhook URLs) once the web answers.
+	@PORT=$(PORT) $(MANAGE) ready_line --wait --timeout 300 & ready=$$!; \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" BIND=127.0.0.1 PYTHONUNBUFFERED=1 \
 	  $(BIN)/honcho --procfile Procfile start --port $(PORT) web worker beat; \
-	  status=$$?; [ $$status -eq 0 ] || [ $$status -eq 130 ] || \
+	  status=$$?; kill $$ready 2>/dev/null; \
+	  [ $$status -eq 0 ] || [ $$status -eq 130 ] || \
 	  echo "make run: a process exited with status $$status (its last lines are above); web, worker and beat were all stopped" >&2; \
 	  exit $$status
 
