@@ -131,5 +131,7 @@ def _store(request: HttpRequest, user: Any, sociallogin: SocialLogin) -> None:
             login=login,
             external_id=str(account.uid or ""),
         )
-    name = _name(account.provider, account.provider)
-    messages.success(request, f"{name} connected as @{login}.")
+    if sociallogin.state.get("process") == "connect":
+        # A sign-in already says "Successfully signed in as …": one message.
+        name = _name(account.provider, account.provider)
+        messages.success(request, f"{name} connected as @{login}.")
