@@ -16,6 +16,14 @@ from integrations.dashboard import (
     dashboard,
     repository_connect_view,
 )
+from integrations.repository_views import (
+    repository_delivery_replay_view,
+    repository_disconnect_view,
+    repository_reconnect_view,
+    repository_settings_view,
+    repository_sync_view,
+    repository_view,
+)
 from reviews import views as review_views
 from rewards import views as reward_views
 
@@ -56,6 +64,37 @@ urlpatterns = [
         "dashboard/repositories/connect",
         repository_connect_view,
         name="repository-connect",
+    ),
+    path(
+        "dashboard/repositories/<int:repository_id>/",
+        repository_view,
+        name="repository",
+    ),
+    path(
+        "dashboard/repositories/<int:repository_id>/sync/",
+        repository_sync_view,
+        name="repository-sync",
+    ),
+    path(
+        "dashboard/repositories/<int:repository_id>/settings/",
+        repository_settings_view,
+        name="repository-settings",
+    ),
+    path(
+        "dashboard/repositories/<int:repository_id>/deliveries/<int:delivery_id>/"
+        "replay/",
+        repository_delivery_replay_view,
+        name="repository-delivery-replay",
+    ),
+    path(
+        "dashboard/repositories/<int:repository_id>/disconnect/",
+        repository_disconnect_view,
+        name="repository-disconnect",
+    ),
+    path(
+        "dashboard/repositories/<int:repository_id>/reconnect/",
+        repository_reconnect_view,
+        name="repository-reconnect",
     ),
     path(
         "dashboard/connections/<slug:provider>/disconnect/",

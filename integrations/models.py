@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integrations import crypto
 from integrations.providers import provider_choices
+from integrations.providers.hosts import safe_link
 
 
 def _public_id() -> str:
@@ -204,6 +205,11 @@ class ConnectedRepository(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.full_name}"
+
+    @property
+    def link(self) -> str:
+        """``web_url`` when it may be a link (http(s) on a provider host), else ""."""
+        return safe_link(self.web_url, self.provider)
 
 
 class WebhookEndpoint(models.Model):

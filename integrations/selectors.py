@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -242,3 +243,70 @@ def delivery_stats(
     return sorted(
         rows, key=lambda row: (-row["received"], row["provider"], row["event"])
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryPage:
+    """What a repository's page shows: the repository (with its latest health
+    check), its hook, its recent sync runs and deliveries, and the verdict."""
+
+    repository: ConnectedRepository
+    hook: WebhookEndpoint | None
+    sync_runs: list[SyncRun]
+    deliveries: list[WebhookDelivery]
+    status: str  # healthy | degraded | disconnected
+    reasons: list[str]
+
+
+def repository_page_get(
+    *, user: Any, repository_id: int, recent: int = 15
+) -> RepositoryPage | None:
+    """One repository of the person's teams for its page, in five queries;
+    ``None`` when it is not theirs to see (the page answers 404)."""
+    repository = (
+        repositories_with_health(
+            repositories_visible_to(user).select_related("credential", "organization")
+        )
+        .filter(pk=repository_id)
+        .first()
+    )
+    if repository is None:
+        return None
+    hook = repository.webhooks.filter(is_active=True).first()
+    runs = list(repository.sync_runs.order_by("-started_at", "-id")[:recent])
+    deliveries = list(
+        WebhookDelivery.objects.filter(repository=repository)
+        .defer("body", "headers")
+        .order_by("-received_at", "-id")[:recent]
+    )
+    status, reasons = _repository_verdict(repository, hook, runs)
+    return RepositoryPage(repository, hook, runs, deliveries, status, reasons)
+
+
+def _repository_verdict(
+    repository: ConnectedRepository,
+    hook: WebhookEndpoint | None,
+    runs: list[SyncRun],
+) -> tuple[str, list[str]]:
+    """Healthy, degraded or disconnected, with every reason in words."""
+    if not repository.is_active:
+        return "disconnected", [
+            "Not followed: its webhook was removed and it is not synced. "
+            "Reconnect to follow it again."
+        ]
+    reasons = [str(reason) for reason in (repository.health_reasons or [])]
+    credential = repository.credential
+    if credential is not None and credential.status != credential.Status.ACTIVE:
+        reasons.append("The access token was refused by the provider: reconnect it.")
+    if credential is None and repository.installation_id is None:
+        reasons.append("No token of ours can read it: it is not synced.")
+    if hook is None and repository.installation_id is None:
+        reasons.append("No webhook: changes arrive only with the next sync.")
+    elif hook is not None and not hook.is_enabled:
+        reasons.append("The webhook is paused: changes arrive only with the next sync.")
+    if repository.webhook_status == ConnectedRepository.WebhookStatus.DEGRADED:
+        reasons.append("The webhook missed events that the last sync found.")
+    if runs and runs[0].status == SyncRun.Status.FAILED:
+        reasons.append(f"The last sync failed: {runs[0].error or 'no detail'}")
+    reasons = list(dict.fromkeys(reasons))  # a health reason may repeat ours
+    return ("degraded" if reasons else "healthy"), reasons

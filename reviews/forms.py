@@ -1,7 +1,9 @@
-"""Dashboard forms: a person's own review availability."""
+"""Dashboard forms: a person's own review availability, a repository's review
+settings."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from zoneinfo import available_timezones
 
@@ -9,6 +11,7 @@ from django import forms
 from django.utils import timezone
 
 from reviews.business_time import zone_get
+from reviews.models import RepositoryReviewSettings
 
 HOURS = [(hour, f"{hour:02d}:00") for hour in range(25)]
 
@@ -74,3 +77,70 @@ class AwayForm(forms.Form):
         starts = datetime.combine(data["first_day"], time(0), tz)
         ends = datetime.combine(data["last_day"], time.max, tz)
         return starts, ends
+
+
+# A provider login (GitHub, GitLab) or a team: "@kim", "kim", "@org/web".
+POOL_ENTRY = re.compile(
+    r"@?[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98})(?:/[A-Za-z0-9._-]{1,100})*"
+)
+
+
+class RepositoryReviewSettingsForm(forms.ModelForm):
+    """A team admin's review settings for one repository."""
+
+    pool = forms.CharField(
+        label="Extra reviewers",
+        required=False,
+        max_length=2000,
+        help_text="Logins or teams besides the code owners, comma-separated: "
+        "@kim, @org/web.",
+    )
+
+    class Meta:
+        model = RepositoryReviewSettings
+        fields = [
+            "auto_assign",
+            "strategy",
+            "reviewer_count",
+            "pool",
+            "sla_hours",
+            "sla_reminder",
+            "sla_reassign",
+        ]
+        labels = {
+            "auto_assign": "Ask reviewers automatically",
+            "reviewer_count": "Reviewers per pull request",
+            "sla_hours": "Review within (business hours)",
+            "sla_reminder": "When a review is late",
+            "sla_reassign": "Ask someone else when it stays late",
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer_count"].widget.attrs.update(min=1, max=10)
+        self.fields["sla_hours"].widget.attrs.update(min=1, max=200)
+        if not self.is_bound:
+            self.initial["pool"] = ", ".join(self.instance.pool or [])
+
+    def clean_pool(self) -> list[str]:
+        entries = [
+            part.strip()
+            for part in self.cleaned_data["pool"].split(",")
+            if part.strip()
+        ]
+        wrong = [entry for entry in entries if not POOL_ENTRY.fullmatch(entry)]
+        if wrong:
+            raise forms.ValidationError(f"Not a login or team: {', '.join(wrong[:3])}.")
+        return list(dict.fromkeys(entries))[:100]
+
+    def clean_reviewer_count(self) -> int:
+        value = self.cleaned_data["reviewer_count"]
+        if not 1 <= value <= 10:
+            raise forms.ValidationError("Between 1 and 10 reviewers.")
+        return value
+
+    def clean_sla_hours(self) -> int:
+        value = self.cleaned_data["sla_hours"]
+        if not 1 <= value <= 200:
+            raise forms.ValidationError("Between 1 and 200 business hours.")
+        return value

@@ -14,6 +14,8 @@ from integrations.services.connections import (
     repository_connect,
     repository_disconnect,
     repository_import,
+    repository_reconnect,
+    repository_sync_request,
 )
 from integrations.services.deliveries import (
     STORED_HEADERS,
@@ -52,6 +54,8 @@ __all__ = [
     "repository_client",
     "repository_disconnect",
     "repository_import",
+    "repository_reconnect",
+    "repository_sync_request",
     "repository_connect",
     "STORED_HEADERS",
     "RecordResult",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +23,12 @@ from integrations.providers.base import (
 from integrations.providers.hosts import api_url_check
 from integrations.services.repositories import repository_upsert
 from integrations.services.sync import Progress, repository_sync
-from integrations.services.webhooks import webhook_register, webhooks_remove
+from integrations.services.webhooks import (
+    webhook_register,
+    webhook_reregister,
+    webhooks_remove,
+)
+from integrations.tasks import repository_sync_task
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +120,34 @@ def repository_disconnect(
     repository.is_active = False
     repository.webhook_status = ConnectedRepository.WebhookStatus.NONE
     repository.save(update_fields=["is_active", "webhook_status", "updated_at"])
+
+
+def repository_reconnect(
+    *, repository: ConnectedRepository, progress: Progress = lambda line: None
+) -> None:
+    """Follow a repository again: its hook is registered anew with its own token
+    (an App installation needs none) and a sync closes the gap since."""
+    if repository.credential is not None or repository.installation_id is None:
+        webhook_reregister(repository=repository, progress=progress)
+    repository.is_active = True
+    repository.save(update_fields=["is_active", "updated_at"])
+    repository_sync_request(repository=repository)
+
+
+def repository_sync_request(*, repository: ConnectedRepository) -> bool:
+    """*Sync now*: queue a reconciliation once the caller's transaction commits.
+    False (nothing queued) while one is already running."""
+    running = repository.sync_runs.filter(
+        status=SyncRun.Status.RUNNING,
+        started_at__gte=timezone.now() - timedelta(minutes=15),
+    )
+    if running.exists():
+        return False
+    pk = repository.pk
+    transaction.on_commit(
+        lambda: repository_sync_task.delay(pk, False, SyncRun.Trigger.MANUAL)
+    )
+    return True
 
 
 def repository_import(

@@ -73,6 +73,20 @@ def webhook_register(
     return webhook_url(endpoint)
 
 
+def webhook_reregister(
+    *, repository: ConnectedRepository, progress: Progress = lambda line: None
+) -> str:
+    """Reconnecting: register our hook again with the repository's own token (a
+    fresh secret, the one already there updated, never a second one)."""
+    credential = _managing_credential(repository)
+    with credential_guard(credential):
+        return webhook_register(
+            client=credential_client(credential),
+            repository=repository,
+            progress=progress,
+        )
+
+
 def webhook_config_create(
     *,
     repository: ConnectedRepository,

@@ -110,6 +110,20 @@ def review_settings_get(repository: ConnectedRepository) -> RepositoryReviewSett
     ).first() or RepositoryReviewSettings(repository=repository)
 
 
+def review_settings_save(
+    *, repository: ConnectedRepository, values: dict[str, Any]
+) -> RepositoryReviewSettings:
+    """Save a repository's review settings (one row, however many save at once)."""
+    fields = {field.name for field in RepositoryReviewSettings._meta.get_fields()}
+    unknown = set(values) - fields
+    if unknown:
+        raise ValueError(f"unknown review settings: {', '.join(sorted(unknown))}")
+    settings_, _ = RepositoryReviewSettings.objects.update_or_create(
+        repository=repository, defaults=values
+    )
+    return settings_
+
+
 def _assignable(pull: PullRequest, settings_: RepositoryReviewSettings) -> bool:
     return (
         settings_.auto_assign
