@@ -404,7 +404,7 @@ SOCIALACCOUNT_PROVIDERS = {
     "github": {
         # read:user identifies you; repo reads pull requests of private
         # repositories; admin:repo_hook registers our webhook.
-        "SCOPE": ["read:user", "repo", "admin:repo_hook"],
+        "SCOPE": ["read:user", "read:org", "repo", "admin:repo_hook"],
         "APPS": [
             {"client_id": GITHUB_OAUTH_CLIENT_ID, "secret": GITHUB_OAUTH_CLIENT_SECRET}
         ]

@@ -24,6 +24,16 @@ from integrations.repository_views import (
     repository_sync_view,
     repository_view,
 )
+from integrations.team_views import (
+    team_from_provider_view,
+    team_invite_reset_view,
+    team_join_view,
+    team_member_view,
+    team_refresh_view,
+    team_request_view,
+    team_view,
+    teams_view,
+)
 from reviews import views as review_views
 from rewards import views as reward_views
 
@@ -96,6 +106,34 @@ urlpatterns = [
         repository_reconnect_view,
         name="repository-reconnect",
     ),
+    path("dashboard/teams/", teams_view, name="dashboard-teams"),
+    path(
+        "dashboard/teams/from-provider/",
+        team_from_provider_view,
+        name="dashboard-team-from-provider",
+    ),
+    path("dashboard/teams/<slug:slug>/", team_view, name="dashboard-team"),
+    path(
+        "dashboard/teams/<slug:slug>/invite/reset/",
+        team_invite_reset_view,
+        name="dashboard-team-invite-reset",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/requests/<int:request_id>/",
+        team_request_view,
+        name="dashboard-team-request",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/members/<int:user_id>/",
+        team_member_view,
+        name="dashboard-team-member",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/refresh/",
+        team_refresh_view,
+        name="dashboard-team-refresh",
+    ),
+    path("teams/join/<str:token>/", team_join_view, name="team-join"),
     path(
         "dashboard/connections/<slug:provider>/disconnect/",
         connection_disconnect_view,

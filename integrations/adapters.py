@@ -18,6 +18,7 @@ from django.urls import reverse
 from integrations.providers import PROVIDERS, get_provider
 from integrations.providers.base import host_of
 from integrations.services import oauth_credential_store
+from integrations.services.teams import teams_join_by_identity
 from reviews.people import identity_link, identity_owner_conflicts
 
 
@@ -124,12 +125,17 @@ def _store(request: HttpRequest, user: Any, sociallogin: SocialLogin) -> None:
         expires_at=token.expires_at,
     )
     if login:
+        host = _host_of(account.provider)
         identity_link(
             user=user,
             provider=account.provider,
-            host=_host_of(account.provider),
+            host=host,
             login=login,
             external_id=str(account.uid or ""),
+        )
+        # Teams made from an organization or group that lists this login.
+        teams_join_by_identity(
+            user=user, provider=account.provider, host=host, login=login
         )
     if sociallogin.state.get("process") == "connect":
         # A sign-in already says "Successfully signed in as …": one message.

@@ -42,9 +42,17 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     def visible_to(self, user):
         return Q(memberships__user=user)
 
-    list_display = ["name", "slug", "created_at"]
+    list_display = ["name", "slug", "source_path", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    # What the provider says; set when a team is made from it on the dashboard.
+    readonly_fields = [
+        "source_provider",
+        "source_host",
+        "source_path",
+        "members_synced_at",
+        "members_sync_error",
+    ]
     inlines = [MembershipInline]
 
 

@@ -47,17 +47,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     repositories = selectors.repositories_with_health(
         selectors.repository_list(user=request.user, filters={})
     )[:200]
-    admin_of = _admin_of(request.user)
-    connect_form = (
-        RepositoryConnectForm(admin_of=admin_of) if admin_of.exists() else None
-    )
+    teams = selectors.teams_of(request.user)
     return render(
         request,
         "dashboard/overview.html",
         {
             "connections": connections,
             "repositories": repositories,
-            "connect_form": connect_form,
+            "teams": teams,
+            # Only someone in no team yet is told about their waiting requests.
+            "waiting": [] if teams else selectors.join_requests_of(request.user),
             "section": "overview",
             **_my_day(request.user),
         },
@@ -96,13 +95,14 @@ def repository_connect_view(request: HttpRequest) -> HttpResponse:
             "Only organization admins can connect repositories."
         )
     form = RepositoryConnectForm(request.POST, admin_of=admin_of)
+    back = _team_page(request.POST.get("organization"), admin_of)
     if not form.is_valid():
         errors = "; ".join(
             f"{form.fields[name].label or name}: {' '.join(messages_)}"
             for name, messages_ in form.errors.items()
         )
         messages.error(request, f"Not connected. {errors}")
-        return redirect("dashboard")
+        return back
     data = form.cleaned_data
     try:
         result = services.repository_connect(
@@ -117,13 +117,26 @@ def repository_connect_view(request: HttpRequest) -> HttpResponse:
         )
     except ProviderError as exc:
         messages.error(request, f"Not connected: {exc}.")
-        return redirect("dashboard")
+        return back
     messages.success(
         request,
         f"Connected {result.repository.full_name}: {result.pull_requests} pull "
         f"requests and {result.reviews} reviews imported.",
     )
-    return redirect("dashboard")
+    return redirect("repository", repository_id=result.repository.pk)
+
+
+def _team_page(organization: str | None, admin_of) -> HttpResponse:
+    """Back to the team settings page the form was on (the teams list when the
+    team is not one the person administers)."""
+    team = (
+        admin_of.filter(pk=organization).first()
+        if organization and organization.isdigit()
+        else None
+    )
+    if team is None:
+        return redirect("dashboard-teams")
+    return redirect("dashboard-team", slug=team.slug)
 
 
 @login_required

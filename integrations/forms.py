@@ -53,3 +53,29 @@ class TeamChoiceForm(forms.Form):
     def __init__(self, *args, teams, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = teams
+
+
+class TeamCreateForm(forms.Form):
+    name = forms.CharField(label="Team name", max_length=200)
+
+
+class TeamFromProviderForm(forms.Form):
+    """A team that follows a provider organization, team or group."""
+
+    provider = forms.ChoiceField(choices=())
+    path = forms.CharField(
+        label="Organization, team or group",
+        max_length=300,
+        help_text="GitHub: acme (the whole organization) or acme/web (a team). "
+        "GitLab: the group's path, like acme/backend.",
+    )
+    name = forms.CharField(
+        label="Team name (optional)",
+        max_length=200,
+        required=False,
+        help_text="The provider's path if you leave it empty.",
+    )
+
+    def __init__(self, *args, providers: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = providers

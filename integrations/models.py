@@ -17,8 +17,17 @@ def _public_id() -> str:
     return secrets.token_urlsafe(18)
 
 
+def invite_token_new() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Organization(models.Model):
-    """A team: owns repositories; its members see only its data."""
+    """A team: owns repositories; its members see only its data.
+
+    A team made from a GitHub organization or team, or a GitLab group, keeps the
+    provider's member list (read daily with ``source_credential``); people whose
+    linked login is on it join automatically.
+    """
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -27,11 +36,42 @@ class Organization(models.Model):
         through="OrganizationMembership",
         related_name="organizations",
     )
+    invite_token = models.CharField(
+        max_length=64, unique=True, default=invite_token_new, editable=False
+    )
+    source_provider = models.CharField(max_length=20, blank=True)
+    source_host = models.CharField(max_length=255, blank=True)
+    source_path = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text='The provider\'s organization, team or group: "acme", '
+        '"acme/web", "group/sub".',
+    )
+    source_credential = models.ForeignKey(
+        "ProviderCredential",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    source_members = models.JSONField(
+        default=list, blank=True, editable=False, help_text="Logins, lowercased."
+    )
+    members_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    members_sync_error = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_provider", "source_host", "source_path"],
+                condition=~models.Q(source_path=""),
+                name="one_team_per_provider_source",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -48,7 +88,20 @@ class OrganizationMembership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
+
+    class Via(models.TextChoices):
+        MANUAL = "manual", "Added by hand"
+        INVITE = "invite", "Invite link"
+        PROVIDER = "provider", "Provider membership"
+
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    via = models.CharField(
+        max_length=20,
+        choices=Via.choices,
+        default=Via.MANUAL,
+        help_text="How they joined: provider members leave when the provider "
+        "says they left.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -60,6 +113,48 @@ class OrganizationMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.role})"
+
+
+class TeamJoinRequest(models.Model):
+    """Someone who opened a team's invite link and waits for an admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="join_requests"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="team_join_requests",
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"],
+                condition=models.Q(status="pending"),
+                name="one_pending_join_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to join {self.organization} ({self.status})"
 
 
 class ProviderCredential(models.Model):

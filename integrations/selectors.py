@@ -20,6 +20,7 @@ from integrations.models import (
     OrganizationMembership,
     RateLimitSample,
     SyncRun,
+    TeamJoinRequest,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -310,3 +311,79 @@ def _repository_verdict(
         reasons.append(f"The last sync failed: {runs[0].error or 'no detail'}")
     reasons = list(dict.fromkeys(reasons))  # a health reason may repeat ours
     return ("degraded" if reasons else "healthy"), reasons
+
+
+@dataclass(frozen=True, slots=True)
+class TeamPage:
+    team: Organization
+    role: str  # the viewer's: admin | member
+    memberships: list[OrganizationMembership]
+    join_requests: list[TeamJoinRequest]  # pending; only for admins
+    repositories: list[ConnectedRepository]
+
+
+def teams_of(user: Any) -> list[tuple[Organization, str]]:
+    """The person's teams with their role in each, by name."""
+    memberships = OrganizationMembership.objects.filter(user=user).select_related(
+        "organization"
+    )
+    return sorted(
+        ((item.organization, item.role) for item in memberships),
+        key=lambda pair: (pair[0].name.lower(), pair[0].pk),
+    )
+
+
+def join_requests_of(user: Any) -> list[TeamJoinRequest]:
+    """The person's own requests still waiting for an admin."""
+    return list(
+        TeamJoinRequest.objects.filter(
+            user=user, status=TeamJoinRequest.Status.PENDING
+        ).select_related("organization")
+    )
+
+
+def team_page_get(*, user: Any, slug: str) -> TeamPage | None:
+    """One of the person's teams for its page, in a fixed number of queries;
+    ``None`` when they are not in it (superusers see every team as admins)."""
+    membership = (
+        OrganizationMembership.objects.filter(user=user, organization__slug=slug)
+        .select_related("organization__source_credential")
+        .first()
+    )
+    if membership is not None:
+        team, role = membership.organization, membership.role
+    elif user.is_superuser:
+        team = Organization.objects.filter(slug=slug).first()
+        role = OrganizationMembership.Role.ADMIN
+        if team is None:
+            return None
+    else:
+        return None
+    is_admin = role == OrganizationMembership.Role.ADMIN
+    requests = (
+        list(
+            team.join_requests.filter(status=TeamJoinRequest.Status.PENDING)
+            .select_related("user")
+            .order_by("created_at", "pk")
+        )
+        if is_admin
+        else []
+    )
+    return TeamPage(
+        team=team,
+        role=role,
+        memberships=list(
+            team.memberships.select_related("user").order_by(
+                "role", "user__username", "pk"
+            )
+        ),
+        join_requests=requests,
+        repositories=list(team.repositories.order_by("provider", "full_name", "pk")),
+    )
+
+
+def team_by_invite(token: str) -> Organization | None:
+    """The team an invite link names (``None`` for a wrong or reset one)."""
+    if not token or len(token) > 64:
+        return None
+    return Organization.objects.filter(invite_token=token).first()

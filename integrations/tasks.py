@@ -112,3 +112,11 @@ def history_prune_task() -> None:
     from integrations.services.retention import history_prune
 
     history_prune()
+
+
+@shared_task(name="integrations.teams_members_refresh", ignore_result=True)
+def teams_members_refresh_task() -> None:
+    """Daily: teams made from a provider organization or group follow it."""
+    from integrations.services.teams import teams_members_refresh_all
+
+    teams_members_refresh_all()

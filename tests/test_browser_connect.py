@@ -135,6 +135,9 @@ def test_connect_github_in_a_real_browser(live_server, fake_github):
         banner = page.get_by_role("status").inner_text()
         card = page.locator("article", has_text="GitHub").first.inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard-connected.png"), full_page=True)
+        page.get_by_role("link", name="Teams").click()
+        page.get_by_role("link", name="Core team").click()
+        page.wait_for_url(f"{live_server.url}/dashboard/teams/core/")
         form_heading = page.get_by_role("heading", name="Connect a repository").count()
         browser.close()
     assert banner.strip() == "GitHub connected as @ahmad88me."

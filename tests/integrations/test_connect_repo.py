@@ -342,10 +342,11 @@ def form_data(team, **changes) -> dict:
     return data
 
 
-def test_team_admin_connects_from_the_dashboard(client, team_admin):
-    dashboard = client.get("/dashboard/").content.decode()
-    assert "<title>Dashboard · CodeQuest Rewards</title>" in dashboard
-    assert 'type="password" name="token"' in dashboard
+def test_team_admin_connects_from_the_team_page(client, team_admin):
+    team_page = client.get("/dashboard/teams/core/").content.decode()
+    assert "<title>Core · CodeQuest Rewards</title>" in team_page
+    assert 'type="password" name="token"' in team_page
+    assert 'name="token"' not in client.get("/dashboard/").content.decode()
     with responses.RequestsMock() as rsps:
         mock_github(rsps)
         response = client.post(
@@ -357,6 +358,7 @@ def test_team_admin_connects_from_the_dashboard(client, team_admin):
     )
     assert TOKEN not in page
     repository = ConnectedRepository.objects.get()
+    assert response.redirect_chain[-1][0] == f"/dashboard/repositories/{repository.pk}/"
     assert repository.organization == team_admin
     assert ProviderCredential.objects.get().label == "dashboard, lead"
 
@@ -384,7 +386,10 @@ def test_members_who_are_not_admins_cannot_connect(client):
     team = Organization.objects.create(name="Core", slug="core")
     OrganizationMembership.objects.create(organization=team, user=user, role="member")
     client.force_login(user)
-    assert "Connect a repository" not in client.get("/dashboard/").content.decode()
+    assert (
+        "Connect a repository"
+        not in client.get("/dashboard/teams/core/").content.decode()
+    )
     with responses.RequestsMock():
         response = client.post("/dashboard/repositories/connect", form_data(team))
     assert response.status_code == 403

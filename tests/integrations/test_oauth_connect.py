@@ -79,7 +79,12 @@ def test_dashboard_offers_the_buttons(client, member):
 def test_connect_github_happy_path(client, member):
     query = start(client)
     assert query["client_id"] == ["test-client-id"]
-    assert sorted(query["scope"][0].split()) == ["admin:repo_hook", "read:user", "repo"]
+    assert sorted(query["scope"][0].split()) == [
+        "admin:repo_hook",
+        "read:org",
+        "read:user",
+        "repo",
+    ]
     response, calls = complete(client, query)
     token_request = parse_qs(calls[0].request.body)
     assert token_request["client_secret"] == ["test-client-secret"]

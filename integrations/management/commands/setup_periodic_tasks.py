@@ -20,6 +20,11 @@ SCHEDULES = [
         "integrations.history_prune",
         86400,
     ),
+    (
+        "Follow provider members of teams made from an organization or group",
+        "integrations.teams_members_refresh",
+        86400,
+    ),
 ]
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import github
 import requests
@@ -547,10 +548,17 @@ class GitHubClient:
             )
 
     def team_members(self, full_name: str, team: str) -> list[str]:
-        """Logins of ``@org/team`` (all pages); needs read:org or members read."""
+        """Logins of ``@org/team``, or of the whole organization for ``@org``
+        (all pages); private membership needs read:org or members read.
+
+        https://docs.github.com/en/rest/orgs/members#list-organization-members
+        """
         org, _, slug = team.lstrip("@").partition("/")
+        url = f"/orgs/{quote(org, safe='')}/members"
+        if slug:
+            url = f"/orgs/{quote(org, safe='')}/teams/{quote(slug, safe='')}/members"
         with self._call("team_members", f"members of {team}"):
-            items = self._pages(f"/orgs/{org}/teams/{slug}/members", max_pages=10)
+            items = self._pages(url, max_pages=10)
         return [item["login"] for item in items]
 
     def users_busy(self, logins: list[str]) -> dict[str, str]:
