@@ -10,7 +10,7 @@ from integrations.providers import provider_choices
 
 class RepositoryConnectForm(forms.Form):
     organization = forms.ModelChoiceField(
-        queryset=Organization.objects.none(), empty_label=None
+        queryset=Organization.objects.none(), empty_label=None, label="Team"
     )
     provider = forms.ChoiceField(choices=provider_choices)
     full_name = forms.CharField(
