@@ -16,6 +16,10 @@ from integrations.dashboard import (
     dashboard,
     repository_connect_view,
 )
+from integrations.picker_views import (
+    repository_connecting_view,
+    repository_pick_view,
+)
 from integrations.repository_views import (
     repository_delivery_replay_view,
     repository_disconnect_view,
@@ -25,6 +29,7 @@ from integrations.repository_views import (
     repository_view,
 )
 from integrations.team_views import (
+    team_follow_view,
     team_from_provider_view,
     team_invite_reset_view,
     team_join_view,
@@ -74,6 +79,16 @@ urlpatterns = [
         "dashboard/repositories/connect",
         repository_connect_view,
         name="repository-connect",
+    ),
+    path(
+        "dashboard/repositories/pick/<slug:provider>/",
+        repository_pick_view,
+        name="repository-pick",
+    ),
+    path(
+        "dashboard/repositories/connecting/",
+        repository_connecting_view,
+        name="repository-connecting",
     ),
     path(
         "dashboard/repositories/<int:repository_id>/",
@@ -127,6 +142,11 @@ urlpatterns = [
         "dashboard/teams/<slug:slug>/members/<int:user_id>/",
         team_member_view,
         name="dashboard-team-member",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/follow/",
+        team_follow_view,
+        name="dashboard-team-follow",
     ),
     path(
         "dashboard/teams/<slug:slug>/refresh/",

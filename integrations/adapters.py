@@ -50,7 +50,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def get_connect_redirect_url(self, request: HttpRequest, socialaccount) -> str:
-        return reverse("dashboard")
+        """Connected: on to the repositories this account can connect."""
+        return reverse("repository-pick", args=[socialaccount.provider])
 
     def on_authentication_error(
         self,

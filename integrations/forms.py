@@ -59,8 +59,8 @@ class TeamCreateForm(forms.Form):
     name = forms.CharField(label="Team name", max_length=200)
 
 
-class TeamFromProviderForm(forms.Form):
-    """A team that follows a provider organization, team or group."""
+class TeamFollowForm(forms.Form):
+    """A provider organization, team or group for a team to follow."""
 
     provider = forms.ChoiceField(choices=())
     path = forms.CharField(
@@ -69,13 +69,18 @@ class TeamFromProviderForm(forms.Form):
         help_text="GitHub: acme (the whole organization) or acme/web (a team). "
         "GitLab: the group's path, like acme/backend.",
     )
+
+    def __init__(self, *args, providers: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = providers
+
+
+class TeamFromProviderForm(TeamFollowForm):
+    """A new team that follows a provider organization, team or group."""
+
     name = forms.CharField(
         label="Team name (optional)",
         max_length=200,
         required=False,
         help_text="The provider's path if you leave it empty.",
     )
-
-    def __init__(self, *args, providers: list[tuple[str, str]], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = providers

@@ -581,3 +581,62 @@ class IntegrationHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository_id} {self.status} at {self.checked_at:%Y-%m-%d %H:%M}"
+
+
+class RepositoryConnectJob(models.Model):
+    """One repository a person chose in the picker, connected in the background:
+    access check, webhook, ping, initial import, each step logged for the page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        RUNNING = "running", "Connecting"
+        SUCCEEDED = "succeeded", "Connected"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="repository_connect_jobs",
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="connect_jobs"
+    )
+    credential = models.ForeignKey(
+        ProviderCredential,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    provider = models.CharField(max_length=20, choices=provider_choices)
+    full_name = models.CharField(max_length=500)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.QUEUED
+    )
+    log = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    repository = models.ForeignKey(
+        ConnectedRepository,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "full_name"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_connect_at_a_time",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="connect_jobs_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.full_name} ({self.status})"

@@ -120,3 +120,11 @@ def teams_members_refresh_task() -> None:
     from integrations.services.teams import teams_members_refresh_all
 
     teams_members_refresh_all()
+
+
+@shared_task(name="integrations.repository_connect_job", ignore_result=True)
+def repository_connect_job_task(job_id: int) -> None:
+    """Connect one repository chosen in the picker; the job logs each step."""
+    from integrations.services.picker import repository_connect_job_run
+
+    repository_connect_job_run(job_id=job_id)

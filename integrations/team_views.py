@@ -16,6 +16,7 @@ from integrations import selectors
 from integrations.forms import (
     RepositoryConnectForm,
     TeamCreateForm,
+    TeamFollowForm,
     TeamFromProviderForm,
 )
 from integrations.models import OrganizationMembership
@@ -108,8 +109,38 @@ def team_view(request: HttpRequest, slug: str) -> HttpResponse:
             )
             if is_admin
             else None,
+            "follow_form": TeamFollowForm(providers=_member_providers())
+            if is_admin and not page.team.source_path
+            else None,
         },
     )
+
+
+@login_required
+@require_POST
+def team_follow_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """An admin makes the team follow a provider organization, team or group."""
+    team = _admin_page(request, slug).team
+    form = TeamFollowForm(request.POST, providers=_member_providers())
+    if team.source_path or not form.is_valid():
+        messages.error(request, "Choose a provider and give the organization's path.")
+        return redirect("dashboard-team", slug=slug)
+    try:
+        joined, _ = team_services.team_source_link(
+            team=team,
+            user=request.user,
+            provider=form.cleaned_data["provider"],
+            path=form.cleaned_data["path"],
+        )
+    except TeamError as exc:
+        messages.error(request, f"Not followed: {exc}")
+    else:
+        messages.success(
+            request,
+            f"{team.name} follows {team.source_path} now: {joined} of its members "
+            "already signed in here joined; the others join when they sign in.",
+        )
+    return redirect("dashboard-team", slug=slug)
 
 
 @login_required

@@ -59,6 +59,9 @@ class FakeGitHub(BaseHTTPRequestHandler):
             self.end_headers()
         elif url.path == "/api/v3/user":
             self._json((RECORDED / "user.json").read_bytes())
+        elif url.path == "/api/v3/user/repos":
+            # The picker's list: the recorded repository (admin), page 1 only.
+            self._json(b"[" + (RECORDED / "repo.json").read_bytes() + b"]")
         else:
             self.send_error(404)
 
@@ -105,6 +108,8 @@ def fake_github(settings, monkeypatch) -> Iterator[str]:
         "APPS": [{"client_id": "browser-client", "secret": "browser-secret"}],
     }
     settings.SOCIALACCOUNT_PROVIDERS = providers
+    settings.GITHUB_API_URL = f"{base}/api/v3"  # the picker lists from here
+    settings.GITHUB_SECONDS_BETWEEN_REQUESTS = None
     yield base
     server.shutdown()
 
@@ -131,8 +136,11 @@ def test_connect_github_in_a_real_browser(live_server, fake_github):
         page.wait_for_url(f"{live_server.url}/dashboard/")
         page.screenshot(path=str(ARTIFACTS / "dashboard-before-connect.png"))
         page.get_by_role("button", name="Connect GitHub").click()
-        page.wait_for_url(f"{live_server.url}/dashboard/")
+        # Connected: on to the repositories this account administers.
+        page.wait_for_url(f"{live_server.url}/dashboard/repositories/pick/github/")
         banner = page.get_by_role("status").inner_text()
+        listed = page.get_by_label("PyGithub/PyGithub").count()
+        page.goto(f"{live_server.url}/dashboard/")
         card = page.locator("article", has_text="GitHub").first.inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard-connected.png"), full_page=True)
         page.get_by_role("link", name="Teams").click()
@@ -142,6 +150,7 @@ def test_connect_github_in_a_real_browser(live_server, fake_github):
         browser.close()
     assert banner.strip() == "GitHub connected as @ahmad88me."
     assert "Connected as @ahmad88me" in card
+    assert listed == 1
     assert form_heading == 1  # mona administers a team
     credential = ProviderCredential.objects.get()
     assert credential.user.username == "mona"

@@ -290,6 +290,13 @@ class RepoClient(Protocol):
 
     def repository(self, full_name: str) -> RepositoryAccess: ...
 
+    def repositories_administered(
+        self, *, max_pages: int = 10
+    ) -> list[RepositorySnapshot]:
+        """Repositories whose webhooks this token's person may manage, by path
+        (100 per page, at most ``max_pages`` pages)."""
+        ...
+
     def hook_ensure(
         self,
         full_name: str,

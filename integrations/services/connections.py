@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.credentials import credential_client
 from integrations.models import (
     ConnectedRepository,
     Organization,
@@ -45,7 +46,8 @@ def repository_connect(
     *,
     provider: str,
     full_name: str,
-    token: str,
+    token: str = "",
+    credential: ProviderCredential | None = None,
     api_url: str | None = None,
     register_webhook: bool = True,
     organization: Organization | None = None,
@@ -53,14 +55,18 @@ def repository_connect(
     trigger: str = SyncRun.Trigger.COMMAND,
     progress: Progress = lambda line: None,
 ) -> ConnectResult:
-    """Connect one repository: check access, store the token encrypted, register
-    (or update) our webhook and ping it, then import its pull requests (a sync
-    run of kind ``initial``, the road every change takes). Safe to run again;
-    the repository is followed from the first time it was connected."""
+    """Connect one repository: check access, store the token encrypted (or use
+    the person's own connection, ``credential``, refreshed when it expires),
+    register (or update) our webhook and ping it, then import its pull requests
+    (a sync run of kind ``initial``, the road every change takes). Safe to run
+    again; the repository is followed from the first time it was connected."""
     adapter = get_provider(provider)
-    if api_url:  # only hosts an operator configured are ever called
-        api_url = api_url_check(api_url, provider)
-    client = adapter.client(token, api_url)
+    if credential is not None:
+        client = credential_client(credential)
+    else:
+        if api_url:  # only hosts an operator configured are ever called
+            api_url = api_url_check(api_url, provider)
+        client = adapter.client(token, api_url)
     access = client.repository(full_name)
     progress(f"{provider}:{access.repository.full_name}: token can read the repository")
     if register_webhook and not access.can_manage_hooks:
@@ -68,7 +74,10 @@ def repository_connect(
             f"the token can read {full_name} but cannot manage its webhooks: it needs "
             f"{adapter.hook_permission}; or connect with --no-webhook"
         )
-    repository = _store(provider, access, token, api_url, organization, label)
+    if credential is not None:
+        repository = _follow(access, credential, organization)
+    else:
+        repository = _store(provider, access, token, api_url, organization, label)
     webhook_url = None
     if register_webhook:
         webhook_url = webhook_register(
@@ -102,6 +111,25 @@ def _store(provider, access: RepositoryAccess, token, api_url, organization, lab
     credential.last_error = ""
     credential.token = token
     credential.save()
+    repository.credential = credential
+    repository.organization = organization or repository.organization
+    repository.is_active = True
+    repository.save(
+        update_fields=["credential", "organization", "is_active", "updated_at"]
+    )
+    return repository
+
+
+@transaction.atomic
+def _follow(
+    access: RepositoryAccess,
+    credential: ProviderCredential,
+    organization: Organization | None,
+) -> ConnectedRepository:
+    """Follow the repository with a person's own connection (no token copied)."""
+    repository = repository_upsert(
+        snapshot=access.repository, followed_since=timezone.now()
+    )
     repository.credential = credential
     repository.organization = organization or repository.organization
     repository.is_active = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -72,6 +73,69 @@ def team_create_from_provider(
 ) -> Organization:
     """A team that follows a provider organization/team/group: its members are
     read with the creator's own connection, who must be one of them."""
+    source = _source_check(user=user, provider=provider, path=path)
+    try:
+        with transaction.atomic():
+            team = Organization.objects.create(
+                name=(" ".join(name.split()) or source.path)[:200],
+                slug=_free_slug(name or source.path.replace("/", "-")),
+                **source.fields(),
+            )
+            OrganizationMembership.objects.create(
+                organization=team, user=user, role=Role.ADMIN, via=Via.MANUAL
+            )
+    except IntegrityError:
+        raise source.taken() from None
+    _memberships_apply(team)
+    return team
+
+
+def team_source_link(
+    *, team: Organization, user: Any, provider: str, path: str
+) -> tuple[int, int]:
+    """An existing team starts following a provider organization/team/group
+    (the admin must be one of its members): (joined, left)."""
+    source = _source_check(user=user, provider=provider, path=path)
+    for field, value in source.fields().items():
+        setattr(team, field, value)
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise source.taken() from None
+    return _memberships_apply(team)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    provider: str
+    name: str  # the provider's name, for messages
+    host: str
+    path: str
+    credential: ProviderCredential
+    logins: set[str]
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "source_provider": self.provider,
+            "source_host": self.host,
+            "source_path": self.path.lower(),
+            "source_credential": self.credential,
+            "source_members": sorted(self.logins),
+            "members_synced_at": timezone.now(),
+            "members_sync_error": "",
+        }
+
+    def taken(self) -> TeamError:
+        return TeamError(
+            f"A team already follows {self.path} on {self.name}: ask its admins "
+            "for the invite link."
+        )
+
+
+def _source_check(*, user: Any, provider: str, path: str) -> _Source:
+    """The provider group a person may make a team follow: a real path, a
+    provider that lists members, their own connection, and them on the list."""
     path = path.strip().strip("@/ ")
     if not SOURCE_PATH.fullmatch(path):
         raise TeamError(f"“{path[:100]}” is not an organization, team or group path.")
@@ -85,28 +149,7 @@ def team_create_from_provider(
             f"@{credential.account_login} is not a member of {path} on {adapter.name}."
         )
     host = host_of(adapter.web_url())
-    try:
-        with transaction.atomic():
-            team = Organization.objects.create(
-                name=(" ".join(name.split()) or path)[:200],
-                slug=_free_slug(name or path.replace("/", "-")),
-                source_provider=provider,
-                source_host=host,
-                source_path=path.lower(),
-                source_credential=credential,
-                source_members=sorted(logins),
-                members_synced_at=timezone.now(),
-            )
-            OrganizationMembership.objects.create(
-                organization=team, user=user, role=Role.ADMIN, via=Via.MANUAL
-            )
-    except IntegrityError:
-        raise TeamError(
-            f"A team already follows {path} on {adapter.name}: ask its admins for "
-            "the invite link."
-        ) from None
-    _memberships_apply(team)
-    return team
+    return _Source(provider, adapter.name, host, path, credential, logins)
 
 
 def team_members_refresh(*, team: Organization) -> tuple[int, int]:

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 RECORDED = Path(__file__).resolve().parents[1] / "provider_responses" / "github"
 TOKEN_URL = "https://github.com/login/oauth/access_token"
 USER_URL = "https://api.github.com/user"
+USER_REPOS_URL = "https://api.github.com:443/user/repos"
 
 
 def recorded(name: str) -> dict:
@@ -58,9 +59,11 @@ def start(client) -> dict[str, list[str]]:
 def complete(client, query: dict[str, list[str]]):
     """GitHub sends the browser back with a code; we trade it for a token.
     Returns the followed response and the calls made to GitHub."""
-    with responses.RequestsMock() as rsps:
+    # A connection goes on to the picker, which lists the person's repositories.
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
         rsps.get(USER_URL, json=recorded("user.json"))
+        rsps.get(USER_REPOS_URL, json=[recorded("repo.json")])
         response = client.get(
             "/accounts/github/login/callback/",
             {"code": "oauth-code", "state": query["state"][0]},
@@ -88,10 +91,14 @@ def test_connect_github_happy_path(client, member):
     response, calls = complete(client, query)
     token_request = parse_qs(calls[0].request.body)
     assert token_request["client_secret"] == ["test-client-secret"]
-    assert response.redirect_chain[-1][0] == "/dashboard/"
+    # On to the repositories this account administers.
+    assert response.redirect_chain[-1][0] == "/dashboard/repositories/pick/github/"
     page = response.content.decode()
     assert "GitHub connected as @ahmad88me." in page
-    assert "Connected as <strong>@ahmad88me</strong>" in page
+    assert "PyGithub/PyGithub" in page
+    assert "Connected as <strong>@ahmad88me</strong>" in (
+        client.get("/dashboard/").content.decode()
+    )
     credential = ProviderCredential.objects.get()
     assert (credential.user, credential.kind, credential.account_login) == (
         member,
@@ -226,12 +233,17 @@ def test_connect_gitlab_happy_path(client, member, settings):
             "https://gitlab.com/api/v4/user",
             json=json.loads((gitlab_docs / "user.json").read_text()),
         )
+        rsps.get(
+            "https://gitlab.com/api/v4/projects",
+            json=[json.loads((gitlab_docs / "project.json").read_text())],
+        )
         page = client.get(
             "/accounts/gitlab/login/callback/",
             {"code": "c", "state": query["state"][0]},
             follow=True,
         ).content.decode()
     assert "GitLab connected as @john_smith." in page
+    assert "Choose repositories from GitLab" in page
     credential = ProviderCredential.objects.get(provider="gitlab")
     assert credential.token.startswith("c97d1fe5")
     assert credential.refresh_token.startswith("803c1fd4")

@@ -34,6 +34,7 @@ from integrations.providers.base import (
     PullRequestWithReviews,
     RateLimit,
     RepositoryAccess,
+    RepositorySnapshot,
     ReviewSnapshot,
     Usage,
     answer_excerpt,
@@ -172,6 +173,30 @@ class GitHubClient:
             repository=repository_from(raw, host),
             can_manage_hooks=permissions.get("admin") is True,
         )
+
+    def repositories_administered(
+        self, *, max_pages: int = 10
+    ) -> list[RepositorySnapshot]:
+        """The person's own and their organizations' repositories on which they
+        are admin (only admins can add a webhook).
+
+        https://docs.github.com/en/rest/repos/repos#list-repositories-for-the-authenticated-user
+        """
+        with self._call("repositories", "your repositories"):
+            items = self._pages(
+                "/user/repos",
+                max_pages=max_pages,
+                params={
+                    "affiliation": "owner,organization_member",
+                    "sort": "full_name",
+                },
+            )
+        return [
+            repository_from(item, host_of(item.get("html_url")) or "github.com")
+            for item in items
+            if isinstance(item, dict)
+            and (item.get("permissions") or {}).get("admin") is True
+        ]
 
     def hook_ensure(
         self,
@@ -485,12 +510,14 @@ class GitHubClient:
             items = self._pages(f"{repo.url}/pulls/{number}/files", max_pages=30)
         return [item["filename"] for item in items]
 
-    def _pages(self, url: str, *, max_pages: int) -> list[Payload]:
+    def _pages(
+        self, url: str, *, max_pages: int, params: dict[str, str] | None = None
+    ) -> list[Payload]:
         """Every item of a paginated list (100 per page), up to ``max_pages``."""
         items: list[Payload] = []
         for page in range(1, max_pages + 1):
             _, batch = self._gh.requester.requestJsonAndCheck(
-                "GET", url, {"per_page": 100, "page": page}
+                "GET", url, {**(params or {}), "per_page": 100, "page": page}
             )
             items.extend(batch)
             if len(batch) < 100:

@@ -147,21 +147,33 @@ class GitLabClient:
             (permissions.get(kind) or {}).get("access_level") or 0
             for kind in ("project_access", "group_access")
         ]
-        web_url = text(attrs.get("web_url"))
-        snapshot = RepositorySnapshot(
-            provider="gitlab",
-            host=host_of(web_url) or "gitlab.com",
-            external_id=require_int(attrs, "id", at="project"),
-            full_name=require_str(attrs, "path_with_namespace", at="project"),
-            default_branch=text(attrs.get("default_branch")) or None,
-            web_url=web_url,
-            is_private=attrs.get("visibility") == "private"
-            if isinstance(attrs.get("visibility"), str)
-            else None,
-        )
         return RepositoryAccess(
-            repository=snapshot, can_manage_hooks=max(levels) >= MAINTAINER
+            repository=_project_snapshot(attrs),
+            can_manage_hooks=max(levels) >= MAINTAINER,
         )
+
+    def repositories_administered(
+        self, *, max_pages: int = 10
+    ) -> list[RepositorySnapshot]:
+        """Projects where the person is Maintainer or Owner (who may add hooks).
+
+        https://docs.gitlab.com/api/projects/#list-all-projects
+        """
+        snapshots: list[RepositorySnapshot] = []
+        for page in range(1, max_pages + 1):
+            with _translated("repositories", "your projects"):
+                batch = self._gl.projects.list(
+                    min_access_level=MAINTAINER,
+                    archived="false",
+                    order_by="path",
+                    sort="asc",
+                    per_page=100,
+                    page=page,
+                )
+            snapshots.extend(_project_snapshot(item.attributes) for item in batch)
+            if len(batch) < 100:
+                break
+        return snapshots
 
     def hook_ensure(
         self,
@@ -503,4 +515,19 @@ def note_from_api(attrs: Payload) -> CommentSnapshot | None:
         created_at=created,
         updated_at=parse_optional_time(attrs.get("updated_at"), "note.updated_at")
         or created,
+    )
+
+
+def _project_snapshot(attrs: dict[str, Any]) -> RepositorySnapshot:
+    web_url = text(attrs.get("web_url"))
+    return RepositorySnapshot(
+        provider="gitlab",
+        host=host_of(web_url) or "gitlab.com",
+        external_id=require_int(attrs, "id", at="project"),
+        full_name=require_str(attrs, "path_with_namespace", at="project"),
+        default_branch=text(attrs.get("default_branch")) or None,
+        web_url=web_url,
+        is_private=attrs.get("visibility") == "private"
+        if isinstance(attrs.get("visibility"), str)
+        else None,
     )
