@@ -20,7 +20,7 @@ from integrations.services.api_tokens import (
     api_token_list,
     api_token_revoke,
 )
-from reviews.selectors import my_identities, review_queue
+from reviews.selectors import my_identities, pull_request_list, review_queue
 from rewards.selectors import leaderboard_list, my_points_summary
 
 
@@ -55,6 +55,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "connections": connections,
             "repositories": repositories,
             "teams": teams,
+            "open_pulls": list(
+                pull_request_list(user=request.user, filters={"state": "open"})[:8]
+            ),
             # Only someone in no team yet is told about their waiting requests.
             "waiting": [] if teams else selectors.join_requests_of(request.user),
             "section": "overview",

@@ -94,6 +94,8 @@ def test_dashboard_in_a_real_browser(live_server):
         queue = page.get_by_role("region", name="Waiting for your review")
         expect(queue).to_contain_text("Make checkout faster #42")
         expect(queue).to_contain_text("Why you: code owner (Payments)")
+        open_pulls = page.get_by_role("region", name="Open in your teams")
+        expect(open_pulls).to_contain_text("Make checkout faster #42")
         leaders = page.get_by_role("region", name="This week's review heroes")
         expect(leaders.get_by_role("listitem").first).to_contain_text("kim")
         expect(page.get_by_text("21", exact=True)).to_be_visible()  # my points
@@ -140,7 +142,7 @@ def test_dashboard_in_a_real_browser(live_server):
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         phone.context.add_cookies(page.context.cookies())
         phone.goto(f"{live_server.url}/dashboard/")
-        expect(phone.get_by_text("Make checkout faster #42")).to_be_visible()
+        expect(phone.get_by_text("Make checkout faster #42").first).to_be_visible()
         phone.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
         browser.close()
     window = AvailabilityWindow.objects.get()

@@ -138,7 +138,7 @@ def test_pages_make_a_constant_number_of_queries(
         ledger_line(mona[0], 10, pull, source=f"seed:{number}")
     cache.clear()
     limits = {
-        "/dashboard/": 17,
+        "/dashboard/": 18,
         "/dashboard/queue/": 7,
         "/dashboard/leaderboard/": 9,
         "/dashboard/points/": 8,
