@@ -170,11 +170,7 @@ def repository_connect_job_run(*, job_id: int) -> str:
         return _finish(
             job, Status.FAILED, error="an unexpected error; the worker log has it"
         )
-    job.repository = result.repository
-    _note(
-        job,
-        f"imported {result.pull_requests} pull requests and {result.reviews} reviews",
-    )
+    job.repository = result.repository  # the import logged what it read
     return _finish(job, Status.SUCCEEDED)
 
 
