@@ -181,3 +181,71 @@ def test_from_sign_up_to_a_working_team(live_server, github):
         .order_by("started_at")
         .values_list("kind", "trigger")
     ) == [("initial", "manual"), ("incremental", "manual")]
+
+
+@pytest.fixture
+def gitlab(settings, monkeypatch, live_server, eager_celery):
+    from tests.fake_gitlab_server import FakeGitLabServer
+
+    fake = FakeGitLabServer().start()
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    providers = dict(settings.SOCIALACCOUNT_PROVIDERS)
+    providers["gitlab"] = {
+        **providers["gitlab"],
+        "GITLAB_URL": fake.base,
+        "APPS": [{"client_id": "walkthrough", "secret": "walkthrough-secret"}],
+    }
+    settings.SOCIALACCOUNT_PROVIDERS = providers
+    settings.GITLAB_URL = fake.base
+    settings.PUBLIC_URL = live_server.url
+    backend = fake.project("acme/backend")
+    fake.project("acme/infra")
+    fake.merge_request(backend, 3, "Speed up the search index", "john_smith")
+    yield fake
+    fake.stop()
+
+
+def test_gitlab_from_sign_up_through_connect_and_import(live_server, gitlab):
+    from playwright.sync_api import expect, sync_playwright
+
+    url = live_server.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        page = browser.new_page(viewport=DESKTOP)
+        page.goto(f"{url}/accounts/signup/")
+        page.get_by_label("Username").fill("john")
+        page.locator("input[name=password1]").fill("a-long-passphrase-1")
+        page.locator("input[name=password2]").fill("a-long-passphrase-1")
+        page.get_by_role("button", name="Sign Up").click()
+        page.wait_for_url(f"{url}/dashboard/")
+        page.get_by_role("button", name="Connect GitLab").click()
+        page.wait_for_url(f"{url}/dashboard/repositories/pick/gitlab/")
+        expect(page.get_by_text("GitLab connected as @john_smith.")).to_be_visible()
+        page.get_by_label("acme/backend").check()
+        page.get_by_role("button", name="Connect the chosen repositories").click()
+        page.wait_for_url(f"{url}/dashboard/repositories/connecting/")
+        job = page.locator("li.job")
+        expect(job).to_contain_text("Connected")
+        expect(job).to_contain_text("token can read the repository")
+        expect(job).to_contain_text("imported 1 pull requests")
+        shoot(page, "gitlab-1-connecting")
+
+        def hook_verified() -> bool:
+            """the GitLab hook verified by its test delivery"""
+            return WebhookEndpoint.objects.filter(verified_at__isnull=False).exists()
+
+        wait_for(hook_verified)
+        page.goto(f"{url}/dashboard/")
+        expect(page.get_by_role("region", name="Open in your teams")).to_contain_text(
+            "Speed up the search index"
+        )
+        shoot(page, "gitlab-2-today")
+        browser.close()
+
+    assert gitlab.unknown == []
+    assert gitlab.tests == [202]
+    repository = ConnectedRepository.objects.get()
+    assert (repository.provider, repository.full_name) == ("gitlab", "acme/backend")
+    assert repository.organization.name == "acme"
