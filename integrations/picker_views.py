@@ -59,6 +59,9 @@ def repository_pick_view(request: HttpRequest, provider: str) -> HttpResponse:
             "teams": list(teams),
             "team_ids": {team.pk for team, _ in selectors.teams_of(request.user)},
             "new_team": _owner_of(page.object_list) or credential.account_login,
+            "app_rows": picker.app_choices(user=request.user, provider=provider),
+            "app_name": adapter.name,
+            "admin_team_ids": {team.pk for team in teams},
         },
         status=502 if error else 200,
     )
@@ -67,7 +70,10 @@ def repository_pick_view(request: HttpRequest, provider: str) -> HttpResponse:
 def _start(request, provider: str, credential, teams) -> HttpResponse:
     back = reverse("repository-pick", args=[provider])
     chosen = [name[:500] for name in request.POST.getlist("repository") if name][:50]
-    if not chosen:
+    app_chosen = [pk for pk in map(_int, request.POST.getlist("app_repository")) if pk][
+        :200
+    ]
+    if not chosen and not app_chosen:
         messages.error(request, "Choose at least one repository.")
         return redirect(back)
     choice = request.POST.get("organization", "")
@@ -84,15 +90,34 @@ def _start(request, provider: str, credential, teams) -> HttpResponse:
         with transaction.atomic():  # a refused choice leaves no new team behind
             if team is None:
                 team = team_create(user=request.user, name=new_name)
-            jobs, busy = picker.repository_connect_jobs_start(
+            jobs, busy = (
+                picker.repository_connect_jobs_start(
+                    user=request.user,
+                    credential=credential,
+                    full_names=chosen,
+                    organization=team,
+                )
+                if chosen
+                else ([], [])
+            )
+            moved = picker.app_repositories_assign(
                 user=request.user,
-                credential=credential,
-                full_names=chosen,
+                provider=provider,
+                repository_ids=app_chosen,
                 organization=team,
             )
     except (picker.PickerError, ProviderError, TeamError) as exc:
         messages.error(request, f"Nothing connected: {exc}.")
         return redirect(back)
+    if moved:
+        messages.success(
+            request,
+            f"{moved} repositor{'y' if moved == 1 else 'ies'} of the "
+            f"{PROVIDERS[provider].name} App now "
+            f"{'belongs' if moved == 1 else 'belong'} to {team.name}.",
+        )
+    if not jobs and not busy:
+        return redirect("dashboard-team", slug=team.slug)
     if busy:
         messages.info(request, f"Already being connected: {', '.join(busy[:5])}.")
     if jobs:

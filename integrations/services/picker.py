@@ -15,14 +15,21 @@ from django.utils import timezone
 
 from integrations.credentials import credential_client, credential_guard
 from integrations.models import (
+    AppInstallation,
     ConnectedRepository,
     Organization,
     ProviderCredential,
     RepositoryConnectJob,
     SyncRun,
 )
-from integrations.providers.base import ProviderError, RepositorySnapshot
+from integrations.providers import get_provider
+from integrations.providers.base import Capability, ProviderError, RepositorySnapshot
+from integrations.selectors import (
+    installation_repositories_visible_to,
+    organizations_administered,
+)
 from integrations.services.connections import repository_connect
+from integrations.services.repositories import repositories_assign
 from integrations.services.webhooks import WebhookConflict
 from integrations.tasks import repository_connect_job_task
 
@@ -97,6 +104,39 @@ def choices_list(
         )
         rows.append(Choice(item, repository, team))
     return rows
+
+
+def app_choices(*, user: Any, provider: str) -> list[ConnectedRepository]:
+    """Repositories followed through the person's App installations (those they
+    linked, or their teams'), with the team that owns each."""
+    if not get_provider(provider).can(Capability.INSTALLATIONS):
+        return []
+    installations = AppInstallation.objects.filter(
+        Q(linked_by=user) | Q(organization__memberships__user=user),
+        provider=provider,
+        is_active=True,
+    ).distinct()
+    return list(
+        installation_repositories_visible_to(user, installations)
+        .select_related("organization")
+        .order_by("full_name", "pk")[:500]
+    )
+
+
+def app_repositories_assign(
+    *, user: Any, provider: str, repository_ids: list[int], organization: Organization
+) -> int:
+    """Give App repositories to one of the person's teams: only ones no team
+    owns yet or that a team they administer owns."""
+    administered = set(organizations_administered(user).values_list("pk", flat=True))
+    allowed = {
+        item.pk
+        for item in app_choices(user=user, provider=provider)
+        if item.organization_id is None or item.organization_id in administered
+    }
+    if not set(repository_ids) <= allowed:
+        raise PickerError("some of those App repositories are not yours to assign")
+    return repositories_assign(repository_ids=repository_ids, organization=organization)
 
 
 def repository_connect_jobs_start(

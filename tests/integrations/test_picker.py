@@ -367,3 +367,50 @@ def test_the_gitlab_picker_lists_projects_one_maintains(client, lead, team):
     assert "Choose repositories from GitLab" in page
     assert f'value="{project["path_with_namespace"]}"' in page
     assert "(Maintainer or Owner)" in page
+
+
+def test_app_repositories_can_be_given_to_a_team(client, connection, team):
+    from integrations.models import AppInstallation
+
+    AppInstallation.objects.create(
+        provider="github",
+        host="github.com",
+        installation_id=555,
+        account_login="acme",
+        linked_by=connection.user,
+    )
+    unowned = ConnectedRepository.objects.create(
+        provider="github",
+        host="github.com",
+        external_id=21,
+        full_name="acme/app-one",
+        installation_id=555,
+    )
+    foreign = Organization.objects.create(name="Foreign", slug="foreign")
+    theirs = ConnectedRepository.objects.create(
+        provider="github",
+        host="github.com",
+        external_id=22,
+        full_name="acme/app-two",
+        installation_id=555,
+        organization=foreign,
+    )
+    with responses.RequestsMock() as rsps:
+        rsps.get(USER_REPOS, json=REPOSITORIES)
+        page = client.get("/dashboard/repositories/pick/github/").content.decode()
+    assert "Through the GitHub App" in page
+    assert f'value="{unowned.pk}" id="app-{unowned.pk}">' in page
+    assert "acme/app-two" not in page  # another team's: not even shown
+    response = pick(client, app_repository=[unowned.pk], organization=team.pk)
+    assert response.redirect_chain[-1][0] == "/dashboard/teams/core/"
+    assert "1 repository of the GitHub App now belongs to Core." in (
+        response.content.decode()
+    )
+    unowned.refresh_from_db()
+    assert unowned.organization == team
+    assert not RepositoryConnectJob.objects.exists()
+    # Another team's App repository cannot be taken by naming its id.
+    response = pick(client, app_repository=[theirs.pk], organization=team.pk)
+    assert "not yours to assign" in response.content.decode()
+    theirs.refresh_from_db()
+    assert theirs.organization == foreign
