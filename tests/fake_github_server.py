@@ -15,17 +15,15 @@ import copy
 import hashlib
 import hmac
 import json
-import re
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
 from tests.conftest import load_payload
+from tests.loopback_fake import LoopbackFake
 
 RECORDED = Path(__file__).resolve().parent / "provider_responses" / "github"
 
@@ -34,21 +32,24 @@ def _recorded(name: str) -> Any:
     return json.loads((RECORDED / name).read_text())
 
 
-class FakeGitHubServer:
+class FakeGitHubServer(LoopbackFake):
+    authorize_path = "/login/oauth/authorize"
+    extra_headers = {
+        "X-RateLimit-Limit": "5000",
+        "X-RateLimit-Remaining": "4990",
+        "X-RateLimit-Reset": "1900000000",
+        "X-RateLimit-Resource": "core",
+    }
+
     def __init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        super().__init__(signing_in="mona")
         self.api = f"{self.base}/api/v3"
-        self.signing_in = "mona"  # who approves the next OAuth consent
         self.repositories: dict[str, dict] = {}  # full_name -> REST object
         self.pulls: dict[str, dict[int, dict]] = {}
         self.hooks: dict[str, dict[int, dict]] = {}
         self.secrets: dict[int, str] = {}
         self.orgs: dict[str, list[str]] = {}
-        self.unknown: list[str] = []  # requests this fake did not know
         self.pings: list[int] = []  # status of each ping delivered back
-        self._ids = 900_000
-        self._lock = threading.Lock()
 
     # --- the provider's truth ----------------------------------------------------
 
@@ -56,7 +57,7 @@ class FakeGitHubServer:
         item = self._rewrite(_recorded("repo.json"))
         owner, name = full_name.split("/")
         item.update(
-            id=self._id(),
+            id=self.next_id(),
             name=name,
             full_name=full_name,
             html_url=f"https://github.com/{full_name}",
@@ -76,7 +77,7 @@ class FakeGitHubServer:
         pull = self._rewrite(copy.deepcopy(template))
         pull.update(
             number=number,
-            id=self._id(),
+            id=self.next_id(),
             title=title,
             state="open",
             draft=False,
@@ -95,23 +96,7 @@ class FakeGitHubServer:
 
     # --- HTTP ----------------------------------------------------------------------
 
-    def start(self) -> FakeGitHubServer:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-    def answer(self, method: str, path: str, query: dict, body: Any, headers) -> tuple:
-        """(status, body) for one request; unknown ones are remembered, 404."""
-        for pattern, handler in self._routes(method):
-            found = re.fullmatch(pattern, path)
-            if found:
-                return handler(*found.groups(), query=query, body=body, headers=headers)
-        self.unknown.append(f"{method} {path}")
-        return 404, {"message": "Not Found"}
-
-    def _routes(self, method: str) -> list[tuple[str, Any]]:
+    def routes(self, method: str) -> list[tuple[str, Any]]:
         repo = r"/api/v3/repos/([^/]+/[^/]+)"
         return {
             "GET": [
@@ -181,7 +166,7 @@ class FakeGitHubServer:
 
     def _hook_create(self, full_name, *, query, body, headers):
         hook = self._rewrite(_recorded("hook_created.json"))
-        hook_id = self._id()
+        hook_id = self.next_id()
         config = dict(body["config"])
         self.secrets[hook_id] = config.pop("secret", "")
         hook.update(
@@ -253,64 +238,3 @@ class FakeGitHubServer:
         """Recorded API URLs point here."""
         text = json.dumps(value).replace("https://api.github.com/", f"{self.api}/")
         return json.loads(text)
-
-    def _id(self) -> int:
-        with self._lock:
-            self._ids += 1
-            return self._ids
-
-
-def _handler_for(fake: FakeGitHubServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            url = urlsplit(self.path)
-            if url.path == "/login/oauth/authorize":
-                # The person signing in approves at once: back with a code.
-                query = parse_qs(url.query)
-                code = f"code-{fake.signing_in}"
-                target = (
-                    query["redirect_uri"][0]
-                    + "?"
-                    + urlencode({"code": code, "state": query["state"][0]})
-                )
-                self.send_response(302)
-                self.send_header("Location", target)
-                self.end_headers()
-                return
-            self._answer("GET", None)
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._answer("POST", self._body())
-
-        def do_PATCH(self) -> None:  # noqa: N802
-            self._answer("PATCH", self._body())
-
-        def _body(self) -> Any:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if "json" in (self.headers.get("Content-Type") or ""):
-                return json.loads(raw or b"{}")
-            return parse_qs(raw.decode())
-
-        def _answer(self, method: str, body: Any) -> None:
-            url = urlsplit(self.path)
-            status, payload = fake.answer(
-                method, url.path, parse_qs(url.query), body, self.headers
-            )
-            data = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in {
-                "X-RateLimit-Limit": "5000",
-                "X-RateLimit-Remaining": "4990",
-                "X-RateLimit-Reset": "1900000000",
-                "X-RateLimit-Resource": "core",
-            }.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return Handler

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import unquote
 
 import requests
 
 from tests.conftest import load_payload
+from tests.loopback_fake import LoopbackFake
 
 RECORDED = Path(__file__).resolve().parent / "provider_responses" / "gitlab"
 
@@ -27,23 +26,18 @@ def _recorded(name: str) -> Any:
     return json.loads((RECORDED / name).read_text())
 
 
-class FakeGitLabServer:
+class FakeGitLabServer(LoopbackFake):
     def __init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self.base = f"http://127.0.0.1:{self.server.server_port}"
-        self.signing_in = "john_smith"
+        super().__init__(signing_in="john_smith")
         self.projects: dict[int, dict] = {}
         self.merge_requests: dict[int, list[dict]] = {}
         self.hooks: dict[int, dict[int, dict]] = {}
         self.tokens: dict[int, str] = {}
-        self.unknown: list[str] = []
         self.tests: list[int] = []  # status of each test delivery sent back
-        self._ids = 700
-        self._lock = threading.Lock()
 
     def project(self, path: str) -> dict:
         item = copy.deepcopy(_recorded("project.json"))
-        number = self._id()
+        number = self.next_id()
         namespace, _, name = path.rpartition("/")
         item.update(
             id=number,
@@ -68,7 +62,7 @@ class FakeGitLabServer:
     def merge_request(self, project: dict, iid: int, title: str, author: str) -> dict:
         item = copy.deepcopy(_recorded("merge_requests.json")[0])
         item.update(
-            id=self._id(),
+            id=self.next_id(),
             iid=iid,
             project_id=project["id"],
             source_project_id=project["id"],
@@ -86,24 +80,7 @@ class FakeGitLabServer:
         self.merge_requests[project["id"]].append(item)
         return item
 
-    def start(self) -> FakeGitLabServer:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-    # --- HTTP ----------------------------------------------------------------------
-
-    def answer(self, method: str, path: str, query: dict, body: Any, headers) -> tuple:
-        for pattern, handler in self._routes(method):
-            found = re.fullmatch(pattern, path)
-            if found:
-                return handler(*found.groups(), query=query, body=body, headers=headers)
-        self.unknown.append(f"{method} {path}")
-        return 404, {"message": "404 Not Found"}
-
-    def _routes(self, method: str) -> list[tuple[str, Any]]:
+    def routes(self, method: str) -> list[tuple[str, Any]]:
         project = r"/api/v4/projects/([^/]+)"
         merge_request = rf"{project}/merge_requests/(\d+)"
         return {
@@ -177,7 +154,7 @@ class FakeGitLabServer:
         project = self._find(key)
         hook = copy.deepcopy(_recorded("hook.json"))
         settings = dict(body)
-        hook_id = self._id()
+        hook_id = self.next_id()
         self.tokens[hook_id] = settings.pop("token", "")
         hook.update(settings, id=hook_id, project_id=project["id"])
         self.hooks[project["id"]][hook_id] = hook
@@ -242,59 +219,3 @@ class FakeGitLabServer:
 
     def _empty(self, *args, query, body, headers):
         return 200, []
-
-    def _id(self) -> int:
-        with self._lock:
-            self._ids += 1
-            return self._ids
-
-
-def _handler_for(fake: FakeGitLabServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            url = urlsplit(self.path)
-            if url.path == "/oauth/authorize":
-                query = parse_qs(url.query)
-                target = (
-                    query["redirect_uri"][0]
-                    + "?"
-                    + urlencode(
-                        {"code": f"code-{fake.signing_in}", "state": query["state"][0]}
-                    )
-                )
-                self.send_response(302)
-                self.send_header("Location", target)
-                self.end_headers()
-                return
-            self._answer("GET", None)
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._answer("POST", self._body())
-
-        def do_PUT(self) -> None:  # noqa: N802
-            self._answer("PUT", self._body())
-
-        def _body(self) -> Any:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if "json" in (self.headers.get("Content-Type") or ""):
-                return json.loads(raw or b"{}")
-            return parse_qs(raw.decode())
-
-        def _answer(self, method: str, body: Any) -> None:
-            # python-gitlab asks for paths like /api/v4/projects/acme%2Fbackend.
-            raw_path = self.path.split("?", 1)[0]
-            url = urlsplit(self.path)
-            status, payload = fake.answer(
-                method, raw_path, parse_qs(url.query), body, self.headers
-            )
-            data = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return Handler

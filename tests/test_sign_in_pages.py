@@ -4,13 +4,11 @@ with GitHub goes straight through with one message."""
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from django.contrib.auth import get_user_model
 
-from tests.integrations.test_oauth_connect import TOKEN_URL, USER_URL, recorded
+from tests.integrations.test_oauth_connect import sign_in_with_github
 
 pytestmark = pytest.mark.django_db
 
@@ -108,17 +106,7 @@ def test_sign_up_then_sign_in_by_password(client):
 
 
 def test_signing_in_with_github_goes_straight_through_with_one_message(client):
-    start = client.post("/accounts/github/login/?process=login")
-    assert start.status_code == 302
-    query = parse_qs(urlsplit(start["Location"]).query)
-    with responses.RequestsMock() as rsps:
-        rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
-        rsps.get(USER_URL, json=recorded("user.json"))
-        response = client.get(
-            "/accounts/github/login/callback/",
-            {"code": "c", "state": query["state"][0]},
-            follow=True,
-        )
+    response = sign_in_with_github(client)
     assert response.redirect_chain[-1][0] == "/dashboard/"
     shown = [str(message) for message in response.context["messages"]]
     assert len(shown) == 1, shown

@@ -97,27 +97,24 @@ def repository_connect(
 
 @transaction.atomic
 def _store(provider, access: RepositoryAccess, token, api_url, organization, label):
-    base_url = api_url or get_provider(provider).api_url()
+    """Follow the repository with an access token, stored encrypted (the one it
+    had is updated; a person's own connection is never overwritten)."""
     repository = repository_upsert(
         snapshot=access.repository, followed_since=timezone.now()
     )
-    credential = repository.credential or ProviderCredential(
-        provider=provider, kind=ProviderCredential.Kind.ACCESS_TOKEN
-    )
-    credential.api_url = base_url
+    credential = repository.credential
+    if credential is None or credential.kind != ProviderCredential.Kind.ACCESS_TOKEN:
+        credential = ProviderCredential(
+            provider=provider, kind=ProviderCredential.Kind.ACCESS_TOKEN
+        )
+    credential.api_url = api_url or get_provider(provider).api_url()
     credential.label = label[:200]
     credential.organization = organization or repository.organization
     credential.status = ProviderCredential.Status.ACTIVE
     credential.last_error = ""
     credential.token = token
     credential.save()
-    repository.credential = credential
-    repository.organization = organization or repository.organization
-    repository.is_active = True
-    repository.save(
-        update_fields=["credential", "organization", "is_active", "updated_at"]
-    )
-    return repository
+    return _attach(repository, credential, organization)
 
 
 @transaction.atomic
@@ -130,6 +127,14 @@ def _follow(
     repository = repository_upsert(
         snapshot=access.repository, followed_since=timezone.now()
     )
+    return _attach(repository, credential, organization)
+
+
+def _attach(
+    repository: ConnectedRepository,
+    credential: ProviderCredential,
+    organization: Organization | None,
+) -> ConnectedRepository:
     repository.credential = credential
     repository.organization = organization or repository.organization
     repository.is_active = True

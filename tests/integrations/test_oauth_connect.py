@@ -189,16 +189,24 @@ def test_connect_needs_a_post(client, member):
     assert b"github.com/login/oauth" not in response.content
 
 
-def test_signing_in_with_github_creates_the_person_and_keeps_the_token(client):
-    query = parse_qs(urlsplit(client.post("/accounts/github/login/")["Location"]).query)
+def sign_in_with_github(client):
+    """Press "Continue with GitHub" (a POST), approve, come back: the followed
+    response. GitHub answers with the recorded token and user (ahmad88me)."""
+    start = client.post("/accounts/github/login/?process=login")
+    assert start.status_code == 302
+    query = parse_qs(urlsplit(start["Location"]).query)
     with responses.RequestsMock() as rsps:
         rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
         rsps.get(USER_URL, json=recorded("user.json"))
-        response = client.get(
+        return client.get(
             "/accounts/github/login/callback/",
             {"code": "c", "state": query["state"][0]},
             follow=True,
         )
+
+
+def test_signing_in_with_github_creates_the_person_and_keeps_the_token(client):
+    response = sign_in_with_github(client)
     assert response.redirect_chain[-1][0] == "/dashboard/"
     user = get_user_model().objects.get(username="ahmad88me")
     assert ProviderCredential.objects.get().user == user

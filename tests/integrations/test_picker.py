@@ -8,12 +8,14 @@ from __future__ import annotations
 import copy
 import json
 import re
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import responses
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.management import call_command
 from responses import matchers
 
 from integrations.models import (
@@ -414,3 +416,31 @@ def test_app_repositories_can_be_given_to_a_team(client, connection, team):
     assert "not yours to assign" in response.content.decode()
     theirs.refresh_from_db()
     assert theirs.organization == foreign
+
+
+def test_a_token_connect_later_does_not_overwrite_the_persons_connection(
+    client, connection, team, monkeypatch
+):
+    pick(client, "PyGithub/PyGithub", organization=team.pk)
+    with responses.RequestsMock() as rsps:
+        mock_connect(rsps)
+        repository_connect_job_run(job_id=RepositoryConnectJob.objects.get().pk)
+    monkeypatch.setenv("BOT_TOKEN", "ghp_bot_token")
+    with responses.RequestsMock() as rsps:
+        mock_connect(rsps)
+        rsps.replace(responses.GET, f"{REPO}/hooks", json=[])
+        call_command(
+            "connect_repo",
+            "--provider",
+            "github",
+            "--repo",
+            "PyGithub/PyGithub",
+            "--token-env",
+            "BOT_TOKEN",
+            stdout=StringIO(),
+        )
+    connection.refresh_from_db()
+    assert (connection.kind, connection.token) == ("oauth", "gho_lead")
+    repository = ConnectedRepository.objects.get()
+    assert repository.credential.kind == "access_token"
+    assert repository.credential.token == "ghp_bot_token"

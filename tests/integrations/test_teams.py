@@ -362,20 +362,9 @@ def test_signing_in_with_github_joins_the_matching_team(client, settings):
         "APPS": [{"client_id": "test-client-id", "secret": "test-client-secret"}],
     }
     settings.SOCIALACCOUNT_PROVIDERS = providers
-    from urllib.parse import parse_qs, urlsplit
+    from tests.integrations.test_oauth_connect import sign_in_with_github
 
-    from tests.integrations.test_oauth_connect import TOKEN_URL, USER_URL, recorded
-
-    start = client.post("/accounts/github/login/?process=login")
-    query = parse_qs(urlsplit(start["Location"]).query)
-    with responses.RequestsMock() as rsps:
-        rsps.post(TOKEN_URL, json=recorded("oauth_access_token.json"))
-        rsps.get(USER_URL, json=recorded("user.json"))
-        response = client.get(
-            "/accounts/github/login/callback/",
-            {"code": "c", "state": query["state"][0]},
-            follow=True,
-        )
+    response = sign_in_with_github(client)
     user = get_user_model().objects.get(username="ahmad88me")
     membership = OrganizationMembership.objects.get(user=user)
     assert (membership.organization, membership.via) == (team, "provider")
