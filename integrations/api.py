@@ -27,7 +27,7 @@ from integrations.models import (
 )
 from integrations.providers import get_provider, provider_slugs
 from integrations.providers.base import ProviderError
-from integrations.services import webhooks
+from integrations.services import rate_limits, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -399,3 +399,55 @@ def _config_to_change(request: Request, config_id: int) -> WebhookEndpoint:
 def _config_output(request: Request, config_id: int) -> dict[str, Any]:
     endpoint = _config(request, config_id)
     return WebhookConfigListApi.OutputSerializer(endpoint).data
+
+
+class _BudgetSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    host = serializers.CharField()
+    token_fingerprint = serializers.CharField()
+    resource = serializers.CharField()
+    limit = serializers.IntegerField(allow_null=True)
+    remaining = serializers.IntegerField(allow_null=True)
+    used = serializers.IntegerField(allow_null=True)
+    percent_used = serializers.FloatField(allow_null=True)
+    reset_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField()
+
+
+class RateLimitStatusApi(APIView):
+    """GET /api/v1/rate-limits/status/: each budget the team's repositories
+    spend (core, search, graphql on GitHub), read from the provider now."""
+
+    @extend_schema(responses=_BudgetSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        statuses = rate_limits.rate_limits_live(user=request.user)
+        return Response({"results": _BudgetSerializer(statuses, many=True).data})
+
+
+class RateLimitTrackApi(APIView):
+    """POST /api/v1/rate-limits/track/: read every budget now and keep the
+    samples (the history ``/rate-limits/`` and the sync reserve use)."""
+
+    @extend_schema(request=None, responses={201: _BudgetSerializer(many=True)})
+    def post(self, request: Request) -> Response:
+        statuses = rate_limits.rate_limits_live(user=request.user, track=True)
+        return Response(
+            {"results": _BudgetSerializer(statuses, many=True).data}, status=201
+        )
+
+
+class RateLimitHealthApi(APIView):
+    """GET /api/v1/rate-limits/health/: healthy, low, exhausted or unknown, and
+    why, from the latest samples (no provider call)."""
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=["healthy", "low", "exhausted", "unknown"]
+        )
+        reasons = serializers.ListField(child=serializers.CharField())
+        sampled_at = serializers.DateTimeField(required=False)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        verdict = rate_limits.rate_limit_health(user=request.user)
+        return Response(self.OutputSerializer(verdict).data)

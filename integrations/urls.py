@@ -22,6 +22,21 @@ urlpatterns = [
     path("api/v1/sync-history/", api.SyncRunListApi.as_view(), name="sync-history"),
     path("api/v1/rate-limits/", api.RateLimitListApi.as_view(), name="rate-limits"),
     path(
+        "api/v1/rate-limits/status/",
+        api.RateLimitStatusApi.as_view(),
+        name="rate-limit-status",
+    ),
+    path(
+        "api/v1/rate-limits/track/",
+        api.RateLimitTrackApi.as_view(),
+        name="rate-limit-track",
+    ),
+    path(
+        "api/v1/rate-limits/health/",
+        api.RateLimitHealthApi.as_view(),
+        name="rate-limit-health",
+    ),
+    path(
         "api/v1/webhooks/configs/",
         api.WebhookConfigListApi.as_view(),
         name="webhook-configs",
