@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -45,3 +47,17 @@ def query_filters(
             raise ValidationError({"error": f"{name} must be one of: {choices}"})
         found[name] = raw[:500]
     return found
+
+
+def body_validated(serializer_class: type[serializers.Serializer], data: Any) -> Any:
+    """The request body checked against the serializer; unknown fields are a 400
+    too, so a typo never passes as "nothing to change"."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    unknown = sorted(set(data) - set(serializer.fields))  # is_valid: a mapping
+    if unknown:
+        allowed = ", ".join(serializer.fields)
+        raise ValidationError(
+            {"error": f"unknown fields: {', '.join(unknown)}; allowed: {allowed}"}
+        )
+    return serializer.validated_data

@@ -176,6 +176,11 @@ CODEQUEST_HISTORY_DAYS = _setting(env.int, "CODEQUEST_HISTORY_DAYS", default=30)
 CODEQUEST_RATE_LIMIT_RESERVE = _setting(
     env.int, "CODEQUEST_RATE_LIMIT_RESERVE", default=200
 )
+# How long the provider operations API keeps an answer (seconds).
+CODEQUEST_PROVIDER_CACHE_SECONDS = {
+    "info": _setting(env.int, "CODEQUEST_CACHE_INFO_SECONDS", default=300),
+    "pulls": _setting(env.int, "CODEQUEST_CACHE_PULLS_SECONDS", default=60),
+}
 # Review credit stays provisional until the pull request is merged or closed, or
 # at most this many days (0 = credit counts at once).
 REWARDS_HOLD_DAYS = _setting(env.int, "CODEQUEST_REWARDS_HOLD_DAYS", default=14)

@@ -10,13 +10,13 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from codequest.api import query_filters
+from codequest.api import body_validated, query_filters
 from integrations import selectors
 from integrations.models import (
     ConnectedRepository,
@@ -239,7 +239,7 @@ class WebhookConfigListApi(ListAPIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request) -> Response:
-        data = _validated(self.InputSerializer, request.data)
+        data = body_validated(self.InputSerializer, request.data)
         repository = (
             selectors.repositories_visible_to(request.user)
             .select_related("credential")
@@ -281,7 +281,7 @@ class WebhookConfigDetailApi(APIView):
     )
     def patch(self, request: Request, config_id: int) -> Response:
         endpoint = _config_to_change(request, config_id)
-        data = _validated(self.InputSerializer, request.data)
+        data = body_validated(self.InputSerializer, request.data)
         try:
             webhooks.webhook_config_update(
                 endpoint=endpoint, events=data.get("events"), active=data.get("active")
@@ -344,20 +344,6 @@ class DeliveryStatsApi(APIView):
 
 
 MAX_STATS_HOURS = 720  # 30 days
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> Any:
-    """The request body checked against the serializer; unknown fields are a 400
-    too, so a typo never passes as "nothing to change"."""
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    unknown = sorted(set(data) - set(serializer.fields))  # is_valid: a mapping
-    if unknown:
-        allowed = ", ".join(serializer.fields)
-        raise ValidationError(
-            {"error": f"unknown fields: {', '.join(unknown)}; allowed: {allowed}"}
-        )
-    return serializer.validated_data
 
 
 def _error(message: str, status: int) -> Response:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -219,6 +219,21 @@ def repository_client(repository: ConnectedRepository) -> RepoClient:
     if repository.credential is None:
         raise ProviderAuthError(f"{repository} has no credential to read it with")
     return credential_client(repository.credential)
+
+
+@contextmanager
+def repository_client_guarded(repository: ConnectedRepository) -> Iterator[RepoClient]:
+    """``repository_client`` for a block of calls: a refusal of the repository's
+    own token marks that connection "needs reconnect" (an App's token is the
+    App's business)."""
+    credential = repository.credential
+    guard = (
+        credential_guard(credential)
+        if credential is not None and not repository.installation_id
+        else nullcontext()
+    )
+    with guard:
+        yield repository_client(repository)
 
 
 def app_of(provider: str) -> AppAuth:

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from integrations import api, views
+from integrations import api, operations_api, views
 from integrations.providers import provider_slugs
 
 app_name = "integrations"
@@ -18,6 +18,26 @@ urlpatterns = [
         name="webhook-hook",
     ),
     path("api/v1/repositories/", api.RepositoryListApi.as_view(), name="repositories"),
+    path(
+        "api/v1/repositories/<int:repository_id>/info/",
+        operations_api.RepositoryInfoApi.as_view(),
+        name="repository-info",
+    ),
+    path(
+        "api/v1/repositories/<int:repository_id>/settings/",
+        operations_api.RepositorySettingsApi.as_view(),
+        name="repository-provider-settings",
+    ),
+    path(
+        "api/v1/repositories/<int:repository_id>/pulls/live/",
+        operations_api.RepositoryPullsLiveApi.as_view(),
+        name="repository-pulls-live",
+    ),
+    path(
+        "api/v1/repositories/<int:repository_id>/cache/invalidate/",
+        operations_api.RepositoryCacheInvalidateApi.as_view(),
+        name="repository-cache-invalidate",
+    ),
     path("api/v1/deliveries/", api.DeliveryListApi.as_view(), name="deliveries"),
     path("api/v1/sync-history/", api.SyncRunListApi.as_view(), name="sync-history"),
     path("api/v1/rate-limits/", api.RateLimitListApi.as_view(), name="rate-limits"),

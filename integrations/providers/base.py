@@ -243,6 +243,37 @@ class RepositoryAccess:
     can_manage_hooks: bool
 
 
+MERGE_METHODS = ("merge", "squash", "rebase")
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryInfo:
+    """A repository as its provider describes it now (the operations API)."""
+
+    full_name: str
+    description: str
+    default_branch: str
+    visibility: str  # public | private | internal
+    web_url: str
+    open_issues: int | None
+    stars: int | None
+    forks: int | None
+    archived: bool
+    merge_methods: tuple[str, ...]  # of MERGE_METHODS, in that order
+    delete_branch_on_merge: bool | None
+    pushed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RepositorySettings:
+    """What a team admin may change; ``None`` leaves a setting as it is."""
+
+    description: str | None = None
+    default_branch: str | None = None
+    merge_methods: tuple[str, ...] | None = None
+    delete_branch_on_merge: bool | None = None
+
+
 PullRequestWithReviews = tuple[PullRequestSnapshot, list[ReviewSnapshot]]
 
 
@@ -295,6 +326,22 @@ class RepoClient(Protocol):
     ) -> list[RepositorySnapshot]:
         """Repositories whose webhooks this token's person may manage, by path
         (100 per page, at most ``max_pages`` pages)."""
+        ...
+
+    def repository_info(self, full_name: str) -> RepositoryInfo:
+        """The repository as the provider describes it now (never cached here)."""
+        ...
+
+    def repository_settings_update(
+        self, full_name: str, changes: RepositorySettings
+    ) -> RepositoryInfo:
+        """Change the repository's settings; the provider's answer after."""
+        ...
+
+    def pulls_open(
+        self, full_name: str, *, limit: int = 100
+    ) -> list[PullRequestSnapshot]:
+        """The open pull requests, most recently updated first (one page)."""
         ...
 
     def hook_ensure(

@@ -4,7 +4,6 @@ samples, and a verdict from the latest samples."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integrations.budgets import rate_limits_record, token_fingerprint
-from integrations.credentials import credential_guard, repository_client
+from integrations.credentials import repository_client_guarded
 from integrations.models import ConnectedRepository
 from integrations.providers.base import ProviderError
 from integrations.selectors import rate_limit_list, repositories_visible_to
@@ -52,14 +51,9 @@ def rate_limits_live(*, user: Any, track: bool = False) -> list[BudgetStatus]:
     statuses: list[BudgetStatus] = []
     for fingerprint, repository in _budgets(user):
         name = (repository.provider, repository.host, fingerprint)
-        guard = (
-            credential_guard(repository.credential)
-            if repository.credential is not None and not repository.installation_id
-            else contextlib.nullcontext()
-        )
         try:
-            with guard:
-                limits = repository_client(repository).ping()
+            with repository_client_guarded(repository) as client:
+                limits = client.ping()
         except ProviderError as exc:
             statuses.append(BudgetStatus(*name, error=str(exc)[:300]))
             continue

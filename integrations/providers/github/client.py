@@ -34,6 +34,8 @@ from integrations.providers.base import (
     PullRequestWithReviews,
     RateLimit,
     RepositoryAccess,
+    RepositoryInfo,
+    RepositorySettings,
     RepositorySnapshot,
     ReviewSnapshot,
     Usage,
@@ -55,6 +57,7 @@ from integrations.providers.calls import recorded_call
 from integrations.providers.github.shapes import (
     REVIEW_STATES,
     comment_from,
+    info_from,
     pull_request_from,
     repository_from,
     user_from,
@@ -197,6 +200,54 @@ class GitHubClient:
             if isinstance(item, dict)
             and (item.get("permissions") or {}).get("admin") is True
         ]
+
+    def repository_info(self, full_name: str) -> RepositoryInfo:
+        """``GET /repos/{owner}/{repo}``, fresh (the client's own metadata cache
+        is for the sync road)."""
+        with self._call("repository_info", f"repository {full_name}"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET", f"/repos/{quote(full_name, safe='/')}"
+            )
+        return info_from(data)
+
+    def repository_settings_update(
+        self, full_name: str, changes: RepositorySettings
+    ) -> RepositoryInfo:
+        """One ``PATCH /repos/{owner}/{repo}``.
+
+        https://docs.github.com/en/rest/repos/repos#update-a-repository
+        """
+        body: dict[str, Any] = {}
+        if changes.description is not None:
+            body["description"] = changes.description
+        if changes.default_branch is not None:
+            body["default_branch"] = changes.default_branch
+        if changes.merge_methods is not None:
+            body.update(
+                allow_merge_commit="merge" in changes.merge_methods,
+                allow_squash_merge="squash" in changes.merge_methods,
+                allow_rebase_merge="rebase" in changes.merge_methods,
+            )
+        if changes.delete_branch_on_merge is not None:
+            body["delete_branch_on_merge"] = changes.delete_branch_on_merge
+        with self._call("repository_update", f"settings of {full_name}"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "PATCH", f"/repos/{quote(full_name, safe='/')}", input=body
+            )
+        self._repos.pop(full_name, None)
+        return info_from(data)
+
+    def pulls_open(
+        self, full_name: str, *, limit: int = 100
+    ) -> list[PullRequestSnapshot]:
+        """``GET /repos/{owner}/{repo}/pulls?state=open``, first page."""
+        with self._call("pulls_open", f"open pull requests of {full_name}"):
+            items = self._pages(
+                f"/repos/{quote(full_name, safe='/')}/pulls",
+                max_pages=1,
+                params={"state": "open", "sort": "updated", "direction": "desc"},
+            )
+        return [pull_request_from(item) for item in items[:limit]]
 
     def hook_ensure(
         self,

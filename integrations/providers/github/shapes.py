@@ -7,12 +7,14 @@ https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request
 from __future__ import annotations
 
 from integrations.providers.base import (
+    MERGE_METHODS,
     CommentKind,
     CommentSnapshot,
     Payload,
     PayloadError,
     PullRequestSnapshot,
     PullState,
+    RepositoryInfo,
     RepositorySnapshot,
     ReviewState,
     UserRef,
@@ -61,6 +63,34 @@ def repository_from(repo: Payload, host: str) -> RepositorySnapshot:
         else None,
         web_url=text(repo.get("html_url")),
         is_private=private if isinstance(private, bool) else None,
+    )
+
+
+def info_from(repo: Payload) -> RepositoryInfo:
+    """The operations API's view of a REST repository object."""
+    allowed = {
+        "merge": repo.get("allow_merge_commit"),
+        "squash": repo.get("allow_squash_merge"),
+        "rebase": repo.get("allow_rebase_merge"),
+    }
+    visibility = text(repo.get("visibility")) or (
+        "private" if repo.get("private") is True else "public"
+    )
+    return RepositoryInfo(
+        full_name=require_str(repo, "full_name", at="repository"),
+        description=text(repo.get("description")),
+        default_branch=text(repo.get("default_branch")),
+        visibility=visibility,
+        web_url=text(repo.get("html_url")),
+        open_issues=_count(repo, "open_issues_count"),
+        stars=_count(repo, "stargazers_count"),
+        forks=_count(repo, "forks_count"),
+        archived=repo.get("archived") is True,
+        merge_methods=tuple(name for name in MERGE_METHODS if allowed[name] is True),
+        delete_branch_on_merge=repo.get("delete_branch_on_merge")
+        if isinstance(repo.get("delete_branch_on_merge"), bool)
+        else None,
+        pushed_at=parse_optional_time(repo.get("pushed_at"), "repository.pushed_at"),
     )
 
 

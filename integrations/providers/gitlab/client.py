@@ -17,6 +17,7 @@ import gitlab
 import requests
 
 from integrations.providers.base import (
+    MERGE_METHODS,
     CommentKind,
     CommentListing,
     CommentSnapshot,
@@ -32,6 +33,8 @@ from integrations.providers.base import (
     PullRequestWithReviews,
     RateLimit,
     RepositoryAccess,
+    RepositoryInfo,
+    RepositorySettings,
     RepositorySnapshot,
     ReviewSnapshot,
     ReviewState,
@@ -267,6 +270,54 @@ class GitLabClient:
                 seen.add(attrs.get("iid"))
                 snapshot = merge_request_from_api(attrs)
                 yield snapshot, self._approvals(merge_request, snapshot)
+
+    def repository_info(self, full_name: str) -> RepositoryInfo:
+        """``GET /projects/:id``, fresh."""
+        with _translated("repository_info", f"project {full_name}"):
+            attrs = self._gl.projects.get(full_name).attributes
+        return _project_info(attrs)
+
+    def repository_settings_update(
+        self, full_name: str, changes: RepositorySettings
+    ) -> RepositoryInfo:
+        """One ``PUT /projects/:id``. GitLab's merge method is one choice plus a
+        squash option, not three switches: changing it here is refused.
+
+        https://docs.gitlab.com/api/projects/#edit-a-project
+        """
+        if changes.merge_methods is not None:
+            raise ProviderUnsupportedError(
+                "GitLab sets one merge method per project (merge commit, merge "
+                "commit with rebase, or fast-forward); change it in GitLab"
+            )
+        body: dict[str, Any] = {}
+        if changes.description is not None:
+            body["description"] = changes.description
+        if changes.default_branch is not None:
+            body["default_branch"] = changes.default_branch
+        if changes.delete_branch_on_merge is not None:
+            body["remove_source_branch_after_merge"] = changes.delete_branch_on_merge
+        path = f"/projects/{quote(full_name, safe='')}"
+        with _translated("repository_update", f"settings of {full_name}"):
+            attrs = self._gl.http_put(path, post_data=body)
+        if not isinstance(attrs, dict):
+            raise ProviderError(f"GitLab answered the settings of {full_name} oddly")
+        return _project_info(attrs)
+
+    def pulls_open(
+        self, full_name: str, *, limit: int = 100
+    ) -> list[PullRequestSnapshot]:
+        """Opened merge requests, most recently updated first (one page)."""
+        project = self._gl.projects.get(full_name, lazy=True)
+        with _translated("pulls_open", f"open merge requests of {full_name}"):
+            items = project.mergerequests.list(
+                state="opened",
+                order_by="updated_at",
+                sort="desc",
+                per_page=min(limit, 100),
+                page=1,
+            )
+            return [merge_request_from_api(item.attributes) for item in items]
 
     def pull_requests_since(
         self, full_name: str, *, since: datetime, etag: str = ""
@@ -530,4 +581,42 @@ def _project_snapshot(attrs: dict[str, Any]) -> RepositorySnapshot:
         is_private=attrs.get("visibility") == "private"
         if isinstance(attrs.get("visibility"), str)
         else None,
+    )
+
+
+def _project_info(attrs: dict[str, Any]) -> RepositoryInfo:
+    """The operations API's view of a project. Merge methods in GitHub's words:
+    a merge commit (``merge``, ``rebase_merge``), linear history (``ff``),
+    squashing unless it is ``never``."""
+    method = text(attrs.get("merge_method"))
+    allowed = {
+        "merge": method in ("merge", "rebase_merge"),
+        "squash": text(attrs.get("squash_option")) not in ("", "never"),
+        "rebase": method == "ff",
+    }
+    counts = {
+        key: value if isinstance(value, int) and not isinstance(value, bool) else None
+        for key, value in (
+            ("open_issues", attrs.get("open_issues_count")),
+            ("stars", attrs.get("star_count")),
+            ("forks", attrs.get("forks_count")),
+        )
+    }
+    return RepositoryInfo(
+        full_name=require_str(attrs, "path_with_namespace", at="project"),
+        description=text(attrs.get("description")),
+        default_branch=text(attrs.get("default_branch")),
+        visibility=text(attrs.get("visibility")) or "private",
+        web_url=text(attrs.get("web_url")),
+        open_issues=counts["open_issues"],
+        stars=counts["stars"],
+        forks=counts["forks"],
+        archived=attrs.get("archived") is True,
+        merge_methods=tuple(name for name in MERGE_METHODS if allowed[name]),
+        delete_branch_on_merge=attrs.get("remove_source_branch_after_merge")
+        if isinstance(attrs.get("remove_source_branch_after_merge"), bool)
+        else None,
+        pushed_at=parse_optional_time(
+            attrs.get("last_activity_at"), "project.last_activity_at"
+        ),
     )

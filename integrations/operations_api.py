@@ -1,0 +1,195 @@
+"""Provider operations of one team repository (CONTRACT §7): its description,
+settings and open pull requests on the provider now, cached, and the cache
+dropped on demand. Another team's repository is a 404; changing settings is
+for the team's admins (403 for other members)."""
+
+from __future__ import annotations
+
+import logging
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from codequest.api import body_validated
+from integrations import selectors
+from integrations.api import MAX_ID
+from integrations.models import ConnectedRepository
+from integrations.providers import get_provider
+from integrations.providers.base import (
+    MERGE_METHODS,
+    ProviderError,
+    ProviderUnsupportedError,
+    RepositorySettings,
+)
+from integrations.providers.hosts import safe_link
+from integrations.services import operations
+
+logger = logging.getLogger(__name__)
+
+USE_CACHE = OpenApiParameter(
+    "use_cache", bool, required=False, description="false reads the provider now"
+)
+
+
+class _InfoSerializer(serializers.Serializer):
+    full_name = serializers.CharField()
+    description = serializers.CharField()
+    default_branch = serializers.CharField()
+    visibility = serializers.CharField()
+    web_url = serializers.CharField()
+    open_issues = serializers.IntegerField(allow_null=True)
+    stars = serializers.IntegerField(allow_null=True)
+    forks = serializers.IntegerField(allow_null=True)
+    archived = serializers.BooleanField()
+    merge_methods = serializers.ListField(child=serializers.CharField())
+    delete_branch_on_merge = serializers.BooleanField(allow_null=True)
+    pushed_at = serializers.DateTimeField(allow_null=True)
+
+
+class _PullSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    author = serializers.CharField(source="author.login", allow_null=True, default=None)
+    draft = serializers.BooleanField(allow_null=True)
+    head_sha = serializers.CharField(allow_null=True)
+    requested_reviewers = serializers.ListField(
+        child=serializers.CharField(), allow_null=True
+    )
+    created_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class RepositoryInfoApi(APIView):
+    """GET …/info/: the repository as the provider describes it (5 minutes)."""
+
+    @extend_schema(parameters=[USE_CACHE], responses=_InfoSerializer)
+    def get(self, request: Request, repository_id: int) -> Response:
+        repository = _repository(request, repository_id)
+        try:
+            answer = operations.repository_info_get(
+                repository=repository, use_cache=_use_cache(request)
+            )
+        except ProviderError as exc:
+            return _failure(repository, exc)
+        return _answer(answer, _info(repository, answer.value))
+
+
+class RepositoryPullsLiveApi(APIView):
+    """GET …/pulls/live/: its open pull requests on the provider now (1 minute)."""
+
+    @extend_schema(parameters=[USE_CACHE], responses=_PullSerializer(many=True))
+    def get(self, request: Request, repository_id: int) -> Response:
+        repository = _repository(request, repository_id)
+        try:
+            answer = operations.repository_pulls_live(
+                repository=repository, use_cache=_use_cache(request)
+            )
+        except ProviderError as exc:
+            return _failure(repository, exc)
+        return _answer(answer, _PullSerializer(answer.value, many=True).data)
+
+
+class RepositorySettingsApi(APIView):
+    """PATCH …/settings/: description, default branch, merge methods, delete the
+    branch on merge; team admins only. Answers the provider's new description."""
+
+    class InputSerializer(serializers.Serializer):
+        description = serializers.CharField(
+            max_length=350, allow_blank=True, required=False
+        )
+        default_branch = serializers.RegexField(
+            r"^[^\s~^:?*\[\\]{1,255}$", required=False
+        )
+        merge_methods = serializers.ListField(
+            child=serializers.ChoiceField(choices=MERGE_METHODS),
+            min_length=1,
+            max_length=3,
+            required=False,
+        )
+        delete_branch_on_merge = serializers.BooleanField(required=False)
+
+    @extend_schema(request=InputSerializer, responses=_InfoSerializer)
+    def patch(self, request: Request, repository_id: int) -> Response:
+        repository = _repository(request, repository_id)
+        if not selectors.repository_manageable(request.user, repository):
+            raise PermissionDenied("only the team's admins change its settings")
+        data = body_validated(self.InputSerializer, request.data)
+        if not data:
+            return Response({"error": "nothing to change"}, status=400)
+        if "merge_methods" in data:
+            data["merge_methods"] = tuple(
+                name for name in MERGE_METHODS if name in data["merge_methods"]
+            )
+        try:
+            info = operations.repository_settings_change(
+                repository=repository, changes=RepositorySettings(**data)
+            )
+        except ProviderUnsupportedError as exc:
+            return Response({"error": str(exc)}, status=400)
+        except ProviderError as exc:
+            return _failure(repository, exc)
+        return Response(_info(repository, info))
+
+
+class RepositoryCacheInvalidateApi(APIView):
+    """POST …/cache/invalidate/: forget the cached answers about it."""
+
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request: Request, repository_id: int) -> Response:
+        repository = _repository(request, repository_id)
+        return Response(
+            {
+                "invalidated": operations.repository_cache_invalidate(
+                    repository=repository
+                )
+            }
+        )
+
+
+def _repository(request: Request, repository_id: int) -> ConnectedRepository:
+    repository = (
+        selectors.repositories_visible_to(request.user)
+        .select_related("credential")
+        .filter(pk=repository_id)
+        .first()
+        if repository_id <= MAX_ID
+        else None
+    )
+    if repository is None:
+        raise NotFound("no such repository in your teams")
+    return repository
+
+
+def _use_cache(request: Request) -> bool:
+    return request.query_params.get("use_cache", "true").lower() not in (
+        "false",
+        "0",
+        "no",
+    )
+
+
+def _info(repository: ConnectedRepository, info) -> dict:
+    data = dict(_InfoSerializer(info).data)
+    data["web_url"] = safe_link(
+        info.web_url, repository.provider
+    )  # a link only if ours
+    return data
+
+
+def _answer(answer: operations.Answer, data) -> Response:
+    return Response(
+        {"cached": answer.cached, "fetched_at": answer.fetched_at, "data": data}
+    )
+
+
+def _failure(repository: ConnectedRepository, exc: ProviderError) -> Response:
+    logger.warning(
+        "integrations.operations.provider_failed",
+        extra={"repository": repository.pk, "error": str(exc)[:300]},
+    )
+    name = get_provider(repository.provider).name
+    return Response({"error": f"{name} did not answer as expected: {exc}"}, status=502)
