@@ -180,6 +180,8 @@ CODEQUEST_RATE_LIMIT_RESERVE = _setting(
 CODEQUEST_PROVIDER_CACHE_SECONDS = {
     "info": _setting(env.int, "CODEQUEST_CACHE_INFO_SECONDS", default=300),
     "pulls": _setting(env.int, "CODEQUEST_CACHE_PULLS_SECONDS", default=60),
+    "issues": _setting(env.int, "CODEQUEST_CACHE_ISSUES_SECONDS", default=60),
+    "workflows": _setting(env.int, "CODEQUEST_CACHE_WORKFLOWS_SECONDS", default=300),
 }
 # Review credit stays provisional until the pull request is merged or closed, or
 # at most this many days (0 = credit counts at once).

@@ -63,6 +63,27 @@ class _PullSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
+class _IssueSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    author = serializers.CharField()
+    labels = serializers.ListField(child=serializers.CharField())
+    comments = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+    web_url = serializers.CharField()
+
+
+class _WorkflowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["workflow", "pipeline"])
+    name = serializers.CharField()
+    state = serializers.CharField()
+    ref = serializers.CharField()
+    web_url = serializers.CharField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
 class RepositoryInfoApi(APIView):
     """GET …/info/: the repository as the provider describes it (5 minutes)."""
 
@@ -91,6 +112,37 @@ class RepositoryPullsLiveApi(APIView):
         except ProviderError as exc:
             return _failure(repository, exc)
         return _answer(answer, _PullSerializer(answer.value, many=True).data)
+
+
+class RepositoryIssuesApi(APIView):
+    """GET …/issues/: its open issues on the provider now (1 minute)."""
+
+    @extend_schema(parameters=[USE_CACHE], responses=_IssueSerializer(many=True))
+    def get(self, request: Request, repository_id: int) -> Response:
+        repository = _repository(request, repository_id)
+        try:
+            answer = operations.repository_issues_live(
+                repository=repository, use_cache=_use_cache(request)
+            )
+        except ProviderError as exc:
+            return _failure(repository, exc)
+        return _answer(answer, _linked(repository, _IssueSerializer, answer.value))
+
+
+class RepositoryWorkflowsApi(APIView):
+    """GET …/workflows/: GitHub Actions workflows, or GitLab's latest pipelines
+    (5 minutes)."""
+
+    @extend_schema(parameters=[USE_CACHE], responses=_WorkflowSerializer(many=True))
+    def get(self, request: Request, repository_id: int) -> Response:
+        repository = _repository(request, repository_id)
+        try:
+            answer = operations.repository_workflows(
+                repository=repository, use_cache=_use_cache(request)
+            )
+        except ProviderError as exc:
+            return _failure(repository, exc)
+        return _answer(answer, _linked(repository, _WorkflowSerializer, answer.value))
 
 
 class RepositorySettingsApi(APIView):
@@ -178,6 +230,14 @@ def _info(repository: ConnectedRepository, info) -> dict:
         info.web_url, repository.provider
     )  # a link only if ours
     return data
+
+
+def _linked(repository: ConnectedRepository, serializer, items) -> list[dict]:
+    """Serialized items whose ``web_url`` is a link only on the provider's host."""
+    rows = [dict(row) for row in serializer(items, many=True).data]
+    for row in rows:
+        row["web_url"] = safe_link(row["web_url"], repository.provider)
+    return rows
 
 
 def _answer(answer: operations.Answer, data) -> Response:

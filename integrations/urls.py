@@ -34,6 +34,16 @@ urlpatterns = [
         name="repository-pulls-live",
     ),
     path(
+        "api/v1/repositories/<int:repository_id>/issues/",
+        operations_api.RepositoryIssuesApi.as_view(),
+        name="repository-issues",
+    ),
+    path(
+        "api/v1/repositories/<int:repository_id>/workflows/",
+        operations_api.RepositoryWorkflowsApi.as_view(),
+        name="repository-workflows",
+    ),
+    path(
         "api/v1/repositories/<int:repository_id>/cache/invalidate/",
         operations_api.RepositoryCacheInvalidateApi.as_view(),
         name="repository-cache-invalidate",

@@ -274,6 +274,33 @@ class RepositorySettings:
     delete_branch_on_merge: bool | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class IssueInfo:
+    """An open issue, as listed by the operations API."""
+
+    number: int
+    title: str
+    author: str
+    labels: tuple[str, ...]
+    comments: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    web_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowInfo:
+    """A GitHub Actions workflow, or a GitLab pipeline (the latest runs)."""
+
+    id: int
+    kind: str  # workflow | pipeline
+    name: str
+    state: str  # GitHub: active, disabled_…; GitLab: the pipeline's status
+    ref: str
+    web_url: str
+    updated_at: datetime | None
+
+
 PullRequestWithReviews = tuple[PullRequestSnapshot, list[ReviewSnapshot]]
 
 
@@ -342,6 +369,14 @@ class RepoClient(Protocol):
         self, full_name: str, *, limit: int = 100
     ) -> list[PullRequestSnapshot]:
         """The open pull requests, most recently updated first (one page)."""
+        ...
+
+    def issues_open(self, full_name: str, *, limit: int = 100) -> list[IssueInfo]:
+        """Open issues (not pull requests), most recently updated first."""
+        ...
+
+    def workflows(self, full_name: str, *, limit: int = 20) -> list[WorkflowInfo]:
+        """GitHub Actions workflows, or GitLab's most recent pipelines."""
         ...
 
     def hook_ensure(

@@ -20,7 +20,7 @@ from integrations.providers.base import (
     RepositorySettings,
 )
 
-KINDS = ("info", "pulls")
+KINDS = ("info", "pulls", "issues", "workflows")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,31 @@ def repository_pulls_live(
         "pulls",
         use_cache,
         lambda client: client.pulls_open(repository.full_name),
+    )
+
+
+def repository_issues_live(
+    *, repository: ConnectedRepository, use_cache: bool = True
+) -> Answer:
+    """Its open issues on the provider now (cached ``issues`` seconds)."""
+    return _through_cache(
+        repository,
+        "issues",
+        use_cache,
+        lambda client: client.issues_open(repository.full_name),
+    )
+
+
+def repository_workflows(
+    *, repository: ConnectedRepository, use_cache: bool = True
+) -> Answer:
+    """GitHub Actions workflows or GitLab's latest pipelines (cached
+    ``workflows`` seconds)."""
+    return _through_cache(
+        repository,
+        "workflows",
+        use_cache,
+        lambda client: client.workflows(repository.full_name),
     )
 
 

@@ -128,7 +128,7 @@ def test_live_pulls_and_invalidation(world):
     with responses.RequestsMock():
         assert client.get(url(github, "pulls/live/")).json()["cached"] is True
     response = client.post(url(github, "cache/invalidate/"))
-    assert response.json() == {"invalidated": ["info", "pulls"]}
+    assert response.json() == {"invalidated": ["info", "pulls", "issues", "workflows"]}
     with responses.RequestsMock() as rsps:
         rsps.get(f"{REPO}/pulls", json=[])
         after = client.get(url(github, "pulls/live/")).json()
@@ -201,6 +201,8 @@ def test_members_cannot_change_settings_and_others_see_nothing(world):
         for method, path in [
             ("get", "info/"),
             ("get", "pulls/live/"),
+            ("get", "issues/"),
+            ("get", "workflows/"),
             ("post", "cache/invalidate/"),
             ("patch", "settings/"),
         ]:
@@ -257,3 +259,65 @@ def test_gitlab_info_and_what_it_refuses(world):
         sent = json.loads(rsps.calls[0].request.body)
     assert response.status_code == 200
     assert sent == {"description": "Pods", "remove_source_branch_after_merge": True}
+
+
+def test_github_issues_without_pull_requests_and_workflows(world):
+    people, github, _, _ = world
+    client = people["kim"]
+    issues = recorded("github/issues.json")
+    # GitHub lists pull requests among issues, with their pull_request URLs.
+    issues[1]["pull_request"] = {
+        "html_url": "https://github.com/PyGithub/PyGithub/pull/20",
+        "diff_url": "https://github.com/PyGithub/PyGithub/pull/20.diff",
+        "patch_url": "https://github.com/PyGithub/PyGithub/pull/20.patch",
+    }
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{REPO}/issues", json=issues)
+        rsps.get(f"{REPO}/actions/workflows", json=recorded("github/workflows.json"))
+        found = client.get(url(github, "issues/")).json()
+        flows = client.get(url(github, "workflows/")).json()
+    assert found["cached"] is False
+    assert found["data"] == [
+        {
+            "number": 30,
+            "title": "Issue also created by PyGithub",
+            "author": "jacquev6",
+            "labels": ["Question"],
+            "comments": 0,
+            "created_at": "2012-05-27T05:40:15Z",
+            "updated_at": "2012-05-27T05:40:15Z",
+            "web_url": "https://github.com/PyGithub/PyGithub/issues/30",
+        }
+    ]
+    assert [(row["name"], row["state"], row["kind"]) for row in flows["data"]] == [
+        ("check", "active", "workflow"),
+        ("Publish to PyPI", "active", "workflow"),
+    ]
+    assert flows["data"][0]["ref"] == ".github/workflows/check.yml"
+    with responses.RequestsMock():
+        assert client.get(url(github, "issues/")).json()["cached"] is True
+        assert client.get(url(github, "workflows/")).json()["cached"] is True
+
+
+def test_gitlab_issues_and_pipelines(world):
+    people, _, gitlab, _ = world
+    client = people["kim"]
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{PROJECT}/issues", json=recorded("gitlab/issues.json"))
+        rsps.get(f"{PROJECT}/pipelines", json=recorded("gitlab/pipelines.json"))
+        (issue,) = client.get(url(gitlab, "issues/")).json()["data"]
+        pipelines = client.get(url(gitlab, "workflows/")).json()["data"]
+        sent = parse_qs(urlsplit(rsps.calls[0].request.url).query)
+    assert sent["state"] == ["opened"]
+    assert (issue["number"], issue["author"], issue["labels"]) == (
+        14,
+        "eileen.lowe",
+        ["bug"],
+    )
+    assert issue["web_url"] == ""  # example.com is no GitLab host of ours
+    assert [
+        (row["id"], row["kind"], row["state"], row["ref"]) for row in pipelines
+    ] == [
+        (47, "pipeline", "pending", "new-pipeline"),
+        (48, "pipeline", "pending", "new-pipeline"),
+    ]

@@ -24,6 +24,7 @@ from integrations.providers.base import (
     CommentKind,
     CommentListing,
     CommentSnapshot,
+    IssueInfo,
     Payload,
     ProviderAuthError,
     ProviderError,
@@ -39,6 +40,7 @@ from integrations.providers.base import (
     RepositorySnapshot,
     ReviewSnapshot,
     Usage,
+    WorkflowInfo,
     answer_excerpt,
     host_of,
     parse_time,
@@ -58,9 +60,11 @@ from integrations.providers.github.shapes import (
     REVIEW_STATES,
     comment_from,
     info_from,
+    issue_from,
     pull_request_from,
     repository_from,
     user_from,
+    workflow_from,
 )
 
 logger = logging.getLogger(__name__)
@@ -248,6 +252,36 @@ class GitHubClient:
                 params={"state": "open", "sort": "updated", "direction": "desc"},
             )
         return [pull_request_from(item) for item in items[:limit]]
+
+    def issues_open(self, full_name: str, *, limit: int = 100) -> list[IssueInfo]:
+        """``GET /repos/{owner}/{repo}/issues?state=open``, first page; GitHub
+        lists pull requests there too (those carry ``pull_request`` URLs)."""
+        with self._call("issues_open", f"open issues of {full_name}"):
+            items = self._pages(
+                f"/repos/{quote(full_name, safe='/')}/issues",
+                max_pages=1,
+                params={"state": "open", "sort": "updated", "direction": "desc"},
+            )
+        issues = [
+            issue_from(item)
+            for item in items
+            if not (item.get("pull_request") or {}).get("html_url")
+        ]
+        return issues[:limit]
+
+    def workflows(self, full_name: str, *, limit: int = 20) -> list[WorkflowInfo]:
+        """``GET /repos/{owner}/{repo}/actions/workflows``.
+
+        https://docs.github.com/en/rest/actions/workflows#list-repository-workflows
+        """
+        with self._call("workflows", f"workflows of {full_name}"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET",
+                f"/repos/{quote(full_name, safe='/')}/actions/workflows",
+                {"per_page": limit},
+            )
+        items = data.get("workflows") if isinstance(data, dict) else None
+        return [workflow_from(item) for item in (items or [])[:limit]]
 
     def hook_ensure(
         self,

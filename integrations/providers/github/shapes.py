@@ -10,6 +10,7 @@ from integrations.providers.base import (
     MERGE_METHODS,
     CommentKind,
     CommentSnapshot,
+    IssueInfo,
     Payload,
     PayloadError,
     PullRequestSnapshot,
@@ -18,6 +19,7 @@ from integrations.providers.base import (
     RepositorySnapshot,
     ReviewState,
     UserRef,
+    WorkflowInfo,
     logins,
     optional,
     parse_optional_time,
@@ -91,6 +93,41 @@ def info_from(repo: Payload) -> RepositoryInfo:
         if isinstance(repo.get("delete_branch_on_merge"), bool)
         else None,
         pushed_at=parse_optional_time(repo.get("pushed_at"), "repository.pushed_at"),
+    )
+
+
+def issue_from(issue: Payload) -> IssueInfo:
+    """A REST issue object (the list's items)."""
+    user = issue.get("user")
+    user = user if isinstance(user, dict) else {}
+    labels = issue.get("labels")
+    labels = labels if isinstance(labels, list) else []
+    return IssueInfo(
+        number=require_int(issue, "number", at="issue"),
+        title=text(issue.get("title")),
+        author=text(user.get("login")),
+        labels=tuple(
+            text(label.get("name")) for label in labels if isinstance(label, dict)
+        ),
+        comments=_count(issue, "comments"),
+        created_at=parse_optional_time(issue.get("created_at"), "issue.created_at"),
+        updated_at=parse_optional_time(issue.get("updated_at"), "issue.updated_at"),
+        web_url=text(issue.get("html_url")),
+    )
+
+
+def workflow_from(workflow: Payload) -> WorkflowInfo:
+    """A GitHub Actions workflow object."""
+    return WorkflowInfo(
+        id=require_int(workflow, "id", at="workflow"),
+        kind="workflow",
+        name=text(workflow.get("name")),
+        state=text(workflow.get("state")),
+        ref=text(workflow.get("path")),
+        web_url=text(workflow.get("html_url")),
+        updated_at=parse_optional_time(
+            workflow.get("updated_at"), "workflow.updated_at"
+        ),
     )
 
 

@@ -21,6 +21,7 @@ from integrations.providers.base import (
     CommentKind,
     CommentListing,
     CommentSnapshot,
+    IssueInfo,
     Payload,
     PayloadError,
     ProviderAuthError,
@@ -40,6 +41,7 @@ from integrations.providers.base import (
     ReviewState,
     Usage,
     UserRef,
+    WorkflowInfo,
     answer_excerpt,
     host_of,
     logins,
@@ -318,6 +320,31 @@ class GitLabClient:
                 page=1,
             )
             return [merge_request_from_api(item.attributes) for item in items]
+
+    def issues_open(self, full_name: str, *, limit: int = 100) -> list[IssueInfo]:
+        """Opened issues, most recently updated first (one page)."""
+        project = self._gl.projects.get(full_name, lazy=True)
+        with _translated("issues_open", f"open issues of {full_name}"):
+            items = project.issues.list(
+                state="opened",
+                order_by="updated_at",
+                sort="desc",
+                per_page=min(limit, 100),
+                page=1,
+            )
+            return [_issue_info(item.attributes) for item in items]
+
+    def workflows(self, full_name: str, *, limit: int = 20) -> list[WorkflowInfo]:
+        """The most recent pipelines (GitLab's runs; it has no workflow objects).
+
+        https://docs.gitlab.com/api/pipelines/#list-project-pipelines
+        """
+        project = self._gl.projects.get(full_name, lazy=True)
+        with _translated("workflows", f"pipelines of {full_name}"):
+            items = project.pipelines.list(
+                order_by="id", sort="desc", per_page=min(limit, 100), page=1
+            )
+            return [_pipeline_info(item.attributes) for item in items]
 
     def pull_requests_since(
         self, full_name: str, *, since: datetime, etag: str = ""
@@ -619,4 +646,33 @@ def _project_info(attrs: dict[str, Any]) -> RepositoryInfo:
         pushed_at=parse_optional_time(
             attrs.get("last_activity_at"), "project.last_activity_at"
         ),
+    )
+
+
+def _issue_info(attrs: dict[str, Any]) -> IssueInfo:
+    author = attrs.get("author")
+    labels = attrs.get("labels")
+    return IssueInfo(
+        number=require_int(attrs, "iid", at="issue"),
+        title=text(attrs.get("title")),
+        author=text(author.get("username")) if isinstance(author, dict) else "",
+        labels=tuple(text(name) for name in labels) if isinstance(labels, list) else (),
+        comments=attrs.get("user_notes_count")
+        if isinstance(attrs.get("user_notes_count"), int)
+        else None,
+        created_at=parse_optional_time(attrs.get("created_at"), "issue.created_at"),
+        updated_at=parse_optional_time(attrs.get("updated_at"), "issue.updated_at"),
+        web_url=text(attrs.get("web_url")),
+    )
+
+
+def _pipeline_info(attrs: dict[str, Any]) -> WorkflowInfo:
+    return WorkflowInfo(
+        id=require_int(attrs, "id", at="pipeline"),
+        kind="pipeline",
+        name=text(attrs.get("name")),
+        state=text(attrs.get("status")),
+        ref=text(attrs.get("ref")),
+        web_url=text(attrs.get("web_url")),
+        updated_at=parse_optional_time(attrs.get("updated_at"), "pipeline.updated_at"),
     )
