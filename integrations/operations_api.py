@@ -22,6 +22,7 @@ from integrations.providers import get_provider
 from integrations.providers.base import (
     MERGE_METHODS,
     ProviderError,
+    ProviderNotFoundError,
     ProviderUnsupportedError,
     RepositorySettings,
 )
@@ -166,9 +167,7 @@ class RepositorySettingsApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=_InfoSerializer)
     def patch(self, request: Request, repository_id: int) -> Response:
-        repository = _repository(request, repository_id)
-        if not selectors.repository_manageable(request.user, repository):
-            raise PermissionDenied("only the team's admins change its settings")
+        repository = _manageable(request, repository_id)
         data = body_validated(self.InputSerializer, request.data)
         if not data:
             return Response({"error": "nothing to change"}, status=400)
@@ -185,6 +184,82 @@ class RepositorySettingsApi(APIView):
         except ProviderError as exc:
             return _failure(repository, exc)
         return Response(_info(repository, info))
+
+
+COLOR = r"^#?[0-9a-fA-F]{6}$"
+
+
+class _LabelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    color = serializers.CharField()
+    description = serializers.CharField()
+
+
+class LabelCreateApi(APIView):
+    """POST …/labels/: a new label on the provider; team admins only."""
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=50)
+        color = serializers.RegexField(COLOR)
+        description = serializers.CharField(
+            max_length=100, allow_blank=True, required=False, default=""
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: _LabelSerializer})
+    def post(self, request: Request, repository_id: int) -> Response:
+        repository = _manageable(request, repository_id)
+        data = body_validated(self.InputSerializer, request.data)
+        try:
+            label = operations.label_create(
+                repository=repository,
+                name=data["name"],
+                color=data["color"].lstrip("#").lower(),
+                description=data["description"],
+            )
+        except ProviderError as exc:
+            return _failure(repository, exc)
+        return Response(_LabelSerializer(label).data, status=201)
+
+
+class LabelDetailApi(APIView):
+    """PATCH/DELETE …/labels/{name}/: change or remove a label on the provider;
+    team admins only. A label the provider does not have is a 404."""
+
+    class InputSerializer(serializers.Serializer):
+        new_name = serializers.CharField(max_length=50, required=False)
+        color = serializers.RegexField(COLOR, required=False)
+        description = serializers.CharField(
+            max_length=100, allow_blank=True, required=False
+        )
+
+    @extend_schema(request=InputSerializer, responses=_LabelSerializer)
+    def patch(self, request: Request, repository_id: int, name: str) -> Response:
+        repository = _manageable(request, repository_id)
+        changes = body_validated(self.InputSerializer, request.data)
+        if not changes:
+            return Response({"error": "nothing to change"}, status=400)
+        if "color" in changes:
+            changes["color"] = changes["color"].lstrip("#").lower()
+        try:
+            label = operations.label_update(
+                repository=repository, name=name, changes=dict(changes)
+            )
+        except ProviderNotFoundError:
+            raise NotFound(f"no label {name!r} on the repository") from None
+        except ProviderError as exc:
+            return _failure(repository, exc)
+        return Response(_LabelSerializer(label).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, repository_id: int, name: str) -> Response:
+        repository = _manageable(request, repository_id)
+        try:
+            operations.label_delete(repository=repository, name=name)
+        except ProviderNotFoundError:
+            raise NotFound(f"no label {name!r} on the repository") from None
+        except ProviderError as exc:
+            return _failure(repository, exc)
+        return Response(status=204)
 
 
 class RepositoryCacheInvalidateApi(APIView):
@@ -213,6 +288,14 @@ def _repository(request: Request, repository_id: int) -> ConnectedRepository:
     )
     if repository is None:
         raise NotFound("no such repository in your teams")
+    return repository
+
+
+def _manageable(request: Request, repository_id: int) -> ConnectedRepository:
+    """The team's repository (404 otherwise), for one of its admins (403)."""
+    repository = _repository(request, repository_id)
+    if not selectors.repository_manageable(request.user, repository):
+        raise PermissionDenied("only the team's admins change this repository")
     return repository
 
 

@@ -44,6 +44,17 @@ urlpatterns = [
         name="repository-workflows",
     ),
     path(
+        "api/v1/repositories/<int:repository_id>/labels/",
+        operations_api.LabelCreateApi.as_view(),
+        name="repository-labels",
+    ),
+    # A label's name may hold a slash ("size/XS").
+    path(
+        "api/v1/repositories/<int:repository_id>/labels/<path:name>/",
+        operations_api.LabelDetailApi.as_view(),
+        name="repository-label",
+    ),
+    path(
         "api/v1/repositories/<int:repository_id>/cache/invalidate/",
         operations_api.RepositoryCacheInvalidateApi.as_view(),
         name="repository-cache-invalidate",

@@ -301,6 +301,13 @@ class WorkflowInfo:
     updated_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class LabelInfo:
+    name: str
+    color: str  # six hex digits, lowercase, no "#"
+    description: str
+
+
 PullRequestWithReviews = tuple[PullRequestSnapshot, list[ReviewSnapshot]]
 
 
@@ -377,6 +384,28 @@ class RepoClient(Protocol):
 
     def workflows(self, full_name: str, *, limit: int = 20) -> list[WorkflowInfo]:
         """GitHub Actions workflows, or GitLab's most recent pipelines."""
+        ...
+
+    def label_create(
+        self, full_name: str, *, name: str, color: str, description: str = ""
+    ) -> LabelInfo:
+        """A new label on the repository."""
+        ...
+
+    def label_update(
+        self,
+        full_name: str,
+        name: str,
+        *,
+        new_name: str | None = None,
+        color: str | None = None,
+        description: str | None = None,
+    ) -> LabelInfo:
+        """Rename, recolour or redescribe a label (ProviderNotFoundError if none)."""
+        ...
+
+    def label_delete(self, full_name: str, name: str) -> None:
+        """Remove a label (ProviderNotFoundError if there is none)."""
         ...
 
     def hook_ensure(
@@ -654,3 +683,8 @@ def logins(items: Any, key: str) -> tuple[str, ...]:
         return ()
     found = (item.get(key) for item in items if isinstance(item, dict))
     return tuple(sorted({value for value in found if isinstance(value, str) and value}))
+
+
+def label_color(value: Any) -> str:
+    """A provider's colour ("00ff00", "#5843AD") as six lowercase hex digits."""
+    return text(value).lstrip("#").lower()

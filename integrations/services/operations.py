@@ -15,6 +15,7 @@ from django.utils import timezone
 from integrations.credentials import repository_client_guarded
 from integrations.models import ConnectedRepository
 from integrations.providers.base import (
+    LabelInfo,
     RepoClient,
     RepositoryInfo,
     RepositorySettings,
@@ -89,6 +90,30 @@ def repository_settings_change(
     repository_cache_invalidate(repository=repository)
     _store(repository, "info", info)
     return info
+
+
+def label_create(
+    *, repository: ConnectedRepository, name: str, color: str, description: str = ""
+) -> LabelInfo:
+    """A new label on the provider."""
+    with repository_client_guarded(repository) as client:
+        return client.label_create(
+            repository.full_name, name=name, color=color, description=description
+        )
+
+
+def label_update(
+    *, repository: ConnectedRepository, name: str, changes: dict[str, str]
+) -> LabelInfo:
+    """Rename, recolour or redescribe a label on the provider."""
+    with repository_client_guarded(repository) as client:
+        return client.label_update(repository.full_name, name, **changes)
+
+
+def label_delete(*, repository: ConnectedRepository, name: str) -> None:
+    """Remove a label on the provider."""
+    with repository_client_guarded(repository) as client:
+        client.label_delete(repository.full_name, name)
 
 
 def repository_cache_invalidate(*, repository: ConnectedRepository) -> list[str]:

@@ -1,6 +1,6 @@
-"""Provider operations of a team repository (CONTRACT §7): info and live pull
-requests through the cache, settings written through, the cache dropped on
-demand or down, another team's repository a 404. Recorded GitHub and GitLab
+"""Provider operations of a team repository (CONTRACT §7): info, live pull
+requests, issues and workflows through the cache, settings and labels written
+through, the cache dropped on demand or down, another team's repository a 404. Recorded GitHub and GitLab
 answers (tests/provider_responses)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db
 RECORDED = Path(__file__).resolve().parents[1] / "provider_responses"
 REPO = "https://api.github.com:443/repos/PyGithub/PyGithub"
 PROJECT = "https://gitlab.com/api/v4/projects/diaspora%2Fdiaspora-project-site"
+LABELS = f"{REPO}/labels"
 
 
 def recorded(name: str):
@@ -321,3 +322,154 @@ def test_gitlab_issues_and_pipelines(world):
         (47, "pipeline", "pending", "new-pipeline"),
         (48, "pipeline", "pending", "new-pipeline"),
     ]
+
+
+# --- labels ------------------------------------------------------------------------
+
+
+def test_an_admin_creates_changes_and_removes_a_github_label(world):
+    people, github, _, _ = world
+    admin = people["lead"]
+    created = {
+        **recorded("github/label_created.json"),
+        "name": "size/XS",
+        "color": "3cbf00",
+        "description": "Fewer than 10 lines changed",
+    }
+    with responses.RequestsMock() as rsps:
+        rsps.post(LABELS, status=201, json=created)
+        response = admin.post(
+            url(github, "labels/"),
+            {
+                "name": "size/XS",
+                "color": "#3CBF00",
+                "description": "Fewer than 10 lines changed",
+            },
+            format="json",
+        )
+        sent = json.loads(rsps.calls[0].request.body)
+    assert response.status_code == 201
+    assert sent == {
+        "name": "size/XS",
+        "color": "3cbf00",
+        "description": "Fewer than 10 lines changed",
+    }
+    assert response.json() == {
+        "name": "size/XS",
+        "color": "3cbf00",
+        "description": "Fewer than 10 lines changed",
+    }
+    with responses.RequestsMock() as rsps:
+        rsps.patch(f"{LABELS}/size%2FXS", json=recorded("github/label_edited.json"))
+        response = admin.patch(
+            url(github, "labels/size/XS/"),
+            {"new_name": "LabelEditedByPyGithub", "color": "0000FF"},
+            format="json",
+        )
+        sent = json.loads(rsps.calls[0].request.body)
+    assert response.status_code == 200
+    assert sent == {"new_name": "LabelEditedByPyGithub", "color": "0000ff"}
+    assert response.json()["name"] == "LabelEditedByPyGithub"
+    with responses.RequestsMock() as rsps:
+        rsps.delete(f"{LABELS}/LabelEditedByPyGithub", status=204)
+        response = admin.delete(url(github, "labels/LabelEditedByPyGithub/"))
+    assert response.status_code == 204
+
+
+def test_a_label_github_does_not_have_is_a_404(world):
+    people, github, _, _ = world
+    with responses.RequestsMock() as rsps:
+        rsps.delete(f"{LABELS}/ghost", status=404, json={"message": "Not Found"})
+        rsps.patch(f"{LABELS}/ghost", status=404, json={"message": "Not Found"})
+        assert people["lead"].delete(url(github, "labels/ghost/")).status_code == 404
+        response = people["lead"].patch(
+            url(github, "labels/ghost/"), {"color": "ffffff"}, format="json"
+        )
+    assert response.status_code == 404
+    assert response.json()["detail"] == "no label 'ghost' on the repository"
+
+
+def test_an_existing_name_is_githubs_answer_as_a_502(world):
+    people, github, _, _ = world
+    refusal = {
+        "message": "Validation Failed",
+        "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}],
+    }
+    with responses.RequestsMock() as rsps:
+        rsps.post(LABELS, status=422, json=refusal)
+        response = people["lead"].post(
+            url(github, "labels/"), {"name": "bug", "color": "d73a4a"}, format="json"
+        )
+    assert response.status_code == 502
+    assert "Validation Failed" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"color": "00ff00"}, "This field is required."),
+        ({"name": "x", "color": "green"}, "does not match the required pattern"),
+        ({"name": "x" * 51, "color": "00ff00"}, "no more than 50 characters"),
+        ({"name": "x", "color": "00ff00", "priority": 1}, "unknown fields: priority"),
+    ],
+)
+def test_bad_labels_are_refused_before_the_provider_hears_of_them(world, body, error):
+    people, github, _, _ = world
+    with responses.RequestsMock():
+        response = people["lead"].post(url(github, "labels/"), body, format="json")
+        empty = people["lead"].patch(url(github, "labels/bug/"), {}, format="json")
+    assert response.status_code == 400 and error in response.content.decode()
+    assert (empty.status_code, empty.json()) == (400, {"error": "nothing to change"})
+
+
+def test_members_get_403_and_other_teams_404(world):
+    people, github, _, foreign = world
+    with responses.RequestsMock():
+        for method, path in [
+            ("post", "labels/"),
+            ("patch", "labels/bug/"),
+            ("delete", "labels/bug/"),
+        ]:
+            body = {"name": "bug", "color": "d73a4a"}
+            member = getattr(people["kim"], method)(
+                url(github, path), body, format="json"
+            )
+            stranger = getattr(people["lead"], method)(
+                url(foreign, path), body, format="json"
+            )
+            assert (member.status_code, stranger.status_code) == (403, 404), path
+
+
+def test_gitlab_labels_carry_the_hash_on_the_wire(world):
+    people, _, gitlab, _ = world
+    with responses.RequestsMock() as rsps:
+        rsps.post(
+            f"{PROJECT}/labels", status=201, json=recorded("gitlab/label_created.json")
+        )
+        rsps.put(
+            f"{PROJECT}/labels/documentation", json=recorded("gitlab/label_edited.json")
+        )
+        rsps.delete(f"{PROJECT}/labels/docs", status=204)
+        created = people["lead"].post(
+            url(gitlab, "labels/"),
+            {"name": "feature", "color": "5843AD"},
+            format="json",
+        )
+        edited = people["lead"].patch(
+            url(gitlab, "labels/documentation/"),
+            {"new_name": "docs", "color": "#8E44AD", "description": "Documentation"},
+            format="json",
+        )
+        removed = people["lead"].delete(url(gitlab, "labels/docs/"))
+        bodies = [json.loads(call.request.body) for call in rsps.calls[:2]]
+    assert bodies == [
+        {"name": "feature", "color": "#5843ad", "description": ""},
+        {"new_name": "docs", "color": "#8e44ad", "description": "Documentation"},
+    ]
+    assert created.json() == {"name": "feature", "color": "5843ad", "description": ""}
+    assert edited.json() == {
+        "name": "docs",
+        "color": "8e44ad",
+        "description": "Documentation",
+    }
+    assert removed.status_code == 204

@@ -25,6 +25,7 @@ from integrations.providers.base import (
     CommentListing,
     CommentSnapshot,
     IssueInfo,
+    LabelInfo,
     Payload,
     ProviderAuthError,
     ProviderError,
@@ -43,6 +44,7 @@ from integrations.providers.base import (
     WorkflowInfo,
     answer_excerpt,
     host_of,
+    label_color,
     parse_time,
     require_int,
     text,
@@ -282,6 +284,50 @@ class GitHubClient:
             )
         items = data.get("workflows") if isinstance(data, dict) else None
         return [workflow_from(item) for item in (items or [])[:limit]]
+
+    def label_create(
+        self, full_name: str, *, name: str, color: str, description: str = ""
+    ) -> LabelInfo:
+        """``POST /repos/{owner}/{repo}/labels``."""
+        with self._call("label_create", f"label {name} of {full_name}"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "POST",
+                f"/repos/{quote(full_name, safe='/')}/labels",
+                input={"name": name, "color": color, "description": description},
+            )
+        return _label(data)
+
+    def label_update(
+        self,
+        full_name: str,
+        name: str,
+        *,
+        new_name: str | None = None,
+        color: str | None = None,
+        description: str | None = None,
+    ) -> LabelInfo:
+        """``PATCH /repos/{owner}/{repo}/labels/{name}``."""
+        body = {
+            key: value
+            for key, value in (
+                ("new_name", new_name),
+                ("color", color),
+                ("description", description),
+            )
+            if value is not None
+        }
+        with self._call("label_update", f"label {name} of {full_name}"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "PATCH", _label_url(full_name, name), input=body
+            )
+        return _label(data)
+
+    def label_delete(self, full_name: str, name: str) -> None:
+        """``DELETE /repos/{owner}/{repo}/labels/{name}`` (204)."""
+        with self._call("label_delete", f"label {name} of {full_name}"):
+            self._gh.requester.requestJsonAndCheck(
+                "DELETE", _label_url(full_name, name)
+            )
 
     def hook_ensure(
         self,
@@ -713,4 +759,19 @@ def _review_from_api(raw: Payload) -> ReviewSnapshot | None:
         submitted_at=parse_time(raw["submitted_at"], "review.submitted_at"),
         body=text(raw.get("body")),
         commit_sha=text(raw.get("commit_id")),
+    )
+
+
+def _label_url(full_name: str, name: str) -> str:
+    return f"/repos/{quote(full_name, safe='/')}/labels/{quote(name, safe='')}"
+
+
+def _label(data: Any) -> LabelInfo:
+    """A REST label object."""
+    if not isinstance(data, dict):
+        raise ProviderError("GitHub answered a label change with no label")
+    return LabelInfo(
+        name=text(data.get("name")),
+        color=label_color(data.get("color")),
+        description=text(data.get("description")),
     )

@@ -22,6 +22,7 @@ from integrations.providers.base import (
     CommentListing,
     CommentSnapshot,
     IssueInfo,
+    LabelInfo,
     Payload,
     PayloadError,
     ProviderAuthError,
@@ -44,6 +45,7 @@ from integrations.providers.base import (
     WorkflowInfo,
     answer_excerpt,
     host_of,
+    label_color,
     logins,
     parse_optional_time,
     parse_time,
@@ -299,9 +301,8 @@ class GitLabClient:
             body["default_branch"] = changes.default_branch
         if changes.delete_branch_on_merge is not None:
             body["remove_source_branch_after_merge"] = changes.delete_branch_on_merge
-        path = f"/projects/{quote(full_name, safe='')}"
         with _translated("repository_update", f"settings of {full_name}"):
-            attrs = self._gl.http_put(path, post_data=body)
+            attrs = self._gl.http_put(_project_path(full_name), post_data=body)
         if not isinstance(attrs, dict):
             raise ProviderError(f"GitLab answered the settings of {full_name} oddly")
         return _project_info(attrs)
@@ -345,6 +346,43 @@ class GitLabClient:
                 order_by="id", sort="desc", per_page=min(limit, 100), page=1
             )
             return [_pipeline_info(item.attributes) for item in items]
+
+    def label_create(
+        self, full_name: str, *, name: str, color: str, description: str = ""
+    ) -> LabelInfo:
+        """``POST /projects/:id/labels`` (GitLab wants the "#")."""
+        body = {"name": name, "color": f"#{color}", "description": description}
+        with _translated("label_create", f"label {name} of {full_name}"):
+            attrs = self._gl.http_post(
+                f"{_project_path(full_name)}/labels", post_data=body
+            )
+        return _label(attrs)
+
+    def label_update(
+        self,
+        full_name: str,
+        name: str,
+        *,
+        new_name: str | None = None,
+        color: str | None = None,
+        description: str | None = None,
+    ) -> LabelInfo:
+        """``PUT /projects/:id/labels/:label_id``."""
+        body: dict[str, Any] = {}
+        if new_name is not None:
+            body["new_name"] = new_name
+        if color is not None:
+            body["color"] = f"#{color}"
+        if description is not None:
+            body["description"] = description
+        with _translated("label_update", f"label {name} of {full_name}"):
+            attrs = self._gl.http_put(_label_path(full_name, name), post_data=body)
+        return _label(attrs)
+
+    def label_delete(self, full_name: str, name: str) -> None:
+        """``DELETE /projects/:id/labels/:label_id``."""
+        with _translated("label_delete", f"label {name} of {full_name}"):
+            self._gl.http_delete(_label_path(full_name, name))
 
     def pull_requests_since(
         self, full_name: str, *, since: datetime, etag: str = ""
@@ -675,4 +713,22 @@ def _pipeline_info(attrs: dict[str, Any]) -> WorkflowInfo:
         ref=text(attrs.get("ref")),
         web_url=text(attrs.get("web_url")),
         updated_at=parse_optional_time(attrs.get("updated_at"), "pipeline.updated_at"),
+    )
+
+
+def _project_path(full_name: str) -> str:
+    return f"/projects/{quote(full_name, safe='')}"
+
+
+def _label_path(full_name: str, name: str) -> str:
+    return f"{_project_path(full_name)}/labels/{quote(name, safe='')}"
+
+
+def _label(attrs: Any) -> LabelInfo:
+    if not isinstance(attrs, dict):
+        raise ProviderError("GitLab answered a label change with no label")
+    return LabelInfo(
+        name=text(attrs.get("name")),
+        color=label_color(attrs.get("color")),
+        description=text(attrs.get("description")),
     )
