@@ -1,7 +1,7 @@
 """Provider operations of a team repository (CONTRACT §7): info, live pull
 requests, issues and workflows through the cache, settings and labels written
-through, the cache dropped on demand or down, another team's repository a 404. Recorded GitHub and GitLab
-answers (tests/provider_responses)."""
+through, the cache dropped on demand or down, another team's repository a 404.
+Recorded GitHub and GitLab answers (tests/provider_responses)."""
 
 from __future__ import annotations
 
