@@ -66,3 +66,64 @@ def bar_chart(
             )
         )
     return BarChart(title, unit, width, height, tuple(bars), top)
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """A small line of daily values: SVG polyline points, and the trend of the
+    last week against the week before, in words."""
+
+    points: str  # "x,y x,y …" for <polyline points=…>
+    width: int
+    height: int
+    latest: float | None
+    direction: str  # up | down | flat | none
+    change: float | None  # percent, last 7 days' mean against the 7 before
+    is_better: bool | None  # whether that direction is good news
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.points
+
+    @property
+    def change_size(self) -> float | None:
+        return None if self.change is None else abs(self.change)
+
+
+def sparkline(
+    values: list[float | None],
+    *,
+    lower_is_better: bool,
+    width: int = 168,
+    height: int = 36,
+) -> Sparkline:
+    """A sparkline of ``values`` (oldest first; None is a gap in the data)."""
+    known = [(index, value) for index, value in enumerate(values) if value is not None]
+    # From the lowest to the highest value seen: the shape, not the baseline.
+    low = min((value for _, value in known), default=0.0)
+    span = (max((value for _, value in known), default=0.0) - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+    points = " ".join(
+        f"{index * step:.1f},{height - 2 - (height - 4) * (value - low) / span:.1f}"
+        for index, value in known
+    )
+    direction, change = _week_on_week(values)
+    better = None
+    if direction in ("up", "down"):
+        better = (direction == "down") == lower_is_better
+    latest = known[-1][1] if known else None
+    return Sparkline(points, width, height, latest, direction, change, better)
+
+
+def _week_on_week(values: list[float | None]) -> tuple[str, float | None]:
+    recent = [value for value in values[-7:] if value is not None]
+    before = [value for value in values[-14:-7] if value is not None]
+    if not recent or not before:
+        return "none", None
+    now, then = sum(recent) / len(recent), sum(before) / len(before)
+    if then == 0:
+        return ("flat", 0.0) if now == 0 else ("up", None)
+    change = 100 * (now - then) / then
+    if abs(change) < 5:
+        return "flat", round(change, 1)
+    return ("up" if change > 0 else "down"), round(change, 1)

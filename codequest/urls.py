@@ -69,6 +69,7 @@ urlpatterns = [
         name="dashboard-leaderboard",
     ),
     path("dashboard/points/", reward_views.points_view, name="dashboard-points"),
+    path("dashboard/trends/", reward_views.trends_view, name="dashboard-trends"),
     path("dashboard/tokens/", api_tokens_view, name="dashboard-tokens"),
     path(
         "dashboard/tokens/<str:token_key>/revoke/",

@@ -161,6 +161,42 @@ def _first_reviews(repositories: QuerySet, since: datetime) -> list[tuple]:
     return [tuple(_moment(value) for value in row) for row in rows]
 
 
+def first_review_hours(
+    *, repository_ids: list[int], since: datetime, until: datetime
+) -> dict[int, list[float]]:
+    """Per repository, the business hours from opening to the first review by
+    someone else, of pull requests opened in [since, until) that have one."""
+    first = (
+        Review.objects.filter(pull_request=OuterRef("pk"))
+        .exclude(reviewer_login=OuterRef("author_login"))
+        .order_by("submitted_at")
+        .values("submitted_at")[:1]
+    )
+    rows = (
+        PullRequest.objects.filter(
+            repository_id__in=repository_ids,
+            provider_created_at__gte=since,
+            provider_created_at__lt=until,
+        )
+        .annotate(first_review_at=Subquery(first))
+        .filter(first_review_at__isnull=False)
+        .values_list(
+            "repository_id", Epoch("provider_created_at"), Epoch("first_review_at")
+        )
+    )
+    hours: dict[int, list[float]] = {}
+    for repository_id, opened, reviewed in rows:
+        hours.setdefault(repository_id, []).append(
+            business_hours_between(_moment(opened), _moment(reviewed))
+        )
+    return hours
+
+
+def percentiles(values: list[float]) -> Percentiles:
+    """Median and 75th percentile (and how many values)."""
+    return _percentiles(values)
+
+
 def _turnarounds(repositories: QuerySet, since: datetime) -> list[float]:
     rows = ReviewRequest.objects.filter(
         pull_request__repository__in=repositories,

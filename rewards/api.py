@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -10,7 +12,7 @@ from rest_framework.generics import ListAPIView
 from codequest.api import query_filters
 from reviews.selectors import member_label
 from rewards import selectors
-from rewards.models import PointsEntry
+from rewards.models import PointsEntry, TrendSnapshot
 
 
 class LeaderboardListApi(ListAPIView):
@@ -89,4 +91,65 @@ class PointsListApi(ListAPIView):
         filters = query_filters(self.request.query_params, {"member": None})
         return selectors.points_list(
             user=self.request.user, member=filters.get("member", "")
+        )
+
+
+class SnapshotListApi(ListAPIView):
+    """GET /api/v1/snapshots/: daily trend snapshots of the person's teams and
+    their repositories, oldest first (``team``, ``repository`` id or full name,
+    ``since`` YYYY-MM-DD)."""
+
+    class OutputSerializer(serializers.ModelSerializer):
+        team = serializers.CharField(source="organization.slug", default=None)
+        repository = serializers.IntegerField(source="repository_id", default=None)
+        repository_name = serializers.CharField(
+            source="repository.full_name", default=None
+        )
+
+        class Meta:
+            model = TrendSnapshot
+            fields = [
+                "day",
+                "team",
+                "repository",
+                "repository_name",
+                "open_pulls",
+                "waiting_requests",
+                "stuck_pulls",
+                "median_first_review_hours",
+                "p75_first_review_hours",
+                "reviews",
+                "points",
+            ]
+
+    serializer_class = OutputSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("team", str, description="organization slug"),
+            OpenApiParameter("repository", str, description="id or full name"),
+            OpenApiParameter("since", str, description="YYYY-MM-DD"),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = query_filters(
+            self.request.query_params,
+            {"team": None, "repository": None, "since": None},
+        )
+        since = None
+        if "since" in filters:
+            try:
+                since = date.fromisoformat(filters["since"])
+            except ValueError:
+                raise ValidationError(
+                    {"error": "since must be a date, YYYY-MM-DD"}
+                ) from None
+        return selectors.snapshot_list(
+            user=self.request.user,
+            team=filters.get("team", ""),
+            repository=filters.get("repository", ""),
+            since=since,
         )

@@ -145,3 +145,61 @@ class Season(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organization})"
+
+
+class TrendSnapshot(models.Model):
+    """One day of review health, for one repository or one whole team (exactly
+    one of the two is set), kept two years for trends and sparklines."""
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="trend_snapshots",
+    )
+    repository = models.ForeignKey(
+        ConnectedRepository,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="trend_snapshots",
+    )
+    day = models.DateField()
+    open_pulls = models.PositiveIntegerField(default=0)
+    waiting_requests = models.PositiveIntegerField(
+        default=0, help_text="Review requests nobody has answered yet."
+    )
+    stuck_pulls = models.PositiveIntegerField(
+        default=0, help_text="Open, ready pull requests quiet for three days."
+    )
+    median_first_review_hours = models.FloatField(
+        null=True, blank=True, help_text="Business hours, pull requests of 7 days."
+    )
+    p75_first_review_hours = models.FloatField(null=True, blank=True)
+    reviews = models.PositiveIntegerField(default=0, help_text="Submitted that day.")
+    points = models.IntegerField(default=0, help_text="Earned that day.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(organization__isnull=True)
+                ^ models.Q(repository__isnull=True),
+                name="snapshot_of_team_or_repository",
+            ),
+            models.UniqueConstraint(
+                fields=["repository", "day"],
+                condition=models.Q(repository__isnull=False),
+                name="one_snapshot_per_repository_day",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "day"],
+                condition=models.Q(organization__isnull=False),
+                name="one_snapshot_per_team_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="snapshot_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.repository or self.organization} on {self.day}"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from integrations.models import ConnectedRepository, Organization
 from integrations.selectors import repositories_visible_to
 from reviews.models import ProviderIdentity, PullState
 from reviews.selectors import member_label
-from rewards.models import PointsEntry, Season
+from rewards.models import PointsEntry, Season, TrendSnapshot
 from rewards.services import rule_get
 
 PERIODS = {
@@ -180,3 +181,31 @@ def my_points_summary(*, user: Any, identities: list) -> dict:
         "week": week or 0,
         "recent": [(entry, entry_is_provisional(entry)) for entry in recent],
     }
+
+
+def snapshot_list(
+    *, user: Any, team: str = "", repository: str = "", since: date | None = None
+) -> QuerySet[TrendSnapshot]:
+    """Trend snapshots of the person's teams and their repositories, oldest
+    first; ``repository`` is an id or a full name."""
+    teams = Organization.objects.all()
+    if not user.is_superuser:
+        teams = teams.filter(memberships__user=user)
+    if team:
+        teams = teams.filter(slug=team)
+    repositories = ConnectedRepository.objects.filter(organization__in=teams)
+    queryset = TrendSnapshot.objects.select_related("organization", "repository")
+    if repository:
+        lookup = (
+            {"pk": int(repository)}
+            if repository.isdigit()
+            else {"full_name": repository}
+        )
+        queryset = queryset.filter(repository__in=repositories.filter(**lookup))
+    else:
+        queryset = queryset.filter(
+            Q(organization__in=teams) | Q(repository__in=repositories)
+        )
+    if since is not None:
+        queryset = queryset.filter(day__gte=since)
+    return queryset.order_by("day", "organization_id", "repository_id", "pk")

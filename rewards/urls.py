@@ -7,4 +7,5 @@ app_name = "rewards"
 urlpatterns = [
     path("api/v1/leaderboard/", api.LeaderboardListApi.as_view(), name="leaderboard"),
     path("api/v1/points/", api.PointsListApi.as_view(), name="points"),
+    path("api/v1/snapshots/", api.SnapshotListApi.as_view(), name="snapshots"),
 ]

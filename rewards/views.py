@@ -1,12 +1,17 @@
-"""Dashboard pages: the leaderboard and a person's points history."""
+"""Dashboard pages: the leaderboard, a person's points history and a team's
+trends."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from codequest.charts import sparkline
 from integrations.selectors import organizations_of
 from reviews.selectors import member_label
 from reviews.views import team_param
@@ -73,3 +78,65 @@ def points_view(request: HttpRequest) -> HttpResponse:
             "section": "points",
         },
     )
+
+
+TREND_DAYS = 84  # twelve weeks
+# (field, title, unit, lower is better)
+TREND_FIGURES = [
+    ("open_pulls", "Open pull requests", "", True),
+    ("waiting_requests", "Review requests waiting", "", True),
+    ("stuck_pulls", "Stuck pull requests", "", True),
+    ("median_first_review_hours", "Median time to first review", " h", True),
+    ("reviews", "Reviews per day", "", False),
+    ("points", "Points per day", "", False),
+]
+
+
+@login_required
+def trends_view(request: HttpRequest) -> HttpResponse:
+    """Twelve weeks of one team's daily snapshots: a sparkline per figure and
+    how the last week compares with the one before."""
+    teams = organizations_of(request.user)
+    team = team_param(request, teams) or (teams[0][0] if teams else "")
+    since = timezone.localdate() - timedelta(days=TREND_DAYS)
+    snapshots = (
+        list(
+            selectors.snapshot_list(user=request.user, team=team, since=since).filter(
+                organization__isnull=False
+            )
+        )
+        if team
+        else []
+    )
+    # Up to yesterday: today's snapshot is taken tonight.
+    days = [since + timedelta(days=offset) for offset in range(TREND_DAYS)]
+    by_day = {snapshot.day: snapshot for snapshot in snapshots}
+    figures = [
+        {
+            "title": title,
+            "unit": unit,
+            "line": sparkline(
+                [_value(by_day.get(day), field) for day in days],
+                lower_is_better=lower_is_better,
+            ),
+        }
+        for field, title, unit, lower_is_better in TREND_FIGURES
+    ]
+    return render(
+        request,
+        "dashboard/trends.html",
+        {
+            "section": "trends",
+            "teams": teams,
+            "team": team,
+            "figures": figures,
+            "has_data": bool(snapshots),
+            "first_day": days[0],
+            "last_day": days[-1],
+        },
+    )
+
+
+def _value(snapshot, field: str) -> float | None:
+    value = getattr(snapshot, field) if snapshot is not None else None
+    return None if value is None else float(value)

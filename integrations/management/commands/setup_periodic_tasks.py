@@ -25,6 +25,7 @@ SCHEDULES = [
         "integrations.teams_members_refresh",
         86400,
     ),
+    ("Take yesterday's trend snapshots", "rewards.snapshots_take", 86400),
 ]
 
 

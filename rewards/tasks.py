@@ -1,0 +1,13 @@
+"""Celery tasks of the rewards app."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="rewards.snapshots_take", ignore_result=True)
+def snapshots_take_task() -> None:
+    """Daily: yesterday's trend snapshot of every repository and team."""
+    from rewards.snapshots import snapshots_take
+
+    snapshots_take()
