@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from integrations import selectors, services
@@ -121,10 +122,12 @@ def repository_connect_view(request: HttpRequest) -> HttpResponse:
     except ProviderError as exc:
         messages.error(request, f"Not connected: {exc}.")
         return back
+    pulls = ngettext("%d pull request", "%d pull requests", result.pull_requests)
+    reviews = ngettext("%d review", "%d reviews", result.reviews)
+    pulls, reviews = pulls % result.pull_requests, reviews % result.reviews
     messages.success(
         request,
-        f"Connected {result.repository.full_name}: {result.pull_requests} pull "
-        f"requests and {result.reviews} reviews imported.",
+        f"Connected {result.repository.full_name}: {pulls} and {reviews} imported.",
     )
     return redirect("repository", repository_id=result.repository.pk)
 

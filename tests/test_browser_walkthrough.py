@@ -115,7 +115,7 @@ def test_from_sign_up_to_a_working_team(live_server, github):
         expect(jobs.filter(has_text="acme/api")).to_contain_text("Connected")
         expect(jobs.filter(has_text="acme/web")).to_contain_text("ping sent")
         expect(jobs.filter(has_text="acme/web")).to_contain_text(
-            "imported 1 pull requests"
+            "imported 1 pull request "
         )
         shoot(page, "2-connecting")
 
@@ -229,7 +229,7 @@ def test_gitlab_from_sign_up_through_connect_and_import(live_server, gitlab):
         job = page.locator("li.job")
         expect(job).to_contain_text("Connected")
         expect(job).to_contain_text("token can read the repository")
-        expect(job).to_contain_text("imported 1 pull requests")
+        expect(job).to_contain_text("imported 1 pull request ")
         shoot(page, "gitlab-1-connecting")
 
         def hook_verified() -> bool:

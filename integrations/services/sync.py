@@ -168,13 +168,19 @@ def _import(
         changed += [f"#{snapshot.number} {what}" for what in changes]
         found.pull_requests += 1
         found.reviews += len(reviews)
-        progress(f"#{snapshot.number} {snapshot.state}: {len(reviews)} reviews")
+        progress(
+            f"#{snapshot.number} {snapshot.state}: {_count(len(reviews), 'review')}"
+        )
     _bookmark(repository, "", newest, started)
     progress(
-        f"imported {found.pull_requests} pull requests and {found.reviews} reviews "
-        f"(last {days} days)"
+        f"imported {_count(found.pull_requests, 'pull request')} and "
+        f"{_count(found.reviews, 'review')} (last {days} days)"
     )
     return found
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 def _reconcile(

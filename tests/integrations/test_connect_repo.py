@@ -130,7 +130,7 @@ def test_connect_validates_stores_registers_pings_and_imports():
     assert pull.base_ref == "topic/RewriteWithGeneratedCode"
     review = Review.objects.get()
     assert (review.reviewer_login, review.state) == ("jzelinskie", "approved")
-    assert "imported 1 pull requests and 1 reviews" in output
+    assert "imported 1 pull request and 1 review" in output
     assert TOKEN not in output
 
 
@@ -353,9 +353,7 @@ def test_team_admin_connects_from_the_team_page(client, team_admin):
             "/dashboard/repositories/connect", form_data(team_admin), follow=True
         )
     page = response.content.decode()
-    assert (
-        "Connected PyGithub/PyGithub: 1 pull requests and 1 reviews imported." in page
-    )
+    assert "Connected PyGithub/PyGithub: 1 pull request and 1 review imported." in page
     assert TOKEN not in page
     repository = ConnectedRepository.objects.get()
     assert response.redirect_chain[-1][0] == f"/dashboard/repositories/{repository.pk}/"

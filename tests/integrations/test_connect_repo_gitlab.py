@@ -134,7 +134,7 @@ def test_connect_gitlab_project_end_to_end():
     assert pull.head_sha == "8" * 40
     review = Review.objects.get()
     assert (review.reviewer_login, review.state) == ("root", "approved")
-    assert "imported 1 pull requests and 1 reviews" in output
+    assert "imported 1 pull request and 1 review" in output
     credential = ProviderCredential.objects.get()
     assert credential.token == TOKEN
     assert TOKEN not in credential.token_encrypted

@@ -310,7 +310,7 @@ def test_a_job_connects_with_the_persons_own_connection(client, connection, team
         for line in lines
     )
     assert "ping sent: the webhook shows as verified once it arrives" in lines
-    assert lines[-1].startswith("imported 1 pull requests and 1 reviews")
+    assert lines[-1].startswith("imported 1 pull request and 1 review")
     repository = ConnectedRepository.objects.get()
     assert (job.repository, repository.organization) == (repository, team)
     assert repository.credential == connection  # no token copied
