@@ -6,6 +6,8 @@ for the team's admins (403 for other members)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -90,14 +92,7 @@ class RepositoryInfoApi(APIView):
 
     @extend_schema(parameters=[USE_CACHE], responses=_InfoSerializer)
     def get(self, request: Request, repository_id: int) -> Response:
-        repository = _repository(request, repository_id)
-        try:
-            answer = operations.repository_info_get(
-                repository=repository, use_cache=_use_cache(request)
-            )
-        except ProviderError as exc:
-            return _failure(repository, exc)
-        return _answer(answer, _info(repository, answer.value))
+        return _cached(request, repository_id, operations.repository_info_get, _info)
 
 
 class RepositoryPullsLiveApi(APIView):
@@ -105,14 +100,12 @@ class RepositoryPullsLiveApi(APIView):
 
     @extend_schema(parameters=[USE_CACHE], responses=_PullSerializer(many=True))
     def get(self, request: Request, repository_id: int) -> Response:
-        repository = _repository(request, repository_id)
-        try:
-            answer = operations.repository_pulls_live(
-                repository=repository, use_cache=_use_cache(request)
-            )
-        except ProviderError as exc:
-            return _failure(repository, exc)
-        return _answer(answer, _PullSerializer(answer.value, many=True).data)
+        return _cached(
+            request,
+            repository_id,
+            operations.repository_pulls_live,
+            lambda _, pulls: _PullSerializer(pulls, many=True).data,
+        )
 
 
 class RepositoryIssuesApi(APIView):
@@ -120,14 +113,12 @@ class RepositoryIssuesApi(APIView):
 
     @extend_schema(parameters=[USE_CACHE], responses=_IssueSerializer(many=True))
     def get(self, request: Request, repository_id: int) -> Response:
-        repository = _repository(request, repository_id)
-        try:
-            answer = operations.repository_issues_live(
-                repository=repository, use_cache=_use_cache(request)
-            )
-        except ProviderError as exc:
-            return _failure(repository, exc)
-        return _answer(answer, _linked(repository, _IssueSerializer, answer.value))
+        return _cached(
+            request,
+            repository_id,
+            operations.repository_issues_live,
+            lambda repository, issues: _linked(repository, _IssueSerializer, issues),
+        )
 
 
 class RepositoryWorkflowsApi(APIView):
@@ -136,14 +127,12 @@ class RepositoryWorkflowsApi(APIView):
 
     @extend_schema(parameters=[USE_CACHE], responses=_WorkflowSerializer(many=True))
     def get(self, request: Request, repository_id: int) -> Response:
-        repository = _repository(request, repository_id)
-        try:
-            answer = operations.repository_workflows(
-                repository=repository, use_cache=_use_cache(request)
-            )
-        except ProviderError as exc:
-            return _failure(repository, exc)
-        return _answer(answer, _linked(repository, _WorkflowSerializer, answer.value))
+        return _cached(
+            request,
+            repository_id,
+            operations.repository_workflows,
+            lambda repository, runs: _linked(repository, _WorkflowSerializer, runs),
+        )
 
 
 class RepositorySettingsApi(APIView):
@@ -323,9 +312,24 @@ def _linked(repository: ConnectedRepository, serializer, items) -> list[dict]:
     return rows
 
 
-def _answer(answer: operations.Answer, data) -> Response:
+def _cached(
+    request: Request,
+    repository_id: int,
+    read: Callable[..., operations.Answer],
+    present: Callable[[ConnectedRepository, Any], Any],
+) -> Response:
+    """A read through the cache: ``{"cached", "fetched_at", "data"}``, or 502."""
+    repository = _repository(request, repository_id)
+    try:
+        answer = read(repository=repository, use_cache=_use_cache(request))
+    except ProviderError as exc:
+        return _failure(repository, exc)
     return Response(
-        {"cached": answer.cached, "fetched_at": answer.fetched_at, "data": data}
+        {
+            "cached": answer.cached,
+            "fetched_at": answer.fetched_at,
+            "data": present(repository, answer.value),
+        }
     )
 
 

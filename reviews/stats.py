@@ -143,17 +143,11 @@ def _moment(epoch: float | None) -> datetime | None:
 
 def _first_reviews(repositories: QuerySet, since: datetime) -> list[tuple]:
     """(opened, first review by someone else, merged) per PR opened since."""
-    first = (
-        Review.objects.filter(pull_request=OuterRef("pk"))
-        .exclude(reviewer_login=OuterRef("author_login"))
-        .order_by("submitted_at")
-        .values("submitted_at")[:1]
-    )
     rows = (
         PullRequest.objects.filter(
             repository__in=repositories, provider_created_at__gte=since
         )
-        .annotate(first_review_at=Subquery(first))
+        .annotate(first_review_at=_first_review())
         .values_list(
             Epoch("provider_created_at"), Epoch("first_review_at"), Epoch("merged_at")
         )
@@ -166,19 +160,13 @@ def first_review_hours(
 ) -> dict[int, list[float]]:
     """Per repository, the business hours from opening to the first review by
     someone else, of pull requests opened in [since, until) that have one."""
-    first = (
-        Review.objects.filter(pull_request=OuterRef("pk"))
-        .exclude(reviewer_login=OuterRef("author_login"))
-        .order_by("submitted_at")
-        .values("submitted_at")[:1]
-    )
     rows = (
         PullRequest.objects.filter(
             repository_id__in=repository_ids,
             provider_created_at__gte=since,
             provider_created_at__lt=until,
         )
-        .annotate(first_review_at=Subquery(first))
+        .annotate(first_review_at=_first_review())
         .filter(first_review_at__isnull=False)
         .values_list(
             "repository_id", Epoch("provider_created_at"), Epoch("first_review_at")
@@ -195,6 +183,16 @@ def first_review_hours(
 def percentiles(values: list[float]) -> Percentiles:
     """Median and 75th percentile (and how many values)."""
     return _percentiles(values)
+
+
+def _first_review() -> Subquery:
+    """When someone other than its author first reviewed the pull request."""
+    return Subquery(
+        Review.objects.filter(pull_request=OuterRef("pk"))
+        .exclude(reviewer_login=OuterRef("author_login"))
+        .order_by("submitted_at")
+        .values("submitted_at")[:1]
+    )
 
 
 def _turnarounds(repositories: QuerySet, since: datetime) -> list[float]:
