@@ -685,6 +685,13 @@ def logins(items: Any, key: str) -> tuple[str, ...]:
     return tuple(sorted({value for value in found if isinstance(value, str) and value}))
 
 
-def label_color(value: Any) -> str:
-    """A provider's colour ("00ff00", "#5843AD") as six lowercase hex digits."""
-    return text(value).lstrip("#").lower()
+def label_from(data: Any, provider: str) -> LabelInfo:
+    """A label object as GitHub and GitLab both answer it; the colour ("00ff00",
+    "#5843AD") as six lowercase hex digits."""
+    if not isinstance(data, dict):
+        raise ProviderError(f"{provider} answered a label change with no label")
+    return LabelInfo(
+        name=text(data.get("name")),
+        color=text(data.get("color")).lstrip("#").lower(),
+        description=text(data.get("description")),
+    )

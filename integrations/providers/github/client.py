@@ -44,7 +44,7 @@ from integrations.providers.base import (
     WorkflowInfo,
     answer_excerpt,
     host_of,
-    label_color,
+    label_from,
     parse_time,
     require_int,
     text,
@@ -295,7 +295,7 @@ class GitHubClient:
                 f"/repos/{quote(full_name, safe='/')}/labels",
                 input={"name": name, "color": color, "description": description},
             )
-        return _label(data)
+        return label_from(data, "GitHub")
 
     def label_update(
         self,
@@ -320,7 +320,7 @@ class GitHubClient:
             _, data = self._gh.requester.requestJsonAndCheck(
                 "PATCH", _label_url(full_name, name), input=body
             )
-        return _label(data)
+        return label_from(data, "GitHub")
 
     def label_delete(self, full_name: str, name: str) -> None:
         """``DELETE /repos/{owner}/{repo}/labels/{name}`` (204)."""
@@ -764,14 +764,3 @@ def _review_from_api(raw: Payload) -> ReviewSnapshot | None:
 
 def _label_url(full_name: str, name: str) -> str:
     return f"/repos/{quote(full_name, safe='/')}/labels/{quote(name, safe='')}"
-
-
-def _label(data: Any) -> LabelInfo:
-    """A REST label object."""
-    if not isinstance(data, dict):
-        raise ProviderError("GitHub answered a label change with no label")
-    return LabelInfo(
-        name=text(data.get("name")),
-        color=label_color(data.get("color")),
-        description=text(data.get("description")),
-    )

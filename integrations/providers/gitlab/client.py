@@ -45,7 +45,7 @@ from integrations.providers.base import (
     WorkflowInfo,
     answer_excerpt,
     host_of,
-    label_color,
+    label_from,
     logins,
     parse_optional_time,
     parse_time,
@@ -356,7 +356,7 @@ class GitLabClient:
             attrs = self._gl.http_post(
                 f"{_project_path(full_name)}/labels", post_data=body
             )
-        return _label(attrs)
+        return label_from(attrs, "GitLab")
 
     def label_update(
         self,
@@ -377,7 +377,7 @@ class GitLabClient:
             body["description"] = description
         with _translated("label_update", f"label {name} of {full_name}"):
             attrs = self._gl.http_put(_label_path(full_name, name), post_data=body)
-        return _label(attrs)
+        return label_from(attrs, "GitLab")
 
     def label_delete(self, full_name: str, name: str) -> None:
         """``DELETE /projects/:id/labels/:label_id``."""
@@ -722,13 +722,3 @@ def _project_path(full_name: str) -> str:
 
 def _label_path(full_name: str, name: str) -> str:
     return f"{_project_path(full_name)}/labels/{quote(name, safe='')}"
-
-
-def _label(attrs: Any) -> LabelInfo:
-    if not isinstance(attrs, dict):
-        raise ProviderError("GitLab answered a label change with no label")
-    return LabelInfo(
-        name=text(attrs.get("name")),
-        color=label_color(attrs.get("color")),
-        description=text(attrs.get("description")),
-    )
