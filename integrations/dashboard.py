@@ -21,7 +21,12 @@ from integrations.services.api_tokens import (
     api_token_list,
     api_token_revoke,
 )
-from reviews.selectors import my_identities, pull_request_list, review_queue
+from reviews.selectors import (
+    my_identities,
+    pull_request_list,
+    pulls_with_stale_approval,
+    review_queue,
+)
 from rewards.selectors import leaderboard_list, my_points_summary
 
 
@@ -57,7 +62,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "repositories": repositories,
             "teams": teams,
             "open_pulls": list(
-                pull_request_list(user=request.user, filters={"state": "open"})[:8]
+                pull_request_list(
+                    user=request.user, filters={"state": "open"}
+                ).annotate(has_stale_approval=pulls_with_stale_approval())[:8]
             ),
             # Only someone in no team yet is told about their waiting requests.
             "waiting": [] if teams else selectors.join_requests_of(request.user),

@@ -442,3 +442,33 @@ class ReviewAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"assignment for {self.pull_request_id}: {', '.join(self.reviewers)}"
+
+
+class ForcePush(models.Model):
+    """A push that rewrote a branch (GitHub says ``forced``): approvals of the
+    commit it replaced are of a version that no longer exists."""
+
+    repository = models.ForeignKey(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="force_pushes"
+    )
+    ref = models.TextField(help_text="The branch, without refs/heads/.")
+    before_sha = models.CharField(max_length=64)
+    after_sha = models.CharField(max_length=64)
+    pushed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "ref", "before_sha", "after_sha"],
+                name="unique_force_push",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["repository", "before_sha"], name="force_push_before")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.repository} {self.ref}: {self.before_sha[:7]}→{self.after_sha[:7]}"
+        )

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -15,11 +24,13 @@ from reviews.assignment.explanations import reasons_for
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     Comment,
+    ForcePush,
     ProviderIdentity,
     PullRequest,
     Review,
     ReviewAssignment,
     ReviewRequest,
+    ReviewState,
 )
 
 
@@ -189,3 +200,64 @@ def _why(request, assignments: list) -> tuple[str, ...]:
             continue
         return reasons_for(assignment.explanation, login)
     return ("requested directly on the provider",)
+
+
+def stale_approvals() -> Exists:
+    """For a Review queryset: an approval of a commit that a force-push on the
+    pull request's branch replaced ("approved an older version")."""
+    return Exists(
+        ForcePush.objects.filter(
+            repository=OuterRef("pull_request__repository"),
+            ref=OuterRef("pull_request__head_ref"),
+            before_sha=OuterRef("commit_sha"),
+        )
+    )
+
+
+def pulls_with_stale_approval() -> Exists:
+    """For a PullRequest queryset: it holds an approval of a rewritten commit."""
+    return Exists(
+        Review.objects.filter(pull_request=OuterRef("pk"), state=ReviewState.APPROVED)
+        .exclude(commit_sha="")
+        .exclude(commit_sha=OuterRef("head_sha"))
+        .filter(
+            Exists(
+                ForcePush.objects.filter(
+                    repository=OuterRef(OuterRef("repository")),
+                    ref=OuterRef(OuterRef("head_ref")),
+                    before_sha=OuterRef("commit_sha"),
+                )
+            )
+        )
+    )
+
+
+def my_stale_approvals(
+    *, user: Any, identities: list[ProviderIdentity]
+) -> list[Review]:
+    """This person's approvals, on open pull requests, of a version a
+    force-push replaced: they may want to look again. One query."""
+    if not identities:
+        return []
+    by_login = Q()
+    for identity in identities:
+        by_login |= Q(
+            reviewer_login=identity.login,
+            pull_request__repository__provider=identity.provider,
+            pull_request__repository__host=identity.host,
+        )
+    reviews = (
+        _scoped(
+            Review.objects.filter(
+                by_login, state=ReviewState.APPROVED, pull_request__state="open"
+            ),
+            user,
+            "pull_request__repository",
+        )
+        .exclude(commit_sha="")
+        .exclude(commit_sha=F("pull_request__head_sha"))
+        .filter(stale_approvals())
+        .select_related("pull_request__repository")
+        .order_by("-submitted_at", "-id")
+    )
+    return list(reviews[:50])

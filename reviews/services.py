@@ -24,11 +24,13 @@ from integrations.providers.base import (
     EventKind,
     NormalizedEvent,
     PullRequestSnapshot,
+    PushSnapshot,
     ReviewSnapshot,
     UserRef,
 )
 from reviews.models import (
     Comment,
+    ForcePush,
     ProviderIdentity,
     PullRequest,
     PullRequestHead,
@@ -133,6 +135,10 @@ def event_apply(
                 external_ids=event.thread_comment_ids,
                 is_resolved=event.kind is EventKind.THREAD_RESOLVED,
             )
+    if event.push is not None and event.push.is_forced and repository is not None:
+        changed |= force_push_record(
+            repository=repository, push=event.push, pushed_at=event.occurred_at
+        )
     if repository is not None:
         identities_record(
             provider=event.provider,
@@ -397,6 +403,26 @@ def comments_mark_resolved(
         .update(is_resolved=is_resolved)
     )
     return updated > 0
+
+
+def force_push_record(
+    *, repository: ConnectedRepository, push: PushSnapshot, pushed_at: Any
+) -> bool:
+    """Remember a branch rewrite (idempotent). Which approvals it outdated is
+    read from it when shown, so the order events arrive in does not matter."""
+    if not push.ref.startswith(BRANCH_PREFIX) or not push.before.strip("0"):
+        return False  # a tag, or a new branch: nothing was rewritten
+    _, created = ForcePush.objects.get_or_create(
+        repository=repository,
+        ref=push.ref.removeprefix(BRANCH_PREFIX),
+        before_sha=push.before,
+        after_sha=push.after,
+        defaults={"pushed_at": pushed_at},
+    )
+    return created
+
+
+BRANCH_PREFIX = "refs/heads/"
 
 
 def identities_record(

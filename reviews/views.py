@@ -21,10 +21,16 @@ STATS_WINDOWS = {"7": 7, "28": 28, "90": 90}
 def queue_view(request: HttpRequest) -> HttpResponse:
     identities = selectors.my_identities(request.user)
     queue = selectors.review_queue(user=request.user, identities=identities)
+    stale = selectors.my_stale_approvals(user=request.user, identities=identities)
     return render(
         request,
         "dashboard/queue.html",
-        {"queue": queue, "identities": identities, "section": "queue"},
+        {
+            "queue": queue,
+            "stale": stale,
+            "identities": identities,
+            "section": "queue",
+        },
     )
 
 
