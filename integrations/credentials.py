@@ -45,6 +45,16 @@ class NeedsReconnect(ProviderAuthError):
     """The stored token was refused before; nobody should try it again."""
 
 
+def oauth_connection(*, user: Any, provider: str) -> ProviderCredential | None:
+    """The person's working "Connect GitHub/GitLab" grant."""
+    return ProviderCredential.objects.filter(
+        user=user,
+        provider=provider,
+        kind=ProviderCredential.Kind.OAUTH,
+        status=ProviderCredential.Status.ACTIVE,
+    ).first()
+
+
 def credential_client(credential: ProviderCredential) -> RepoClient:
     """An API client for a stored token; refuses one already marked refused."""
     if credential.status == ProviderCredential.Status.NEEDS_RECONNECT:

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from integrations import selectors
+from integrations.credentials import oauth_connection
 from integrations.models import RepositoryConnectJob
 from integrations.providers import PROVIDERS
 from integrations.providers.base import ProviderError
@@ -27,7 +28,7 @@ def repository_pick_view(request: HttpRequest, provider: str) -> HttpResponse:
     adapter = PROVIDERS.get(provider)
     if adapter is None:
         raise Http404("no such provider")
-    credential = picker.oauth_connection(user=request.user, provider=provider)
+    credential = oauth_connection(user=request.user, provider=provider)
     if credential is None:
         messages.info(
             request, f"Connect {adapter.name} first: the list comes from your account."

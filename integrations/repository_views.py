@@ -133,7 +133,7 @@ def repository_reconnect_view(request: HttpRequest, repository_id: int) -> HttpR
     if not selectors.repository_manageable(request.user, repository):
         return HttpResponseForbidden(ADMINS_ONLY)
     try:
-        services.repository_reconnect(repository=repository)
+        services.repository_reconnect(repository=repository, user=request.user)
     except (ProviderError, services.WebhookConflict) as exc:
         messages.error(request, f"Not reconnected: {exc}.")
     else:

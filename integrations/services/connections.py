@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.credentials import credential_client
+from integrations.credentials import credential_client, oauth_connection
 from integrations.models import (
     ConnectedRepository,
     Organization,
@@ -156,15 +157,35 @@ def repository_disconnect(
 
 
 def repository_reconnect(
-    *, repository: ConnectedRepository, progress: Progress = lambda line: None
+    *,
+    repository: ConnectedRepository,
+    user: Any = None,
+    progress: Progress = lambda line: None,
 ) -> None:
     """Follow a repository again: its hook is registered anew with its own token
-    (an App installation needs none) and a sync closes the gap since."""
+    (an App installation needs none) and a sync closes the gap since. When its
+    token is gone or refused, the reconnecting person's own connection to the
+    provider takes over."""
+    credential = repository.credential
+    if credential is None or credential.status != ProviderCredential.Status.ACTIVE:
+        own = (
+            oauth_connection(user=user, provider=repository.provider) if user else None
+        )
+        if own is not None and own.api_url == credential_api_url(repository):
+            repository.credential = own
+            repository.save(update_fields=["credential", "updated_at"])
     if repository.credential is not None or repository.installation_id is None:
         webhook_reregister(repository=repository, progress=progress)
     repository.is_active = True
     repository.save(update_fields=["is_active", "updated_at"])
     repository_sync_request(repository=repository)
+
+
+def credential_api_url(repository: ConnectedRepository) -> str:
+    """The API its token must be for: the stored one's, else the provider's."""
+    if repository.credential is not None:
+        return repository.credential.api_url
+    return get_provider(repository.provider).api_url()
 
 
 def repository_sync_request(*, repository: ConnectedRepository) -> bool:

@@ -51,16 +51,6 @@ class Choice:
     team: str  # the name of the team that owns it here, "" when none
 
 
-def oauth_connection(*, user: Any, provider: str) -> ProviderCredential | None:
-    """The person's working "Connect GitHub/GitLab" grant."""
-    return ProviderCredential.objects.filter(
-        user=user,
-        provider=provider,
-        kind=ProviderCredential.Kind.OAUTH,
-        status=ProviderCredential.Status.ACTIVE,
-    ).first()
-
-
 def repositories_connectable(
     *, credential: ProviderCredential, fresh: bool = False
 ) -> list[RepositorySnapshot]:

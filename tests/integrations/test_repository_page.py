@@ -281,3 +281,55 @@ def test_reconnect_with_a_refused_token_says_so(client, repository):
     assert "Not reconnected:" in response.content.decode()
     repository.refresh_from_db()
     assert not repository.is_active
+
+
+def test_reconnect_with_the_admins_own_connection_when_the_token_is_refused(
+    client, repository, team_admin, settings, django_capture_on_commit_callbacks
+):
+    from integrations.models import ProviderCredential
+    from integrations.services import oauth_credential_store
+    from tests.integrations.test_connect_repo import API
+
+    with responses.RequestsMock() as rsps:
+        rsps.delete(f"{REPO}/hooks/{HOOK_ID}", status=204)
+        client.post(url(repository, "disconnect/"))
+    ProviderCredential.objects.filter(pk=repository.credential_id).update(
+        status="needs_reconnect"
+    )
+    settings.GITHUB_API_URL = API  # the admin connected the same GitHub
+    lead = get_user_model().objects.get(username="lead")
+    own = oauth_credential_store(
+        user=lead, provider="github", account_login="lead", token="gho_lead_own"
+    )
+    with responses.RequestsMock() as rsps:
+        rsps.get(REPO, json=recorded("repo.json"))
+        rsps.get(f"{REPO}/hooks", json=[])
+        rsps.post(f"{REPO}/hooks", status=201, json=recorded("hook_created.json"))
+        rsps.get(f"{REPO}/hooks/{HOOK_ID}", json=recorded("hook_created.json"))
+        rsps.post(f"{REPO}/hooks/{HOOK_ID}/pings", status=204)
+        with django_capture_on_commit_callbacks():
+            response = client.post(url(repository, "reconnect/"), follow=True)
+        assert rsps.calls[0].request.headers["Authorization"] == "token gho_lead_own"
+    assert "reconnected" in response.content.decode()
+    repository.refresh_from_db()
+    assert (repository.is_active, repository.credential_id) == (True, own.pk)
+
+
+def test_a_connection_to_another_github_does_not_take_over(
+    client, repository, settings
+):
+    from integrations.models import ProviderCredential
+    from integrations.services import oauth_credential_store
+
+    ProviderCredential.objects.filter(pk=repository.credential_id).update(
+        status="needs_reconnect"
+    )
+    lead = get_user_model().objects.get(username="lead")
+    oauth_credential_store(  # github.com, not the Enterprise host it lives on
+        user=lead, provider="github", account_login="lead", token="gho_elsewhere"
+    )
+    with responses.RequestsMock():
+        response = client.post(url(repository, "reconnect/"), follow=True)
+    assert "Not reconnected:" in response.content.decode()
+    repository.refresh_from_db()
+    assert repository.credential.kind == "access_token"
