@@ -454,7 +454,14 @@ X_FRAME_OPTIONS = "DENY"
 if PUBLIC_URL.startswith("https://"):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Behind the TLS-terminating proxy, which must set (and overwrite) this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Strict-Transport-Security on HTTPS answers; off until an operator is sure the
+# site stays on HTTPS (browsers remember it for that long).
+SECURE_HSTS_SECONDS = _setting(env.int, "DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _strict_bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+)
 
 # Raw webhook bodies are read by the receiver itself, not Django's form parser.
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 1024

@@ -44,6 +44,11 @@ def test_development_defaults_need_no_configuration(tmp_path):
         ({"PUBLIC_URL": "not a url"}, "PUBLIC_URL"),
         ({"GITLAB_URL": "ftp://gitlab.example.com"}, "GITLAB_URL"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG"),
+        ({"DJANGO_SECURE_HSTS_SECONDS": "a year"}, "DJANGO_SECURE_HSTS_SECONDS"),
+        (
+            {"DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "sure"},
+            "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        ),
         ({"DATABASE_URL": "postgres://db/x"}, "SECRET_KEY"),
         ({"GITHUB_APP_ID": "my-app"}, "GITHUB_APP_ID"),
         ({"GITHUB_APP_PRIVATE_KEY": "not a key"}, "GITHUB_APP_PRIVATE_KEY"),
