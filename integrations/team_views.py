@@ -217,10 +217,7 @@ def team_refresh_view(request: HttpRequest, slug: str) -> HttpResponse:
     if not team.source_path:
         raise Http404("this team does not follow a provider")
     try:
-        credential = team.source_credential
-        if credential is None or credential.status != credential.Status.ACTIVE:
-            team_services.team_source_adopt(team=team, user=request.user)
-        joined, left = team_services.team_members_refresh(team=team)
+        joined, left = team_services.team_members_refresh(team=team, by=request.user)
     except TeamError as exc:
         messages.error(request, f"Members not refreshed: {exc}")
     else:

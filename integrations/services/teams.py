@@ -152,10 +152,16 @@ def _source_check(*, user: Any, provider: str, path: str) -> _Source:
     return _Source(provider, adapter.name, host, path, credential, logins)
 
 
-def team_members_refresh(*, team: Organization) -> tuple[int, int]:
+def team_members_refresh(*, team: Organization, by: Any = None) -> tuple[int, int]:
     """Read the provider's member list again and follow it: (joined, left).
-    A failure is kept on the team (shown to its admins); members stay."""
+    When the connection that read it is gone, the admin refreshing (``by``)
+    lends their own from now on. A failure is kept on the team (shown to its
+    admins); members stay."""
     credential = team.source_credential
+    usable = credential is not None and credential.status == credential.Status.ACTIVE
+    if by is not None and not usable:
+        credential = team.source_credential = _connection_of(by, team.source_provider)
+        team.save(update_fields=["source_credential", "updated_at"])
     try:
         if credential is None or credential.status != credential.Status.ACTIVE:
             raise TeamError(
@@ -173,12 +179,6 @@ def team_members_refresh(*, team: Organization) -> tuple[int, int]:
         update_fields=["source_members", "members_synced_at", "members_sync_error"]
     )
     return _memberships_apply(team)
-
-
-def team_source_adopt(*, team: Organization, user: Any) -> None:
-    """A team admin lends their own connection to read the members from now on."""
-    team.source_credential = _connection_of(user, team.source_provider)
-    team.save(update_fields=["source_credential", "updated_at"])
 
 
 def teams_members_refresh_all() -> int:
