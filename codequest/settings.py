@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -160,6 +161,46 @@ WEBHOOK_SWEEP_AFTER_SECONDS = _setting(
     env.int, "CODEQUEST_SWEEP_AFTER_SECONDS", default=60
 )
 WEBHOOK_MAX_ATTEMPTS = 6
+
+
+def _rate(name: str, default: str) -> tuple[int, float]:
+    """``N/s``, ``N/m`` or ``N/h`` -> (N, period in seconds); ``0`` or ``off``
+    turns the limit off (N = 0)."""
+    raw = env.str(name, default=default).strip().lower()
+    if raw in {"0", "off", ""}:
+        return 0, 1.0
+    count, _, unit = raw.partition("/")
+    periods = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    if not count.isdigit() or int(count) < 1 or unit not in periods:
+        config.fail(f"{name} must look like 60/m (a count per s, m or h), or off")
+    return int(count), periods[unit]
+
+
+def _networks(name: str) -> tuple:
+    """Comma-separated addresses or CIDR blocks (IPv4 or IPv6)."""
+    blocks = []
+    for item in env.list(name, default=[]):
+        try:
+            blocks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            config.fail(f"{name}: {item.strip()!r} is not an address or CIDR block")
+    return tuple(blocks)
+
+
+# Receiver protection (README "Webhook endpoint protection"). Requests that do
+# not verify take a token from their source address's bucket; an empty bucket
+# answers 429. A delivery that verifies never takes one and is never refused.
+WEBHOOK_FAILURE_LIMIT = _rate("CODEQUEST_WEBHOOK_RATE_LIMIT", "60/m")
+# Addresses the receivers accept deliveries from (empty: any); the providers'
+# published hook addresses (GitHub's meta API) are added when asked for.
+WEBHOOK_ALLOWED_NETWORKS = _networks("CODEQUEST_WEBHOOK_ALLOWED_IPS")
+WEBHOOK_ALLOW_PROVIDER_RANGES = _strict_bool(
+    "CODEQUEST_WEBHOOK_PROVIDER_RANGES", default=False
+)
+# Reverse proxies in front of the app that append to X-Forwarded-For: the
+# client is the address that many entries from the right (0: REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = _setting(env.int, "CODEQUEST_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT  # sign-in rate limits alike
 
 # Most points one person can earn in a day (rewards anti-gaming).
 REWARDS_DAILY_CAP = _setting(env.int, "CODEQUEST_REWARDS_DAILY_CAP", default=60)

@@ -42,6 +42,15 @@ def webhook_endpoint_get(*, provider: str, public_id: str) -> WebhookEndpoint | 
     )
 
 
+def webhook_endpoint_ids(*, provider: str) -> set[str]:
+    """The public ids of the provider's active hooks."""
+    return set(
+        WebhookEndpoint.objects.filter(provider=provider, is_active=True).values_list(
+            "public_id", flat=True
+        )
+    )
+
+
 def repositories_visible_to(user: Any) -> QuerySet[ConnectedRepository]:
     """Superusers see everything; everyone else only their teams' repositories."""
     queryset = ConnectedRepository.objects.all()

@@ -22,6 +22,13 @@ from django.views.decorators.csrf import csrf_exempt
 from integrations import crypto, metrics, selectors, services
 from integrations.models import WebhookEndpoint
 from integrations.providers import get_provider
+from integrations.receiver_guard import (
+    AllowListUnavailableError,
+    ReceiverGuard,
+    client_address,
+    guard,
+    retry_after,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,6 +46,11 @@ class Rejected(Exception):
         self.reason = reason
 
 
+# Refusals that cost the sender a token of its failure budget: what a
+# verified delivery never gets (403 and 503 are not the sender's doing).
+_CHARGED = frozenset({400, 401, 404, 408, 413, 415})
+
+
 @csrf_exempt
 def webhook_receive(
     request: HttpRequest, provider: str, hook: str | None = None
@@ -46,9 +58,22 @@ def webhook_receive(
     """POST /webhooks/<provider>/[<hook>/]: never a 500, whatever arrives."""
     if request.method != "POST":
         return _error(405, "use POST", Allow="POST")
+    source = client_address(request)
+    checks = guard()
     try:
-        return _receive(request, provider, hook)
+        _admit(checks, provider, source)
+        return _receive(request, provider, hook, checks, source)
     except Rejected as exc:
+        wait = checks.budget.charge(source) if exc.status in _CHARGED else 0.0
+        if wait or exc.status == 429:
+            # Out of budget: counted, not logged (a flood must not fill the log).
+            metrics.webhook_rejected.labels(provider, "rate_limited").inc()
+            seconds = wait or checks.budget.exhausted(source)
+            return _error(
+                429,
+                "too many failed requests from this address; retry later",
+                **{"Retry-After": retry_after(seconds)},
+            )
         metrics.webhook_rejected.labels(provider, exc.reason).inc()
         logger.info(
             f"integrations.webhook.{exc.reason}",
@@ -68,9 +93,40 @@ def webhook_receive(
         return _error(503, "database unavailable; please redeliver later")
 
 
-def _receive(request: HttpRequest, provider: str, hook_id: str | None) -> HttpResponse:
+def _admit(checks: ReceiverGuard, provider: str, source: str) -> None:
+    """The allow-list, before anything is read."""
+    try:
+        allowed = checks.allow_list.allows(provider, source)
+    except AllowListUnavailableError:
+        logger.warning(
+            "integrations.webhook.allow_list_unavailable", extra={"provider": provider}
+        )
+        raise Rejected(
+            503, "allow_list_unavailable", "cannot check the sender's address now"
+        ) from None
+    if not allowed:
+        raise Rejected(
+            403, "source_not_allowed", "deliveries from this address are refused"
+        )
+
+
+def _receive(
+    request: HttpRequest,
+    provider: str,
+    hook_id: str | None,
+    checks: ReceiverGuard,
+    source: str,
+) -> HttpResponse:
     adapter = get_provider(provider)
     content_type = _content_type(request, provider)
+    if (
+        hook_id is not None
+        and checks.budget.exhausted(source)
+        and (provider, hook_id) not in checks.known_hooks
+    ):
+        # Out of budget and no hook of ours: refused before reading the body
+        # or looking the id up.
+        raise Rejected(429, "rate_limited", "too many failed requests")
     body = _read_body(request)
     event = adapter.event_name(request.headers)
     delivery_id = adapter.delivery_id(request.headers, body)

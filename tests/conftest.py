@@ -60,6 +60,16 @@ def _fresh_cache() -> None:
     circuit._local.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_receiver_guard() -> Any:
+    """Each test starts with full failure budgets and no allow-list read."""
+    from integrations.receiver_guard import guard_reset
+
+    guard_reset()
+    yield
+    guard_reset()
+
+
 # --- payload corpora -----------------------------------------------------------
 
 

@@ -492,6 +492,8 @@ class Capability(StrEnum):
     BUSY_STATUS = "busy_status"  # people mark themselves busy on the provider
     TEAM_MEMBERS = "team_members"  # an @team owner expands to its people
     INSTALLATIONS = "installations"  # an App installation grants repositories
+    # The provider publishes the addresses its hooks are sent from.
+    HOOK_SOURCE_RANGES = "hook_source_ranges"
 
 
 @dataclass(frozen=True, slots=True)
@@ -583,6 +585,11 @@ class Provider(Protocol):
 
     def grant_revoke(self, *, token: str, client_id: str, client_secret: str) -> None:
         """Revoke the person's grant to our OAuth app (nothing left is fine)."""
+        ...
+
+    def hook_source_ranges(self) -> tuple[str, ...]:
+        """The CIDR blocks the provider sends hook deliveries from, as it
+        publishes them now (Capability.HOOK_SOURCE_RANGES)."""
         ...
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import requests
 from django.conf import settings
 
 from integrations.providers.base import (
@@ -26,6 +27,8 @@ from integrations.providers.base import (
     NormalizedEvent,
     Payload,
     PayloadError,
+    ProviderError,
+    ProviderTemporaryError,
     PullRequestSnapshot,
     PullState,
     PushSnapshot,
@@ -184,6 +187,30 @@ class GitHubProvider:
             json={"access_token": token},
             headers={"Accept": "application/vnd.github+json"},
         )
+
+    def hook_source_ranges(self) -> tuple[str, ...]:
+        """``hooks`` of ``GET /meta`` (no token needed; GitHub Enterprise Server
+        answers for itself): https://docs.github.com/en/rest/meta/meta"""
+        url = f"{self.api_url().rstrip('/')}/meta"
+        try:
+            response = requests.get(
+                url, headers={"Accept": "application/vnd.github+json"}, timeout=5
+            )
+        except requests.RequestException as exc:
+            raise ProviderTemporaryError(
+                f"reading GitHub's hook addresses: {exc.__class__.__name__}"
+            ) from None
+        if response.status_code != 200:
+            raise ProviderTemporaryError(
+                f"reading GitHub's hook addresses: HTTP {response.status_code}"
+            )
+        try:
+            ranges = response.json().get("hooks")
+        except (ValueError, AttributeError):
+            ranges = None
+        if not isinstance(ranges, list) or not all(isinstance(r, str) for r in ranges):
+            raise ProviderError("GitHub's meta answer has no list of hook addresses")
+        return tuple(ranges)
 
     def verify(self, headers: Headers, body: bytes, secret: str) -> bool:
         """HMAC-SHA256 of the raw body vs ``X-Hub-Signature-256``, constant time."""

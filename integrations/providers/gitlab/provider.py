@@ -30,6 +30,7 @@ from integrations.providers.base import (
     NormalizedEvent,
     Payload,
     PayloadError,
+    ProviderUnsupportedError,
     PullRequestSnapshot,
     PullState,
     PushSnapshot,
@@ -152,6 +153,11 @@ class GitLabProvider:
                 "token": token,
             },
         )
+
+    def hook_source_ranges(self) -> tuple[str, ...]:
+        """GitLab publishes no such list through its API (self-managed hooks
+        come from wherever the instance runs): configure the addresses."""
+        raise ProviderUnsupportedError("GitLab publishes no hook addresses")
 
     def verify(
         self,
