@@ -8,11 +8,28 @@ reconnects: alive, but consuming nothing, for good. Here a failed
 acknowledgement still frees its slot locally; the message stays in Redis's
 unacknowledged set and is delivered again after the reconnect (every task is
 safe to run twice). Selected by ``CELERY_BROKER_TRANSPORT`` for redis:// URLs.
+
+It also asks for the priority queue first. kombu rotates the queues a worker
+consumes (round robin: the queue just served goes last), and BRPOP serves the
+first non-empty key it is given, so under round robin two waiting priority
+tasks would each wait behind an ordinary one. Here every BRPOP names
+``PRIORITY_QUEUE`` first: a waiting priority task is always the next taken.
 """
 
 from __future__ import annotations
 
 from kombu.transport import redis, virtual
+from kombu.utils.scheduling import round_robin_cycle
+
+PRIORITY_QUEUE = "priority"
+
+
+class PriorityFirstCycle(round_robin_cycle):
+    """Round robin among the queues, with the priority queue always first."""
+
+    def consume(self, n: int) -> list[str]:
+        queues = super().consume(n)
+        return sorted(queues, key=lambda queue: queue != PRIORITY_QUEUE)
 
 
 class QoS(redis.QoS):
@@ -33,6 +50,7 @@ class QoS(redis.QoS):
 
 class Channel(redis.Channel):
     QoS = QoS
+    queue_order_strategy = "codequest.broker:PriorityFirstCycle"
 
 
 class Transport(redis.Transport):

@@ -6,6 +6,7 @@ import ipaddress
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 from codequest import config
 
@@ -365,6 +366,18 @@ else:
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # kombu's Redis transport with a leaked-prefetch fix (codequest/broker.py).
     CELERY_BROKER_TRANSPORT = "codequest.broker:Transport"
+# Two queues, both consumed by every worker: "priority" (re-reading a
+# repository's settings after a push changed them) is always asked first
+# (codequest/broker.py), "celery" takes everything else.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Each queue with its own exchange and key: a message reaches one queue only.
+CELERY_TASK_QUEUES = (
+    Queue("priority", Exchange("priority"), routing_key="priority"),
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+)
+CELERY_TASK_ROUTES = {
+    "integrations.repository_settings_read": {"queue": "priority"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Ride out broker outages of any length: keep reconnecting (every 2 s, backing
 # off to 30 s) instead of exiting after 100 attempts.

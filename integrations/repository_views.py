@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -16,6 +17,7 @@ from integrations.models import WebhookDelivery
 from integrations.providers import get_provider
 from integrations.providers.base import ProviderError
 from integrations.selectors import RepositoryPage
+from integrations.tasks import repository_points_recount_task
 from reviews.assignment.service import review_settings_get, review_settings_save
 from reviews.forms import RepositoryReviewSettingsForm
 
@@ -73,13 +75,24 @@ def repository_settings_view(request: HttpRequest, repository_id: int) -> HttpRe
     page = _page(request, repository_id)
     if not selectors.repository_manageable(request.user, page.repository):
         return HttpResponseForbidden(ADMINS_ONLY)
-    form = RepositoryReviewSettingsForm(
-        request.POST, instance=review_settings_get(page.repository)
-    )
+    current = review_settings_get(page.repository)
+    excluded_before = list(current.points_exclude_paths or [])
+    form = RepositoryReviewSettingsForm(request.POST, instance=current)
     if not form.is_valid():
         return _render(request, page, form)
-    review_settings_save(repository=page.repository, values=form.cleaned_data)
-    messages.success(request, "Review settings saved; new pull requests use them.")
+    saved = review_settings_save(repository=page.repository, values=form.cleaned_data)
+    if list(saved.points_exclude_paths) != excluded_before:
+        repository_pk = page.repository.pk
+        transaction.on_commit(
+            lambda: repository_points_recount_task.delay(repository_pk)
+        )
+        messages.success(
+            request,
+            "Review settings saved. Points of this repository are being "
+            "recounted for the new excluded paths.",
+        )
+    else:
+        messages.success(request, "Review settings saved; new pull requests use them.")
     return redirect("repository", repository_id=repository_id)
 
 

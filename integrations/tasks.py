@@ -128,3 +128,28 @@ def repository_connect_job_task(job_id: int) -> None:
     from integrations.services.picker import repository_connect_job_run
 
     repository_connect_job_run(job_id=job_id)
+
+
+@shared_task(
+    name="integrations.repository_settings_read",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def repository_settings_read_task(repository_id: int, commit: str = "") -> None:
+    """Read a repository's .codequest.yml and CODEOWNERS again (the priority
+    queue: a push changed them, and people expect the change to hold now)."""
+    from integrations.services.settings_file import repository_settings_read
+
+    repository_settings_read(repository_id=repository_id, commit=commit)
+
+
+@shared_task(name="integrations.repository_points_recount", ignore_result=True)
+def repository_points_recount_task(repository_id: int) -> None:
+    """Recount every pull request of a repository (what earns points changed)."""
+    from integrations.services.settings_file import repository_points_recount
+
+    repository_points_recount(repository_id=repository_id)

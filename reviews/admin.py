@@ -136,9 +136,26 @@ class RepositoryReviewSettingsAdmin(OrganizationScopedAdmin):
         "sla_reminder",
         "sla_reassign",
     ]
-    list_filter = ["auto_assign", "strategy", "sla_reminder", "sla_reassign"]
+    list_filter = [
+        "auto_assign",
+        "strategy",
+        "sla_reminder",
+        "sla_reassign",
+        "file_status",
+    ]
     search_fields = ["repository__full_name"]
     list_select_related = ["repository"]
+    # Excluded paths change what earns: set on the dashboard or in
+    # .codequest.yml, both of which recount the repository's points.
+    readonly_fields = [
+        "quiet_labels",
+        "points_exclude_paths",
+        "file_status",
+        "file_error",
+        "file_values",
+        "file_checked_at",
+        "codeowners_path",
+    ]
 
 
 @admin.register(ReviewAssignment)

@@ -113,12 +113,22 @@ class CodeOwners:
         return _github_regex(pattern).match(path) is not None
 
 
+def path_matches(pattern: str, path: str) -> bool:
+    """A CODEOWNERS (gitignore-style) pattern against a repository path, as
+    GitHub reads it: also what ``points.exclude_paths`` in .codequest.yml uses."""
+    return CodeOwners._matches_github(pattern, path)
+
+
+def locations(dialect: str) -> tuple[str, ...]:
+    """Where the provider looks for CODEOWNERS, in its order."""
+    return GITHUB_LOCATIONS if dialect == "github" else GITLAB_LOCATIONS
+
+
 def find_file(
     read: Callable[[str], str | None], dialect: str
 ) -> tuple[str, str] | None:
     """(location, text) of the CODEOWNERS file the provider would use."""
-    locations = GITHUB_LOCATIONS if dialect == "github" else GITLAB_LOCATIONS
-    for location in locations:
+    for location in locations(dialect):
         text = read(location)
         if text is not None:
             return location, text

@@ -11,7 +11,10 @@ from django import forms
 from django.utils import timezone
 
 from reviews.business_time import zone_get
+from reviews.config_file import CONFIG_PATH, LABEL, PATH_PATTERN, POOL_ENTRY
 from reviews.models import RepositoryReviewSettings
+
+LIST_FIELDS = ("pool", "quiet_labels", "points_exclude_paths")
 
 HOURS = [(hour, f"{hour:02d}:00") for hour in range(25)]
 
@@ -79,12 +82,6 @@ class AwayForm(forms.Form):
         return starts, ends
 
 
-# A provider login (GitHub, GitLab) or a team: "@kim", "kim", "@org/web".
-POOL_ENTRY = re.compile(
-    r"@?[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98})(?:/[A-Za-z0-9._-]{1,100})*"
-)
-
-
 class RepositoryReviewSettingsForm(forms.ModelForm):
     """A team admin's review settings for one repository."""
 
@@ -94,6 +91,21 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
         max_length=2000,
         help_text="Logins or teams besides the code owners, comma-separated: "
         "@kim, @org/web.",
+    )
+
+    quiet_labels = forms.CharField(
+        label="Quiet labels",
+        required=False,
+        max_length=2000,
+        help_text="Pull requests with one of these labels get nobody asked and "
+        "no reminders, comma-separated: wip, do-not-review.",
+    )
+    points_exclude_paths = forms.CharField(
+        label="Paths that earn no points",
+        required=False,
+        max_length=4000,
+        help_text="A pull request that changes only these paths earns no points "
+        "(CODEOWNERS patterns, comma-separated): docs/**, *.md.",
     )
 
     class Meta:
@@ -106,6 +118,8 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
             "sla_hours",
             "sla_reminder",
             "sla_reassign",
+            "quiet_labels",
+            "points_exclude_paths",
         ]
         labels = {
             "auto_assign": "Ask reviewers automatically",
@@ -120,9 +134,35 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
         self.fields["reviewer_count"].widget.attrs.update(min=1, max=10)
         self.fields["sla_hours"].widget.attrs.update(min=1, max=200)
         if not self.is_bound:
-            self.initial["pool"] = ", ".join(self.instance.pool or [])
+            for name in LIST_FIELDS:
+                self.initial[name] = ", ".join(getattr(self.instance, name) or [])
+        # What .codequest.yml sets is changed there, not here.
+        for name in self.instance.file_values or {}:
+            if name in self.fields:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = f"Set in {CONFIG_PATH}."
+                if name in LIST_FIELDS:
+                    self.initial[name] = ", ".join(getattr(self.instance, name) or [])
+
+    def clean_quiet_labels(self) -> list[str]:
+        return self._list("quiet_labels", LABEL, "Not a label")
+
+    def clean_points_exclude_paths(self) -> list[str]:
+        return self._list("points_exclude_paths", PATH_PATTERN, "Not a path pattern")
+
+    def _list(self, name: str, valid: re.Pattern[str], wrong_text: str) -> list[str]:
+        value = self.cleaned_data[name]
+        if isinstance(value, list):  # disabled: the instance's own value
+            return value
+        entries = [part.strip() for part in value.split(",") if part.strip()]
+        wrong = [entry for entry in entries if not valid.fullmatch(entry)]
+        if wrong:
+            raise forms.ValidationError(f"{wrong_text}: {', '.join(wrong[:3])}.")
+        return list(dict.fromkeys(entries))[:100]
 
     def clean_pool(self) -> list[str]:
+        if isinstance(self.cleaned_data["pool"], list):
+            return self.cleaned_data["pool"]
         entries = [
             part.strip()
             for part in self.cleaned_data["pool"].split(",")

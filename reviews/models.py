@@ -95,6 +95,8 @@ class PullRequest(models.Model):
     state = models.CharField(max_length=10, choices=PullState.choices, db_index=True)
     draft = models.BooleanField(null=True, help_text="Empty until a payload says.")
     head_sha = models.CharField(max_length=64, blank=True)
+    # What the merge put on the base branch (see PullRequestSnapshot).
+    merge_commit_sha = models.CharField(max_length=64, blank=True)
     # Git puts no limit on branch names; providers accept far past 255.
     head_ref = models.TextField(blank=True)
     base_ref = models.TextField(blank=True)
@@ -363,6 +365,14 @@ class SlaReminder(models.TextChoices):
     OFF = "off", "No reminder"
 
 
+class FileStatus(models.TextChoices):
+    UNKNOWN = "", "Not read yet"
+    ABSENT = "absent", "No .codequest.yml"
+    VALID = "valid", "In force"
+    INVALID = "invalid", "Invalid: the last valid settings stay in force"
+    UNREADABLE = "unreadable", "Could not be read"
+
+
 class RepositoryReviewSettings(models.Model):
     repository = models.OneToOneField(
         ConnectedRepository, on_delete=models.CASCADE, related_name="review_settings"
@@ -398,6 +408,32 @@ class RepositoryReviewSettings(models.Model):
         default=False,
         help_text="After a second SLA period, request someone else instead.",
     )
+    quiet_labels = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Pull requests with one of these labels get nobody asked, "
+        'e.g. ["wip"].',
+    )
+    points_exclude_paths = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="A pull request that changes only these paths earns no points, "
+        'e.g. ["docs/**"].',
+    )
+    # .codequest.yml on the default branch (reviews.config_file): what it set
+    # last time it was valid, and how the last reading went.
+    file_values = models.JSONField(default=dict, blank=True, editable=False)
+    file_status = models.CharField(
+        max_length=12,
+        choices=FileStatus.choices,
+        default=FileStatus.UNKNOWN,
+        blank=True,
+        editable=False,
+    )
+    file_error = models.TextField(blank=True, editable=False)
+    file_digest = models.CharField(max_length=12, blank=True, editable=False)
+    file_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    codeowners_path = models.CharField(max_length=100, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -406,6 +442,10 @@ class RepositoryReviewSettings(models.Model):
 
     def __str__(self) -> str:
         return f"review settings of {self.repository}"
+
+    @property
+    def file_error_lines(self) -> list[str]:
+        return [line for line in self.file_error.split("; ") if line]
 
 
 class ReviewAssignment(models.Model):

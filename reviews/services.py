@@ -65,6 +65,7 @@ _PULL_FIELDS = {
     "merged_at": "merged_at",
     "closed_at": "closed_at",
     "author_external_id": "author_external_id",
+    "merge_commit_sha": "merge_commit_sha",
 }
 # What an older snapshot may fill in. Lists are left out: an empty list is a
 # real value ("nobody requested"), so only the newest snapshot sets them.

@@ -24,11 +24,13 @@ from django.db.models import Exists, Min, OuterRef, Q
 
 from integrations.providers.base import NormalizedEvent
 from reviews.business_time import business_hours_between, working_day_of
+from reviews.codeowners import path_matches
 from reviews.models import (
     Comment,
     Member,
     ProviderIdentity,
     PullRequest,
+    PullRequestFile,
     RepositoryReviewSettings,
     Review,
     ReviewAssignment,
@@ -67,6 +69,7 @@ TAKEN_BACK = {
 }
 OVER_CAP = "over the daily cap"
 RECOUNTED = "recounted under the current rules"
+EXCLUDED = "pull request changes only paths excluded from points"
 
 PersonDay = tuple[str, int, datetime]  # ("m"|"i", member or identity id, UTC day)
 
@@ -120,7 +123,13 @@ def pulls_reconcile(
     rules = rules_all()
     touched = _credits_sync(rows, earned, identities, rules)
     whys = {
-        pk: "pull request marked as spam" if pull_facts.is_spam else ""
+        pk: (
+            EXCLUDED
+            if pk in stored.excluded
+            else "pull request marked as spam"
+            if pull_facts.is_spam
+            else ""
+        )
         for pk, pull_facts in facts.items()
     }
     if recount:
@@ -182,6 +191,8 @@ class _Stored:
     first_assignments: dict[int, datetime]
     people: dict[tuple[str, str, str], ProviderIdentity]  # (provider, host, login)
     timeliness: _Timeliness
+    # Pull requests that change only paths their repository excludes from points.
+    excluded: set[int]
 
     @classmethod
     def read(cls, rows: list[PullRequest]) -> _Stored:
@@ -222,9 +233,54 @@ class _Stored:
                 *(review[1] for review in reviews[row.pk]),
                 *(comment[2] for comment in comments[row.pk]),
             }
+        sla_hours, excluded_paths = _repository_settings(rows)
         return cls(
-            comments, reviews, first_assignments, _people(logins), _Timeliness(rows)
+            comments,
+            reviews,
+            first_assignments,
+            _people(logins),
+            _Timeliness(rows, sla_hours),
+            _excluded(rows, excluded_paths),
         )
+
+
+def _repository_settings(
+    rows: list[PullRequest],
+) -> tuple[dict[int, int], dict[int, list[str]]]:
+    """Each repository's review SLA and paths excluded from points, one query."""
+    repositories = {row.repository_id for row in rows}
+    saved = {
+        pk: (hours, paths)
+        for pk, hours, paths in RepositoryReviewSettings.objects.filter(
+            repository_id__in=repositories
+        ).values_list("repository_id", "sla_hours", "points_exclude_paths")
+    }
+    default = RepositoryReviewSettings._meta.get_field("sla_hours").get_default()
+    sla_hours = {pk: saved[pk][0] if pk in saved else default for pk in repositories}
+    excluded = {pk: paths for pk, (_, paths) in saved.items() if paths}
+    return sla_hours, excluded
+
+
+def _excluded(rows: list[PullRequest], patterns: dict[int, list[str]]) -> set[int]:
+    """The pull requests whose every changed path (as read when reviewers were
+    chosen) matches one of ``points.exclude_paths``: one query, when any
+    repository excludes paths."""
+    if not patterns:
+        return set()
+    files: dict[int, list[str]] = defaultdict(list)
+    for pull_id, path in PullRequestFile.objects.filter(
+        pull_request__in=[row for row in rows if row.repository_id in patterns]
+    ).values_list("pull_request_id", "path"):
+        files[pull_id].append(path)
+    return {
+        row.pk
+        for row in rows
+        if files.get(row.pk)
+        and all(
+            any(path_matches(pattern, path) for pattern in patterns[row.repository_id])
+            for path in files[row.pk]
+        )
+    }
 
 
 def _site(pull: PullRequest) -> tuple[str, str]:
@@ -270,7 +326,7 @@ def _facts(pull: PullRequest, stored: _Stored) -> PullFacts:
         label=f"{pull.repository.full_name}#{pull.number}",
         author_login=pull.author_login,
         size=(pull.additions or 0) + (pull.deletions or 0),
-        is_spam=is_spam(pull),
+        is_spam=is_spam(pull) or pull.pk in stored.excluded,
         merged_at=(pull.merged_at or pull.provider_updated_at)
         if pull.state == "merged"
         else None,
@@ -317,11 +373,11 @@ class _Timeliness:
     SLA in the reviewer's business hours? What it needs is read for all the
     pull requests at once, when the first reviewer is looked at."""
 
-    def __init__(self, rows: list[PullRequest]) -> None:
+    def __init__(self, rows: list[PullRequest], sla_hours: dict[int, int]) -> None:
         self.rows = rows
         self.asked: dict[int, dict[str, list[datetime]]] = {}
         self.profiles: dict[tuple[str, str, str], ReviewerProfile] = {}
-        self.sla_hours: dict[int, int] = {}
+        self.sla_hours = sla_hours
 
     def answered_in_time(self, pull: PullRequest, login: str, when: datetime) -> bool:
         if not self.asked:
@@ -363,14 +419,6 @@ class _Timeliness:
                 self.profiles[(identity.provider, identity.host, identity.login)] = (
                     profile
                 )
-        repositories = {row.repository_id: row.repository for row in self.rows}
-        saved = dict(
-            RepositoryReviewSettings.objects.filter(
-                repository_id__in=repositories
-            ).values_list("repository_id", "sla_hours")
-        )
-        default = RepositoryReviewSettings._meta.get_field("sla_hours").get_default()
-        self.sla_hours = {pk: saved.get(pk, default) for pk in repositories}
 
 
 def _identities(

@@ -140,6 +140,9 @@ class PullRequestSnapshot:
     additions: int | None = None
     deletions: int | None = None
     changed_files: int | None = None
+    # The commit the merge put on the base branch (merged only; a squash's
+    # commit when there is no merge commit).
+    merge_commit_sha: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +173,27 @@ class PushSnapshot:
     before: str
     after: str
     is_forced: bool = False
+    # Every path the push added, changed or removed; None when the payload
+    # does not list them all (too many commits, a forced push).
+    paths: tuple[str, ...] | None = None
+
+
+def pushed_paths(commits: object, *, complete: bool) -> tuple[str, ...] | None:
+    """The paths of a push payload's ``commits`` (GitHub and GitLab list
+    ``added``/``modified``/``removed`` per commit alike); None unless the
+    list is ``complete`` and every commit says."""
+    if not complete or not isinstance(commits, list):
+        return None
+    paths: dict[str, None] = {}
+    for commit in commits:
+        if not isinstance(commit, dict):
+            return None
+        for key in ("added", "modified", "removed"):
+            items = commit.get(key)
+            if not isinstance(items, list):
+                return None
+            paths.update((item, None) for item in items if isinstance(item, str))
+    return tuple(paths)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,17 @@ from typing import Any
 from django.db import transaction
 
 from integrations.models import ConnectedRepository
-from integrations.providers.base import EventKind, NormalizedEvent
-from reviews.assignment.service import ASSIGN_ON
-from reviews.models import PullRequest
+from integrations.providers.base import (
+    EventKind,
+    NormalizedEvent,
+    PullState,
+    PushSnapshot,
+)
+from integrations.tasks import repository_settings_read_task
+from reviews.assignment.service import ASSIGN_ON, UNQUIETED
+from reviews.models import PullRequest, RepositoryReviewSettings
 from reviews.services import LockedPulls, event_apply
+from reviews.settings_file import settings_file_paths
 from reviews.tasks import reviewer_assign_task
 from rewards.services import points_award, pulls_reconcile
 
@@ -82,7 +89,47 @@ def event_handle(
         batch.pulls[result.pull_request.pk] = result.pull_request
     if repository is not None:
         _schedule_assignment(event, result, repository.followed_since)
+        if event.push is not None:
+            _schedule_settings_read(event.push, repository)
     return result
+
+
+def _unquieted(pull: PullRequest) -> str:
+    """An open pull request with no quiet label left, in a repository that has
+    quiet labels: its reviewers are chosen now (once: an earlier automatic
+    choice stands)."""
+    if pull.state != PullState.OPEN:
+        return ""
+    quiet = (
+        RepositoryReviewSettings.objects.filter(repository_id=pull.repository_id)
+        .values_list("quiet_labels", flat=True)
+        .first()
+    )
+    if not quiet or {label.lower() for label in quiet} & {
+        label.lower() for label in pull.labels or ()
+    }:
+        return ""
+    return UNQUIETED
+
+
+def _schedule_settings_read(
+    push: PushSnapshot, repository: ConnectedRepository
+) -> None:
+    """A push to the default branch that touches ``.codequest.yml`` or a
+    CODEOWNERS location (or may have: the payload does not list every path)
+    has the settings read again at once, on the priority queue. Other pushes
+    cost nothing more."""
+    if not repository.default_branch:
+        return
+    if push.ref != f"refs/heads/{repository.default_branch}":
+        return
+    if push.paths is not None and not set(push.paths) & set(
+        settings_file_paths(repository.provider)
+    ):
+        return
+    transaction.on_commit(
+        lambda: repository_settings_read_task.delay(repository.pk, push.after)
+    )
 
 
 def _followed_since_learn(
@@ -123,6 +170,8 @@ def _schedule_assignment(
     a first reconciliation) is history, not new work."""
     trigger = ASSIGN_ON.get(event.kind)
     pull = result.pull_request
+    if event.kind is EventKind.PR_UPDATED and pull is not None and result.changed:
+        trigger = _unquieted(pull)
     if not trigger or pull is None or pull.draft:
         return
     opened = event.kind is EventKind.PR_OPENED and pull.provider_created_at

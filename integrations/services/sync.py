@@ -53,7 +53,8 @@ from integrations.providers.base import (
     UserRef,
 )
 from integrations.services.events import EventBatch, event_handle
-from integrations.tasks import repository_sync_task
+from integrations.services.settings_file import repositories_settings_stale
+from integrations.tasks import repository_settings_read_task, repository_sync_task
 from reviews.models import Comment, PullRequest
 
 logger = logging.getLogger(__name__)
@@ -486,6 +487,9 @@ def apps_configured() -> list[str]:
     ]
 
 
+DEFAULT_QUEUE = "celery"  # CELERY_TASK_DEFAULT_QUEUE
+
+
 def repository_sync_all(*, interval: int) -> int:
     """Queue every repository's sync, spread evenly over ``interval`` seconds.
 
@@ -493,8 +497,15 @@ def repository_sync_all(*, interval: int) -> int:
     interval), so 1,000 repositories never fire at once.
     """
     count = 0
-    for pk in repositories_syncable().values_list("pk", flat=True).iterator():
+    syncable = repositories_syncable()
+    for pk in syncable.values_list("pk", flat=True).iterator():
         offset = (pk * 7919) % max(interval, 1)
         repository_sync_task.apply_async((pk,), countdown=offset)
         count += 1
+    # The settings file too, where the last reading is an hour old (a push
+    # webhook that never came): not urgent, so not the priority queue.
+    for pk in repositories_settings_stale(syncable):
+        repository_settings_read_task.apply_async(
+            (pk,), countdown=(pk * 7919) % max(interval, 1), queue=DEFAULT_QUEUE
+        )
     return count

@@ -49,6 +49,8 @@ from reviews.models import (
 logger = logging.getLogger(__name__)
 
 ASSIGN_ON = {EventKind.PR_OPENED: "opened", EventKind.PR_READY: "ready_for_review"}
+UNQUIETED = "quiet_label_removed"  # the last quiet label came off
+AUTOMATIC_TRIGGERS = {*ASSIGN_ON.values(), UNQUIETED}
 EXPERTISE_DAYS = 180  # history considered for expertise
 EXPERTISE_HALF_LIFE_DAYS = 30  # a review 30 days old counts half
 EXPERTISE_ROWS = 3000  # most recent matching files read, at most
@@ -73,7 +75,7 @@ def reviewer_assign(
         logger.info("reviews.assignment.no_credential", extra={"pull": pull.pk})
         return None
     settings_ = review_settings_get(pull.repository)
-    automatic = trigger in ASSIGN_ON.values()
+    automatic = trigger in AUTOMATIC_TRIGGERS
     if automatic and not _assignable(pull, settings_):
         return None
     try:
@@ -124,11 +126,19 @@ def review_settings_save(
     return settings_
 
 
+def is_quiet(pull: PullRequest, settings_: Any) -> bool:
+    """The pull request carries one of the repository's quiet labels
+    (case-insensitive, as providers treat label names)."""
+    quiet = {label.lower() for label in settings_.quiet_labels or ()}
+    return bool(quiet & {label.lower() for label in pull.labels or ()})
+
+
 def _assignable(pull: PullRequest, settings_: RepositoryReviewSettings) -> bool:
     return (
         settings_.auto_assign
         and pull.state == PullState.OPEN
         and not pull.draft
+        and not is_quiet(pull, settings_)
         and not ReviewAssignment.objects.filter(
             pull_request=pull, is_automatic=True
         ).exists()

@@ -21,7 +21,11 @@ from integrations.providers.base import (
     ProviderTemporaryError,
     RepoClient,
 )
-from reviews.assignment.service import review_settings_get, reviewer_assign
+from reviews.assignment.service import (
+    is_quiet,
+    review_settings_get,
+    reviewer_assign,
+)
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     PullState,
@@ -62,6 +66,8 @@ def review_sla_check(*, now: datetime | None = None) -> SlaResult:
         if repository.pk not in settings_cache:
             settings_cache[repository.pk] = review_settings_get(repository)
         settings_ = settings_cache[repository.pk]
+        if is_quiet(request.pull_request, settings_):
+            continue  # a quiet label: nobody is chased
         waited = request_waited_hours(request, profiles, now)
         label = f"{repository.full_name}#{request.pull_request.number}"
         due = waited >= settings_.sla_hours and request.reminded_at is None

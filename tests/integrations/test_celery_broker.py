@@ -82,3 +82,46 @@ def test_transient_failure_is_retried_by_the_worker(client, worker):
     assert len(calls) == 2
     assert PullRequest.objects.count() == 1
     assert WebhookDelivery.objects.get(delivery_id="r-2").attempts == 1
+
+
+def test_the_priority_queue_is_served_before_the_backlog():
+    """Twenty ordinary tasks wait; three settings reads queued after them run
+    first, all three: every BRPOP names the priority queue first (kombu's round
+    robin would alternate, putting an ordinary task between them)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from codequest.celery import app
+    from integrations.tasks import (
+        repository_points_recount_task,
+        repository_settings_read_task,
+    )
+
+    ran: list[str] = []
+    app.control.purge()
+    for number in range(20):
+        repository_points_recount_task.delay(1000 + number)
+    for number in range(3):
+        repository_settings_read_task.delay(number, "abc")
+    with (
+        mock.patch(
+            "integrations.services.settings_file.repository_points_recount",
+            lambda **kwargs: ran.append("recount"),
+        ),
+        mock.patch(
+            "integrations.services.settings_file.repository_settings_read",
+            lambda **kwargs: ran.append("settings"),
+        ),
+        start_worker(
+            app,
+            pool="solo",
+            perform_ping_check=False,
+            shutdown_timeout=10,
+            loglevel="WARNING",
+        ),
+    ):
+        deadline = time.monotonic() + 30
+        while len(ran) < 23:
+            assert time.monotonic() < deadline, ran
+            time.sleep(0.05)
+    assert ran[:3] == ["settings"] * 3, ran[:6]
+    assert ran.count("recount") == 20

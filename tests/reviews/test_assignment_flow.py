@@ -273,3 +273,61 @@ def test_assignment_waits_when_the_rate_limit_budget_is_low(repository):
     (args,), kwargs = requeue.call_args
     assert args == (pull.pk, "opened") and 590 <= kwargs["countdown"] <= 610
     assert not ReviewAssignment.objects.exists()
+
+
+# --- quiet labels ---------------------------------------------------------------
+
+
+def with_labels(name: str, *labels: str) -> dict:
+    payload = load_payload("github", name)
+    template = load_payload("github", "pull_request.labeled.1.json")["label"]
+    payload["pull_request"]["labels"] = [dict(template, name=label) for label in labels]
+    return payload
+
+
+def test_a_quiet_label_asks_nobody_until_it_comes_off(
+    client, repository, eager_celery, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from integrations.models import WebhookDelivery
+    from integrations.services import deliveries_process
+
+    RepositoryReviewSettings.objects.filter(repository=repository).update(
+        quiet_labels=["WIP"]
+    )
+    # Any provider call would fail the test.
+    with responses.RequestsMock(), django_capture_on_commit_callbacks(execute=True):
+        post_webhook(
+            client,
+            "github",
+            with_labels("pull_request.opened.1.json", "wip"),
+            "pull_request",
+        )
+    from reviews.models import PullRequest
+
+    pull = PullRequest.objects.get()  # applied, and
+    assert pull.labels == ["wip"]
+    assert ReviewAssignment.objects.count() == 0  # quiet (labels match any case)
+
+    def unlabeled(*labels: str) -> list:
+        WebhookDelivery.objects.all().delete()
+        with (
+            mock.patch(
+                "integrations.services.events.reviewer_assign_task.delay"
+            ) as delay,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            post_webhook(
+                client,
+                "github",
+                with_labels("pull_request.unlabeled.1.json", *labels),
+                "pull_request",
+            )
+            deliveries_process(
+                delivery_ids=list(WebhookDelivery.objects.values_list("pk", flat=True))
+            )
+        return [call.args for call in delay.call_args_list]
+
+    assert unlabeled("wip", "bug") == []  # still quiet
+    assert unlabeled("bug") == [(pull.pk, "quiet_label_removed")]

@@ -40,6 +40,7 @@ from integrations.providers.base import (
     optional,
     parse_optional_time,
     parse_time,
+    pushed_paths,
     require_int,
     require_object,
     require_str,
@@ -364,11 +365,20 @@ def _parse_thread(kind: EventKind, payload: Payload) -> NormalizedEvent:
 
 def _parse_push(kind: EventKind, payload: Payload) -> NormalizedEvent:
     occurred = parse_optional_time(optional(payload, "head_commit", "timestamp"))
+    forced = payload.get("forced") is True
     push = PushSnapshot(
         ref=require_str(payload, "ref"),
         before=text(payload.get("before")),
         after=text(payload.get("after")),
-        is_forced=payload.get("forced") is True,
+        is_forced=forced,
+        # A webhook lists up to 2,048 commits; a forced push rewrote history,
+        # so its commits do not say what changed against before.
+        paths=pushed_paths(
+            payload.get("commits"),
+            complete=not forced
+            and isinstance(payload.get("commits"), list)
+            and len(payload["commits"]) < 2048,
+        ),
     )
     return _event(kind, payload, occurred or _now(), push=push)
 

@@ -176,6 +176,10 @@ def pull_request_from(pr: Payload) -> PullRequestSnapshot:
         additions=_count(pr, "additions"),
         deletions=_count(pr, "deletions"),
         changed_files=_count(pr, "changed_files"),
+        # For an open pull request GitHub names a test merge: not ours to keep.
+        merge_commit_sha=(text(pr.get("merge_commit_sha"))[:64] or None)
+        if state is PullState.MERGED
+        else None,
     )
 
 

@@ -54,7 +54,7 @@ from integrations.providers.base import (
     text,
 )
 from integrations.providers.calls import recorded_call
-from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES
+from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES, merged_commit
 
 logger = logging.getLogger(__name__)
 
@@ -608,6 +608,7 @@ def merge_request_from_api(attrs: Payload) -> PullRequestSnapshot:
         merged_by=text(merged_by.get("username"))
         if isinstance(merged_by, dict)
         else None,
+        merge_commit_sha=merged_commit(attrs, state),
     )
 
 

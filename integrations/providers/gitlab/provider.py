@@ -44,13 +44,14 @@ from integrations.providers.base import (
     optional,
     parse_optional_time,
     parse_time,
+    pushed_paths,
     require_int,
     require_object,
     require_str,
     text,
 )
 from integrations.providers.gitlab.client import HOOK_EVENTS, GitLabClient
-from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES
+from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES, merged_commit
 from integrations.providers.oauth import refresh_grant, revoke_request
 
 logger = logging.getLogger(__name__)
@@ -344,6 +345,7 @@ def _merge_request(
         or (updated_at if state is PullState.MERGED else None),
         closed_at=parse_optional_time(attributes.get("closed_at"), "closed_at")
         or (updated_at if state is not PullState.OPEN else None),
+        merge_commit_sha=merged_commit(attributes, state),
     )
 
 
@@ -461,6 +463,11 @@ def _parse_push(payload: Payload) -> NormalizedEvent:
             ref=require_str(payload, "ref"),
             before=text(payload.get("before")),
             after=text(payload.get("after")),
+            # GitLab lists at most 20 commits of a push.
+            paths=pushed_paths(
+                commits,
+                complete=payload.get("total_commits_count") == len(commits),
+            ),
         ),
     )
 

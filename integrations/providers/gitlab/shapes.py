@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integrations.providers.base import PullState
+from integrations.providers.base import Payload, PullState
 
 # A merge request's ``state`` (webhook ``object_attributes.state`` and the API).
 MERGE_REQUEST_STATES = {
@@ -12,3 +12,15 @@ MERGE_REQUEST_STATES = {
     "closed": PullState.CLOSED,
     "merged": PullState.MERGED,
 }
+
+
+def merged_commit(attributes: Payload, state: PullState) -> str | None:
+    """The commit a merge put on the target branch: the merge commit, else the
+    squash commit (fast-forward with squash); None unless merged."""
+    if state is not PullState.MERGED:
+        return None
+    for key in ("merge_commit_sha", "squash_commit_sha"):
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            return value[:64]
+    return None
