@@ -150,6 +150,7 @@ class RepositoryReviewSettingsAdmin(OrganizationScopedAdmin):
     readonly_fields = [
         "quiet_labels",
         "points_exclude_paths",
+        "size_thresholds",
         "file_status",
         "file_error",
         "file_values",

@@ -10,6 +10,9 @@ names (README "Review settings as code")::
       sla_hours: 9            # business hours a request may wait (1-200)
       auto_assign: true       # ask reviewers automatically
       quiet_labels: [wip]     # pull requests with one of these get nobody asked
+    labels:
+      size: true              # label pull requests size/XS … size/XL
+      size_thresholds: [10, 100, 500, 1000]  # changed lines where S, M, L, XL start
     points:
       exclude_paths: ["docs/**"]  # a pull request touching only these earns nothing
     team: backend             # the owning team's slug (a check, not a move)
@@ -54,6 +57,7 @@ _SECTIONS = {
         "quiet_labels",
     },
     "points": {"exclude_paths"},
+    "labels": {"size", "size_thresholds"},
     "team": None,
 }
 
@@ -105,6 +109,9 @@ def settings_parse(text: str) -> FileSettings:
         )
         if paths is not None:
             values["points_exclude_paths"] = paths
+    labels = _section(document, "labels", problems)
+    if labels is not None:
+        values.update(_labels(labels, problems))
     team = document.get("team", "")
     if team is None:
         team = ""
@@ -162,6 +169,35 @@ def _assignment(section: dict, problems: list[str]) -> dict[str, Any]:
     if labels is not None:
         values["quiet_labels"] = labels
     return values
+
+
+def _labels(section: dict, problems: list[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "size" in section:
+        if not isinstance(section["size"], bool):
+            problems.append("labels.size: true or false")
+        else:
+            values["size_labels"] = section["size"]
+    if "size_thresholds" in section:
+        thresholds = section["size_thresholds"]
+        if problem := size_thresholds_problem(thresholds):
+            problems.append(f"labels.size_thresholds: {problem}")
+        else:
+            values["size_thresholds"] = thresholds
+    return values
+
+
+def size_thresholds_problem(value: object) -> str:
+    """What is wrong with size thresholds ("" when nothing)."""
+    if (
+        not isinstance(value, list)
+        or len(value) != 4
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return "four whole numbers of changed lines, where S, M, L and XL start"
+    if not 0 < value[0] < value[1] < value[2] < value[3] <= 1_000_000:
+        return "each larger than the one before, from 1 up to 1000000"
+    return ""
 
 
 def _section(document: dict, name: str, problems: list[str]) -> dict | None:

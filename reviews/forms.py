@@ -11,10 +11,16 @@ from django import forms
 from django.utils import timezone
 
 from reviews.business_time import zone_get
-from reviews.config_file import CONFIG_PATH, LABEL, PATH_PATTERN, POOL_ENTRY
-from reviews.models import RepositoryReviewSettings
+from reviews.config_file import (
+    CONFIG_PATH,
+    LABEL,
+    PATH_PATTERN,
+    POOL_ENTRY,
+    size_thresholds_problem,
+)
+from reviews.models import RepositoryReviewSettings, size_thresholds_default
 
-LIST_FIELDS = ("pool", "quiet_labels", "points_exclude_paths")
+LIST_FIELDS = ("pool", "quiet_labels", "points_exclude_paths", "size_thresholds")
 
 HOURS = [(hour, f"{hour:02d}:00") for hour in range(25)]
 
@@ -108,6 +114,13 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
         "(CODEOWNERS patterns, comma-separated): docs/**, *.md.",
     )
 
+    size_thresholds = forms.CharField(
+        label="Size thresholds",
+        required=False,
+        max_length=100,
+        help_text="Changed lines where size/S, M, L and XL start: 10, 100, 500, 1000.",
+    )
+
     class Meta:
         model = RepositoryReviewSettings
         fields = [
@@ -120,6 +133,8 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
             "sla_reassign",
             "quiet_labels",
             "points_exclude_paths",
+            "size_labels",
+            "size_thresholds",
         ]
         labels = {
             "auto_assign": "Ask reviewers automatically",
@@ -127,6 +142,7 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
             "sla_hours": "Review within (business hours)",
             "sla_reminder": "When a review is late",
             "sla_reassign": "Ask someone else when it stays late",
+            "size_labels": "Label pull requests by size (size/XS … size/XL)",
         }
 
     def __init__(self, *args, **kwargs) -> None:
@@ -135,14 +151,32 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
         self.fields["sla_hours"].widget.attrs.update(min=1, max=200)
         if not self.is_bound:
             for name in LIST_FIELDS:
-                self.initial[name] = ", ".join(getattr(self.instance, name) or [])
+                self.initial[name] = ", ".join(
+                    str(item) for item in getattr(self.instance, name) or []
+                )
         # What .codequest.yml sets is changed there, not here.
         for name in self.instance.file_values or {}:
             if name in self.fields:
                 self.fields[name].disabled = True
                 self.fields[name].help_text = f"Set in {CONFIG_PATH}."
                 if name in LIST_FIELDS:
-                    self.initial[name] = ", ".join(getattr(self.instance, name) or [])
+                    self.initial[name] = ", ".join(
+                        str(item) for item in getattr(self.instance, name) or []
+                    )
+
+    def clean_size_thresholds(self) -> list[int]:
+        value = self.cleaned_data["size_thresholds"]
+        if isinstance(value, list):  # disabled: the instance's own value
+            return value
+        if not value.strip():
+            return size_thresholds_default()
+        try:
+            numbers = [int(part) for part in value.split(",")]
+        except ValueError:
+            numbers = []
+        if problem := size_thresholds_problem(numbers):
+            raise forms.ValidationError(f"Give {problem}.")
+        return numbers
 
     def clean_quiet_labels(self) -> list[str]:
         return self._list("quiet_labels", LABEL, "Not a label")

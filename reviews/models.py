@@ -365,6 +365,11 @@ class SlaReminder(models.TextChoices):
     OFF = "off", "No reminder"
 
 
+def size_thresholds_default() -> list[int]:
+    """Changed lines at which size/S, size/M, size/L and size/XL begin."""
+    return [10, 100, 500, 1000]
+
+
 class FileStatus(models.TextChoices):
     UNKNOWN = "", "Not read yet"
     ABSENT = "absent", "No .codequest.yml"
@@ -419,6 +424,15 @@ class RepositoryReviewSettings(models.Model):
         blank=True,
         help_text="A pull request that changes only these paths earns no points, "
         'e.g. ["docs/**"].',
+    )
+    size_labels = models.BooleanField(
+        default=False,
+        help_text="Label pull requests size/XS … size/XL by changed lines.",
+    )
+    size_thresholds = models.JSONField(
+        default=size_thresholds_default,
+        help_text="Changed lines where S, M, L and XL start, "
+        "e.g. [10, 100, 500, 1000].",
     )
     # .codequest.yml on the default branch (reviews.config_file): what it set
     # last time it was valid, and how the last reading went.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from integrations.transient import TRANSIENT_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -43,3 +47,29 @@ def review_sla_check_task() -> None:
     from reviews.assignment.sla import review_sla_check
 
     review_sla_check()
+
+
+@shared_task(
+    name="reviews.pull_size_label",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def pull_size_label_task(pull_request_id: int) -> None:
+    """Put the size label on a pull request (opened, reopened, new commits).
+    A refusal (no permission to label) is logged, not retried."""
+    from integrations.providers.base import ProviderError, ProviderTemporaryError
+    from reviews.size_labels import pull_size_label
+
+    try:
+        pull_size_label(pull_request_id=pull_request_id)
+    except ProviderTemporaryError:
+        raise
+    except ProviderError as exc:
+        logger.warning(
+            "reviews.size_label.refused",
+            extra={"pull": pull_request_id, "error": str(exc)[:200]},
+        )

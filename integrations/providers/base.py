@@ -432,6 +432,22 @@ class RepoClient(Protocol):
         """Remove a label (ProviderNotFoundError if there is none)."""
         ...
 
+    def pull_labels_change(
+        self,
+        full_name: str,
+        number: int,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+    ) -> tuple[str, ...]:
+        """Put labels on a pull request and take others off (one that is not
+        there is fine); the pull request's labels after."""
+        ...
+
+    def pull_line_counts(self, full_name: str, number: int) -> tuple[int, int]:
+        """(added, deleted) lines of a pull request as it stands."""
+        ...
+
     def hook_ensure(
         self,
         full_name: str,

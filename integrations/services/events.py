@@ -25,7 +25,7 @@ from reviews.assignment.service import ASSIGN_ON, UNQUIETED
 from reviews.models import PullRequest, RepositoryReviewSettings
 from reviews.services import LockedPulls, event_apply
 from reviews.settings_file import settings_file_paths
-from reviews.tasks import reviewer_assign_task
+from reviews.tasks import pull_size_label_task, reviewer_assign_task
 from rewards.services import points_award, pulls_reconcile
 
 
@@ -89,9 +89,31 @@ def event_handle(
         batch.pulls[result.pull_request.pk] = result.pull_request
     if repository is not None:
         _schedule_assignment(event, result, repository.followed_since)
+        _schedule_size_label(event, result, repository.followed_since)
         if event.push is not None:
             _schedule_settings_read(event.push, repository)
     return result
+
+
+# New work whose size may have changed.
+SIZE_ON = {EventKind.PR_OPENED, EventKind.PR_REOPENED, EventKind.PR_SYNCHRONIZED}
+
+
+def _schedule_size_label(
+    event: NormalizedEvent, result: Any, followed_since: datetime | None
+) -> None:
+    """Label the size of new work once committed, where the repository asks
+    for it (history from before we followed the repository is left alone)."""
+    pull = result.pull_request
+    if event.kind not in SIZE_ON or pull is None or pull.state != PullState.OPEN:
+        return
+    if followed_since is not None and event.occurred_at < followed_since:
+        return
+    if not RepositoryReviewSettings.objects.filter(
+        repository_id=pull.repository_id, size_labels=True
+    ).exists():
+        return
+    transaction.on_commit(lambda: pull_size_label_task.delay(pull.pk))
 
 
 def _unquieted(pull: PullRequest) -> str:

@@ -697,6 +697,47 @@ class GitHubClient:
                 input={"reviewers": logins, "team_reviewers": []},
             )
 
+    def pull_labels_change(
+        self,
+        full_name: str,
+        number: int,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+    ) -> tuple[str, ...]:
+        """``POST …/issues/{n}/labels`` adds; ``DELETE …/issues/{n}/labels/{name}``
+        takes one off (404: it was not there). Both answer the labels after."""
+        path = f"/repos/{quote(full_name, safe='/')}/issues/{number}/labels"
+        labels: Any = None
+        with self._call("pull_labels_change", f"labels of {full_name}#{number}"):
+            if add:
+                _, labels = self._gh.requester.requestJsonAndCheck(
+                    "POST", path, input={"labels": list(add)}
+                )
+            for name in remove:
+                try:
+                    _, labels = self._gh.requester.requestJsonAndCheck(
+                        "DELETE", f"{path}/{quote(name, safe='')}"
+                    )
+                except github.UnknownObjectException:
+                    continue
+        if not isinstance(labels, list):
+            return ()
+        return tuple(
+            item["name"]
+            for item in labels
+            if isinstance(item, dict) and isinstance(item.get("name"), str)
+        )
+
+    def pull_line_counts(self, full_name: str, number: int) -> tuple[int, int]:
+        """``additions`` and ``deletions`` of ``GET …/pulls/{n}``."""
+        with self._call("pull_line_counts", f"{full_name}#{number}"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET", f"/repos/{quote(full_name, safe='/')}/pulls/{number}"
+            )
+        snapshot = pull_request_from(data)
+        return snapshot.additions or 0, snapshot.deletions or 0
+
     def comment_create(self, full_name: str, number: int, body: str) -> None:
         """A conversation comment on the pull request (issue comments API)."""
         repo = self._repo(full_name)

@@ -517,6 +517,46 @@ class GitLabClient:
             ]
             merge_request.save()
 
+    def pull_labels_change(
+        self,
+        full_name: str,
+        number: int,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+    ) -> tuple[str, ...]:
+        """``PUT /projects/:id/merge_requests/:iid`` with ``add_labels`` and
+        ``remove_labels`` (one request; removing one not there is fine)."""
+        body = {"add_labels": ",".join(add), "remove_labels": ",".join(remove)}
+        with _translated("pull_labels_change", f"labels of {full_name}!{number}"):
+            attrs = self._gl.http_put(
+                f"{_project_path(full_name)}/merge_requests/{number}",
+                post_data={key: value for key, value in body.items() if value},
+            )
+        labels = attrs.get("labels") if isinstance(attrs, dict) else None
+        if not isinstance(labels, list):
+            return ()
+        return tuple(label for label in labels if isinstance(label, str))
+
+    def pull_line_counts(self, full_name: str, number: int) -> tuple[int, int]:
+        """Counted in the merge request's diffs (GitLab states no line counts):
+        lines that start with + or -, file headers excluded."""
+        project = self._project(full_name)
+        added = deleted = 0
+        with _translated("pull_line_counts", f"{full_name}!{number}"):
+            diffs = self._gl.http_list(
+                f"/projects/{project.get_id()}/merge_requests/{number}/diffs",
+                iterator=True,
+            )
+            for item in diffs:
+                text = item.get("diff") if isinstance(item, dict) else None
+                for line in (text or "").splitlines():
+                    if line.startswith("+") and not line.startswith("+++"):
+                        added += 1
+                    elif line.startswith("-") and not line.startswith("---"):
+                        deleted += 1
+        return added, deleted
+
     def comment_create(self, full_name: str, number: int, body: str) -> None:
         """A note on the merge request."""
         project = self._project(full_name)
