@@ -153,3 +153,27 @@ def repository_points_recount_task(repository_id: int) -> None:
     from integrations.services.settings_file import repository_points_recount
 
     repository_points_recount(repository_id=repository_id)
+
+
+@shared_task(
+    name="integrations.push_rewrite_check",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def push_rewrite_check_task(
+    repository_id: int, ref: str, before: str, after: str, pushed_at: str
+) -> None:
+    """Did a push whose payload does not say (GitLab) rewrite its branch?"""
+    from integrations.services.pushes import push_rewrite_check
+
+    push_rewrite_check(
+        repository_id=repository_id,
+        ref=ref,
+        before=before,
+        after=after,
+        pushed_at=pushed_at,
+    )

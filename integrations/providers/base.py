@@ -172,7 +172,9 @@ class PushSnapshot:
     ref: str
     before: str
     after: str
-    is_forced: bool = False
+    # True/False as the provider states it; None when the payload does not say
+    # (GitLab): ask the provider whether ``before`` is still an ancestor.
+    is_forced: bool | None = False
     # Every path the push added, changed or removed; None when the payload
     # does not list them all (too many commits, a forced push).
     paths: tuple[str, ...] | None = None
@@ -446,6 +448,12 @@ class RepoClient(Protocol):
 
     def pull_line_counts(self, full_name: str, number: int) -> tuple[int, int]:
         """(added, deleted) lines of a pull request as it stands."""
+        ...
+
+    def is_ancestor(self, full_name: str, ancestor: str, descendant: str) -> bool:
+        """Whether commit ``ancestor`` is in the history of ``descendant`` (a
+        commit that no longer exists is not); for providers whose push
+        payloads do not say whether a push rewrote the branch."""
         ...
 
     def hook_ensure(

@@ -20,7 +20,7 @@ from integrations.providers.base import (
     PullState,
     PushSnapshot,
 )
-from integrations.tasks import repository_settings_read_task
+from integrations.tasks import push_rewrite_check_task, repository_settings_read_task
 from reviews.assignment.service import ASSIGN_ON, UNQUIETED
 from reviews.models import PullRequest, RepositoryReviewSettings
 from reviews.services import LockedPulls, event_apply
@@ -92,6 +92,7 @@ def event_handle(
         _schedule_size_label(event, result, repository.followed_since)
         if event.push is not None:
             _schedule_settings_read(event.push, repository)
+            _schedule_rewrite_check(event, repository)
     return result
 
 
@@ -132,6 +133,32 @@ def _unquieted(pull: PullRequest) -> str:
     }:
         return ""
     return UNQUIETED
+
+
+def _schedule_rewrite_check(
+    event: NormalizedEvent, repository: ConnectedRepository
+) -> None:
+    """A push whose payload does not say whether it rewrote the branch (GitLab),
+    to the head branch of an open pull request: ask the provider, once
+    committed, whether the old head is still in the new history."""
+    push = event.push
+    if push is None or push.is_forced is not None:
+        return
+    if not push.ref.startswith("refs/heads/"):
+        return
+    if not push.before.strip("0") or not push.after.strip("0"):
+        return  # a new or deleted branch rewrites nothing
+    branch = push.ref.removeprefix("refs/heads/")
+    if not PullRequest.objects.filter(
+        repository=repository, head_ref=branch, state=PullState.OPEN
+    ).exists():
+        return
+    pushed_at = event.occurred_at.isoformat()
+    transaction.on_commit(
+        lambda: push_rewrite_check_task.delay(
+            repository.pk, push.ref, push.before, push.after, pushed_at
+        )
+    )
 
 
 def _schedule_settings_read(

@@ -124,3 +124,129 @@ def test_the_reviewer_sees_it_in_the_queue_and_the_team_on_today(client):
     # Another team's person sees none of it.
     stranger = get_user_model().objects.create_user("stranger")
     assert my_stale_approvals(user=stranger, identities=[identity]) == []
+
+
+# --- GitLab: the push hook does not say "forced"; the merge base does ------------
+
+
+@pytest.fixture
+def gitlab_world(settings):
+    from integrations.models import ProviderCredential
+
+    settings.CODEQUEST_ALLOWED_API_HOSTS = ["gitlab.com"]
+    payload = load_payload("gitlab", "push.default.2.json")
+    credential = ProviderCredential(
+        provider="gitlab", api_url="https://gitlab.com", kind="access_token"
+    )
+    credential.token = "glpat-rewrite"
+    credential.save()
+    repository = ConnectedRepository.objects.create(
+        provider="gitlab",
+        host="gitlab.com",
+        external_id=payload["project"]["id"],
+        full_name=payload["project"]["path_with_namespace"],
+        default_branch="main",  # so the master push is a pull request's branch
+        credential=credential,
+    )
+    PullRequest.objects.create(
+        repository=repository,
+        number=7,
+        state="open",
+        head_ref="master",
+        author_login="jsmith",
+    )
+    return repository, payload
+
+
+def deliver_gitlab_push(client, payload, capture):
+    from unittest import mock
+
+    from integrations.models import WebhookDelivery
+    from integrations.services import deliveries_process
+    from tests.conftest import post_webhook
+
+    with (
+        mock.patch(
+            "integrations.services.events.push_rewrite_check_task.delay"
+        ) as delay,
+        capture(execute=True),
+    ):
+        post_webhook(client, "gitlab", payload, "Push Hook")
+        deliveries_process(
+            delivery_ids=list(WebhookDelivery.objects.values_list("pk", flat=True))
+        )
+    return [call.args for call in delay.call_args_list]
+
+
+def test_a_gitlab_push_to_a_pull_requests_branch_is_checked(
+    client, gitlab_world, django_capture_on_commit_callbacks
+):
+    repository, payload = gitlab_world
+    checks = deliver_gitlab_push(client, payload, django_capture_on_commit_callbacks)
+    assert len(checks) == 1
+    repository_id, ref, before, after, _ = checks[0]
+    assert (repository_id, ref, before, after) == (
+        repository.pk,
+        "refs/heads/master",
+        payload["before"],
+        payload["after"],
+    )
+    PullRequest.objects.update(state="merged")  # no open pull request there
+    from integrations.models import WebhookDelivery
+
+    WebhookDelivery.objects.all().delete()
+    assert (
+        deliver_gitlab_push(client, payload, django_capture_on_commit_callbacks) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "rewritten"),
+    [
+        ("ancestor", False),  # the merge base is the old head: a fast-forward
+        ("other", True),  # the old head is not in the new history
+        ("gone", True),  # the old commit is no longer known
+    ],
+)
+def test_the_merge_base_decides_whether_a_gitlab_push_rewrote(
+    gitlab_world, answer, rewritten
+):
+    import responses
+
+    from integrations.services.pushes import push_rewrite_check
+    from tests.integrations.test_connect_repo_gitlab import recorded
+
+    repository, payload = gitlab_world
+    Review.objects.create(
+        pull_request=PullRequest.objects.get(),
+        external_id="approval-1",
+        reviewer_login="kim",
+        state="approved",
+        commit_sha=payload["before"],
+        submitted_at="2026-11-20T09:00:00+00:00",
+    )
+    base = recorded("merge_base.json")
+    if answer == "ancestor":
+        base["id"] = payload["before"]
+    url = (
+        "https://gitlab.com/api/v4/projects/gitlab-org%2Fhello-world"
+        "/repository/merge_base"
+    )
+    with responses.RequestsMock() as rsps:
+        if answer == "gone":
+            rsps.get(url, status=404, json={"message": "404 Commit Not Found"})
+        else:
+            rsps.get(url, json=base)
+        found = push_rewrite_check(
+            repository_id=repository.pk,
+            ref="refs/heads/master",
+            before=payload["before"],
+            after=payload["after"],
+            pushed_at="2026-11-20T10:00:00+00:00",
+        )
+        asked = rsps.calls[0].request.url
+    assert found is rewritten
+    assert "refs%5B%5D=" + payload["before"] in asked
+    assert ForcePush.objects.filter(before_sha=payload["before"]).exists() is rewritten
+    # Kim approved the old head: an older version once the branch was rewritten.
+    assert stale_pulls() == ([7] if rewritten else [])

@@ -31,6 +31,7 @@ from integrations.providers.base import (
     ProviderError,
     ProviderNotFoundError,
     ProviderTemporaryError,
+    ProviderUnsupportedError,
     PullListing,
     PullRequestSnapshot,
     PullRequestWithReviews,
@@ -737,6 +738,10 @@ class GitHubClient:
             )
         snapshot = pull_request_from(data)
         return snapshot.additions or 0, snapshot.deletions or 0
+
+    def is_ancestor(self, full_name: str, ancestor: str, descendant: str) -> bool:
+        """GitHub's push payload says ``forced`` itself: never asked."""
+        raise ProviderUnsupportedError("GitHub push payloads state whether forced")
 
     def comment_create(self, full_name: str, number: int, body: str) -> None:
         """A conversation comment on the pull request (issue comments API)."""

@@ -557,6 +557,20 @@ class GitLabClient:
                         deleted += 1
         return added, deleted
 
+    def is_ancestor(self, full_name: str, ancestor: str, descendant: str) -> bool:
+        """``GET /projects/:id/repository/merge_base``: the merge base of the two
+        is ``ancestor`` exactly when it is an ancestor. An unknown commit (gone
+        after a rewrite) is not one."""
+        try:
+            with _translated("is_ancestor", f"history of {full_name}"):
+                base = self._gl.http_get(
+                    f"{_project_path(full_name)}/repository/merge_base",
+                    query_data={"refs[]": [ancestor, descendant]},
+                )
+        except ProviderNotFoundError:
+            return False
+        return isinstance(base, dict) and base.get("id") == ancestor
+
     def comment_create(self, full_name: str, number: int, body: str) -> None:
         """A note on the merge request."""
         project = self._project(full_name)

@@ -463,6 +463,7 @@ def _parse_push(payload: Payload) -> NormalizedEvent:
             ref=require_str(payload, "ref"),
             before=text(payload.get("before")),
             after=text(payload.get("after")),
+            is_forced=None,  # GitLab does not say; see Provider.is_ancestor
             # GitLab lists at most 20 commits of a push.
             paths=pushed_paths(
                 commits,
