@@ -203,6 +203,12 @@ WEBHOOK_ALLOW_PROVIDER_RANGES = _strict_bool(
 TRUSTED_PROXY_COUNT = _setting(env.int, "CODEQUEST_TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT  # sign-in rate limits alike
 
+# Settings changed on the dashboard within this many seconds of each other are
+# written into .codequest.yml as one commit (integrations.services.writes).
+CODEQUEST_WRITE_BATCH_SECONDS = _setting(
+    env.int, "CODEQUEST_WRITE_BATCH_SECONDS", default=60
+)
+
 # Most points one person can earn in a day (rewards anti-gaming).
 REWARDS_DAILY_CAP = _setting(env.int, "CODEQUEST_REWARDS_DAILY_CAP", default=60)
 # Reconciliation: how far back a full rescan (and a first sync) reads, how often

@@ -24,6 +24,7 @@ from integrations.repository_views import (
     repository_delivery_replay_view,
     repository_disconnect_view,
     repository_reconnect_view,
+    repository_settings_propose_view,
     repository_settings_view,
     repository_sync_view,
     repository_view,
@@ -105,6 +106,11 @@ urlpatterns = [
         "dashboard/repositories/<int:repository_id>/settings/",
         repository_settings_view,
         name="repository-settings",
+    ),
+    path(
+        "dashboard/repositories/<int:repository_id>/settings/propose/",
+        repository_settings_propose_view,
+        name="repository-settings-propose",
     ),
     path(
         "dashboard/repositories/<int:repository_id>/deliveries/<int:delivery_id>/"

@@ -142,13 +142,18 @@ class SyncRunListApi(ListAPIView):
 
     serializer_class = OutputSerializer
 
-    @extend_schema(parameters=_params("repository", "provider"))
+    @extend_schema(parameters=_params("repository", "provider", "kind"))
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         filters = query_filters(
-            self.request.query_params, {"repository": None, "provider": PROVIDERS}
+            self.request.query_params,
+            {
+                "repository": None,
+                "provider": PROVIDERS,
+                "kind": tuple(SyncRun.Kind.values),
+            },
         )
         return selectors.sync_run_list(user=self.request.user, filters=filters)
 

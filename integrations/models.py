@@ -21,6 +21,9 @@ def invite_token_new() -> str:
     return secrets.token_urlsafe(24)
 
 
+COMMIT_MESSAGE_DEFAULT = "Update review settings from CodeQuest ({timestamp})"
+
+
 class Organization(models.Model):
     """A team: owns repositories; its members see only its data.
 
@@ -60,6 +63,19 @@ class Organization(models.Model):
     )
     members_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     members_sync_error = models.TextField(blank=True, editable=False)
+    # Writing to the team's repositories (README "Writes as pull requests").
+    commit_message_template = models.CharField(
+        max_length=200,
+        default=COMMIT_MESSAGE_DEFAULT,
+        help_text="The message of CodeQuest's commits; {timestamp} is replaced "
+        "by the time of the commit (UTC).",
+    )
+    write_exclude_paths = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Paths CodeQuest never writes, as CODEOWNERS patterns, e.g. "
+        '[".github/CODEOWNERS"].',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -481,6 +497,12 @@ class SyncRun(models.Model):
         INITIAL = "initial", "Initial import"
         INCREMENTAL = "incremental", "Incremental"
         FULL = "full", "Full rescan"
+        # Writes to the repository (RepositoryWrite): one row each.
+        COMMIT = "commit", "Commit"
+        PULL_REQUEST = "pull_request", "Pull request"
+
+    # Runs that read the provider (health and "last sync" look at these only).
+    READ_KINDS = ("initial", "incremental", "full")
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
@@ -492,6 +514,7 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         DEFERRED = "deferred", "Deferred (rate limit)"
+        CONFLICT = "conflict", "Conflict (left for a person)"
 
     repository = models.ForeignKey(
         ConnectedRepository, on_delete=models.CASCADE, related_name="sync_runs"
@@ -640,3 +663,55 @@ class RepositoryConnectJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.full_name} ({self.status})"
+
+
+class RepositoryWrite(models.Model):
+    """Settings changed on the dashboard, on their way into the repository's
+    .codequest.yml as a pull request (integrations.services.writes)."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Waiting (changes within the batching window join it)"
+        SYNCING = "syncing", "Writing"
+        SUCCESS = "success", "Pull request open"
+        ERROR = "error", "Failed"
+        CONFLICT = "conflict", "Conflict: left for a person"
+        DONE = "done", "Merged or closed"
+
+    repository = models.ForeignKey(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="writes"
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.IDLE
+    )
+    # Review-settings field -> value, every change so far (later ones win).
+    changes = models.JSONField(default=dict)
+    due_at = models.DateTimeField(help_text="The end of the batching window.")
+    branch = models.CharField(max_length=200, blank=True)
+    pull_number = models.PositiveIntegerField(null=True, blank=True)
+    pull_url = models.URLField(max_length=500, blank=True)
+    # The default branch's file our branch was made from: what "the file changed
+    # under us" compares with.
+    base_text = models.TextField(blank=True)
+    head_sha = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One write in progress per repository: later changes join it.
+            models.UniqueConstraint(
+                fields=["repository"],
+                condition=models.Q(
+                    status__in=["idle", "syncing", "success", "conflict"]
+                ),
+                name="one_open_write_per_repository",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"settings write for {self.repository} ({self.status})"

@@ -17,9 +17,12 @@ from integrations.models import WebhookDelivery
 from integrations.providers import get_provider
 from integrations.providers.base import ProviderError
 from integrations.selectors import RepositoryPage
+from integrations.services.writes import file_fields, settings_write_request
 from integrations.tasks import repository_points_recount_task
 from reviews.assignment.service import review_settings_get, review_settings_save
+from reviews.config_file import CONFIG_PATH
 from reviews.forms import RepositoryReviewSettingsForm
+from reviews.models import FileStatus
 
 ADMINS_ONLY = "Only the team's admins can change this repository."
 
@@ -48,6 +51,7 @@ def _render(
             "provider_name": get_provider(repository.provider).name,
             "can_manage": selectors.repository_manageable(request.user, repository),
             "settings_form": form,
+            "write": repository.writes.exclude(status="done").first(),
         },
         status=400 if form.is_bound else 200,
     )
@@ -77,10 +81,35 @@ def repository_settings_view(request: HttpRequest, repository_id: int) -> HttpRe
         return HttpResponseForbidden(ADMINS_ONLY)
     current = review_settings_get(page.repository)
     excluded_before = list(current.points_exclude_paths or [])
+    as_stored = {name: getattr(current, name) for name in file_fields()}
     form = RepositoryReviewSettingsForm(request.POST, instance=current)
     if not form.is_valid():
         return _render(request, page, form)
-    saved = review_settings_save(repository=page.repository, values=form.cleaned_data)
+    values = dict(form.cleaned_data)
+    if current.file_status == FileStatus.VALID:
+        # The file is the source of truth: what it can hold goes there, as a
+        # pull request; the rest is saved here.
+        proposed = {
+            name: values.pop(name)
+            for name in file_fields()
+            if name in values and values[name] != as_stored[name]
+        }
+        for name in file_fields():
+            values.pop(name, None)
+        review_settings_save(repository=page.repository, values=values)
+        if proposed:
+            settings_write_request(
+                repository=page.repository, changes=proposed, user=request.user
+            )
+            messages.success(
+                request,
+                f"Proposed in a pull request to {CONFIG_PATH} (changes made in the "
+                "next minute join it); they take effect once it is merged.",
+            )
+        else:
+            messages.success(request, "Review settings saved.")
+        return redirect("repository", repository_id=repository_id)
+    saved = review_settings_save(repository=page.repository, values=values)
     if list(saved.points_exclude_paths) != excluded_before:
         repository_pk = page.repository.pk
         transaction.on_commit(
@@ -93,6 +122,33 @@ def repository_settings_view(request: HttpRequest, repository_id: int) -> HttpRe
         )
     else:
         messages.success(request, "Review settings saved; new pull requests use them.")
+    return redirect("repository", repository_id=repository_id)
+
+
+@login_required
+@require_POST
+def repository_settings_propose_view(
+    request: HttpRequest, repository_id: int
+) -> HttpResponse:
+    """No .codequest.yml yet: propose one holding the current settings, as a
+    pull request (from then on the file is the source of truth)."""
+    page = _page(request, repository_id)
+    if not selectors.repository_manageable(request.user, page.repository):
+        return HttpResponseForbidden(ADMINS_ONLY)
+    current = review_settings_get(page.repository)
+    if current.file_status == FileStatus.VALID:
+        messages.info(request, f"{CONFIG_PATH} is there already.")
+    else:
+        settings_write_request(
+            repository=page.repository,
+            changes={name: getattr(current, name) for name in file_fields()},
+            user=request.user,
+        )
+        messages.success(
+            request,
+            f"A pull request adding {CONFIG_PATH} with these settings opens "
+            "within a minute.",
+        )
     return redirect("repository", repository_id=repository_id)
 
 

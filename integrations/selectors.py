@@ -128,6 +128,8 @@ def sync_run_list(*, user: Any, filters: dict[str, str]) -> QuerySet:
         queryset = queryset.filter(repository__full_name=filters["repository"])
     if filters.get("provider"):
         queryset = queryset.filter(repository__provider=filters["provider"])
+    if filters.get("kind"):
+        queryset = queryset.filter(kind=filters["kind"])
     return queryset.order_by("-started_at", "-id")
 
 
@@ -289,7 +291,8 @@ def repository_page_get(
         .defer("body", "headers")
         .order_by("-received_at", "-id")[:recent]
     )
-    status, reasons = _repository_verdict(repository, hook, runs)
+    reads = [run for run in runs if run.kind in SyncRun.READ_KINDS]
+    status, reasons = _repository_verdict(repository, hook, reads)
     return RepositoryPage(repository, hook, runs, deliveries, status, reasons)
 
 

@@ -177,3 +177,20 @@ def push_rewrite_check_task(
         after=after,
         pushed_at=pushed_at,
     )
+
+
+@shared_task(
+    name="integrations.repository_write",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=10,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def repository_write_task(write_id: int) -> None:
+    """Write dashboard settings changes into .codequest.yml as a pull request,
+    once the batching window has closed."""
+    from integrations.services.writes import repository_write_run
+
+    repository_write_run(write_id=write_id)

@@ -267,3 +267,54 @@ def _load(text: str) -> Any:
         raise ConfigFileError([f"{place}{exc.problem or 'not valid YAML'}"]) from None
     except yaml.YAMLError as exc:
         raise ConfigFileError([f"not valid YAML ({exc.__class__.__name__})"]) from None
+
+
+# --- writing the file back ---------------------------------------------------------
+
+# Review-settings field -> (section, key) in the file.
+FIELD_KEYS: dict[str, tuple[str, str]] = {
+    "reviewer_count": ("assignment", "reviewers"),
+    "strategy": ("assignment", "strategy"),
+    "pool": ("assignment", "pool"),
+    "sla_hours": ("assignment", "sla_hours"),
+    "auto_assign": ("assignment", "auto_assign"),
+    "quiet_labels": ("assignment", "quiet_labels"),
+    "points_exclude_paths": ("points", "exclude_paths"),
+    "size_labels": ("labels", "size"),
+    "size_thresholds": ("labels", "size_thresholds"),
+}
+
+
+def settings_render(text: str | None, values: dict[str, Any]) -> str:
+    """``text`` (the file as it is, or None for a new one) with ``values``
+    (review-settings fields) written in, comments, order and everything else
+    kept (ruamel.yaml's round trip). The result parses back to those values."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml_rt = YAML()
+    yaml_rt.preserve_quotes = True
+    yaml_rt.indent(mapping=2, sequence=4, offset=2)
+    document = yaml_rt.load(text) if text and text.strip() else None
+    if not isinstance(document, CommentedMap):
+        document = CommentedMap()
+    for name, value in values.items():
+        section, key = FIELD_KEYS[name]
+        if not isinstance(document.get(section), CommentedMap):
+            document[section] = CommentedMap()
+        old = document[section].get(key)
+        if isinstance(value, list):
+            new = CommentedSeq(value)
+            if isinstance(old, CommentedSeq) and old.fa.flow_style():
+                new.fa.set_flow_style()  # [a, b] stays [a, b]
+            value = new
+        document[section][key] = value
+    out = StringIO()
+    yaml_rt.dump(document, out)
+    rendered = out.getvalue()
+    written = settings_parse(rendered).values
+    if any(written.get(name) != values[name] for name in values):
+        raise ConfigFileError(["the settings could not be written into the file"])
+    return rendered

@@ -154,8 +154,12 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
                 self.initial[name] = ", ".join(
                     str(item) for item in getattr(self.instance, name) or []
                 )
-        # What .codequest.yml sets is changed there, not here.
-        for name in self.instance.file_values or {}:
+        # What .codequest.yml sets is changed there: through a pull request
+        # CodeQuest opens when the file is valid, by hand while it is not.
+        locked = self.instance.file_values or {}
+        if self.instance.file_status == "valid":
+            locked = {}
+        for name in locked:
             if name in self.fields:
                 self.fields[name].disabled = True
                 self.fields[name].help_text = f"Set in {CONFIG_PATH}."

@@ -7,7 +7,7 @@ dataclasses below. Nothing outside ``integrations/providers`` reads a raw payloa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -448,6 +448,33 @@ class RepoClient(Protocol):
 
     def pull_line_counts(self, full_name: str, number: int) -> tuple[int, int]:
         """(added, deleted) lines of a pull request as it stands."""
+        ...
+
+    def branch_head(self, full_name: str, branch: str) -> str | None:
+        """The commit a branch points at; None when there is no such branch."""
+        ...
+
+    def commit_files(
+        self,
+        full_name: str,
+        *,
+        branch: str,
+        parent: str,
+        message: str,
+        files: Mapping[str, str],
+        existing: Collection[str] = (),
+        create_branch: bool = False,
+    ) -> str:
+        """One commit on top of ``parent`` writing ``files`` (path -> text;
+        ``existing``: those already there), and ``branch`` moved to it
+        (created when ``create_branch``; otherwise moved even when that is not
+        a fast-forward, the branch being ours). Returns the new commit."""
+        ...
+
+    def pull_create(
+        self, full_name: str, *, head: str, base: str, title: str, body: str
+    ) -> tuple[int, str]:
+        """Open a pull request from ``head`` into ``base``: (number, web URL)."""
         ...
 
     def is_ancestor(self, full_name: str, ancestor: str, descendant: str) -> bool:

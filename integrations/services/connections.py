@@ -192,6 +192,7 @@ def repository_sync_request(*, repository: ConnectedRepository) -> bool:
     """*Sync now*: queue a reconciliation once the caller's transaction commits.
     False (nothing queued) while one is already running."""
     running = repository.sync_runs.filter(
+        kind__in=SyncRun.READ_KINDS,
         status=SyncRun.Status.RUNNING,
         started_at__gte=timezone.now() - timedelta(minutes=15),
     )

@@ -230,7 +230,7 @@ def _check_deliveries(finding: Finding, repository, now: datetime) -> None:
 
 def _check_sync(finding: Finding, repository, now: datetime) -> None:
     runs = list(
-        SyncRun.objects.filter(repository=repository)
+        SyncRun.objects.filter(repository=repository, kind__in=SyncRun.READ_KINDS)
         .exclude(status=SyncRun.Status.RUNNING)
         .order_by("-started_at", "-id")[:3]
     )

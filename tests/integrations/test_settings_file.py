@@ -303,21 +303,60 @@ def admin_client(client, repository):
     return client
 
 
-def test_the_repository_page_shows_the_file_and_locks_what_it_sets(
-    admin_client, repository
+def test_the_repository_page_shows_the_file_and_proposes_changes_to_it(
+    admin_client, repository, django_capture_on_commit_callbacks
 ):
+    from unittest import mock
+
+    from integrations.models import RepositoryWrite
+
     with responses.RequestsMock() as rsps:
         serve(rsps, config=VALID)
         repository_settings_read(repository_id=repository.pk)
     page = admin_client.get(f"/dashboard/repositories/{repository.pk}/")
     html = page.content.decode()
     assert "is in force</strong>" in html
-    assert 'name="reviewer_count"' in html and "disabled" in html
-    # A POST cannot change what the file sets; the rest it can.
+    assert "proposes the change to it as a pull request" in html
+    # What the file sets goes to it; the rest is saved at once.
+    with (
+        mock.patch("integrations.services.writes._schedule"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        answer = admin_client.post(
+            f"/dashboard/repositories/{repository.pk}/settings/",
+            {
+                "auto_assign": "",
+                "strategy": "expertise",
+                "reviewer_count": "2",
+                "pool": "alice, bob",
+                "sla_hours": "6",
+                "sla_reminder": "off",
+                "quiet_labels": "wip",
+                "points_exclude_paths": "docs/**",
+                "size_thresholds": "10, 100, 500, 1000",
+            },
+        )
+    assert answer.status_code == 302
+    row = settings_of(repository)
+    assert (row.strategy, row.reviewer_count) == ("round_robin", 2)  # until merged
+    assert (row.auto_assign, row.sla_reminder) == (True, "off")
+    assert RepositoryWrite.objects.get().changes == {
+        "strategy": "expertise",
+        "auto_assign": False,
+    }
+
+
+def test_while_the_file_is_invalid_what_it_set_is_locked(admin_client, repository):
+    with responses.RequestsMock() as rsps:
+        serve(rsps, config=VALID)
+        repository_settings_read(repository_id=repository.pk)
+    with responses.RequestsMock() as rsps:
+        serve(rsps, config="assignment:\n  reviewers: 0\n")
+        repository_settings_read(repository_id=repository.pk)
     answer = admin_client.post(
         f"/dashboard/repositories/{repository.pk}/settings/",
         {
-            "auto_assign": "",
+            "auto_assign": "on",
             "strategy": "expertise",
             "reviewer_count": "9",
             "pool": "mallory",
@@ -325,6 +364,7 @@ def test_the_repository_page_shows_the_file_and_locks_what_it_sets(
             "sla_reminder": "off",
             "quiet_labels": "",
             "points_exclude_paths": "",
+            "size_thresholds": "10, 100, 500, 1000",
         },
     )
     assert answer.status_code == 302
@@ -335,8 +375,7 @@ def test_the_repository_page_shows_the_file_and_locks_what_it_sets(
         ["alice", "bob"],
         6,
     )
-    assert row.points_exclude_paths == ["docs/**"]
-    assert (row.auto_assign, row.sla_reminder) == (False, "off")
+    assert row.sla_reminder == "off"
 
 
 def test_an_invalid_file_is_explained_on_the_page(admin_client, repository):

@@ -7,7 +7,7 @@ only talks to the API (through python-gitlab) and returns our dataclasses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +50,7 @@ from integrations.providers.base import (
     parse_optional_time,
     parse_time,
     require_int,
+    require_object,
     require_str,
     text,
 )
@@ -556,6 +557,73 @@ class GitLabClient:
                     elif line.startswith("-") and not line.startswith("---"):
                         deleted += 1
         return added, deleted
+
+    def branch_head(self, full_name: str, branch: str) -> str | None:
+        """``GET /projects/:id/repository/branches/:branch``."""
+        try:
+            with _translated("branch_head", f"branch {branch} of {full_name}"):
+                data = self._gl.http_get(
+                    f"{_project_path(full_name)}/repository/branches/"
+                    f"{quote(branch, safe='')}"
+                )
+        except ProviderNotFoundError:
+            return None
+        return str(require_str(require_object(data, "commit"), "id"))
+
+    def commit_files(
+        self,
+        full_name: str,
+        *,
+        branch: str,
+        parent: str,
+        message: str,
+        files: Mapping[str, str],
+        existing: Collection[str] = (),
+        create_branch: bool = False,
+    ) -> str:
+        """``POST /projects/:id/repository/commits``: one request, the files as
+        actions, the commit made on ``parent`` (``start_sha``); ``force``
+        moves a branch of ours onto it."""
+        actions = [
+            {
+                "action": "update" if path in existing else "create",
+                "file_path": path,
+                "content": text,
+            }
+            for path, text in files.items()
+        ]
+        body = {
+            "branch": branch,
+            "commit_message": message,
+            "actions": actions,
+            "start_sha": parent,
+            "force": not create_branch,
+        }
+        with _translated("commit_files", f"commit to {branch} of {full_name}"):
+            data = self._gl.http_post(
+                f"{_project_path(full_name)}/repository/commits", post_data=body
+            )
+        return str(require_str(data, "id"))
+
+    def pull_create(
+        self, full_name: str, *, head: str, base: str, title: str, body: str
+    ) -> tuple[int, str]:
+        """``POST /projects/:id/merge_requests`` (the branch removed on merge)."""
+        with _translated("pull_create", f"merge request on {full_name}"):
+            data = self._gl.http_post(
+                f"{_project_path(full_name)}/merge_requests",
+                post_data={
+                    "source_branch": head,
+                    "target_branch": base,
+                    "title": title,
+                    "description": body,
+                    "remove_source_branch": True,
+                },
+            )
+        if not isinstance(data, dict):
+            raise PayloadError("GitLab's merge request answer is not an object")
+        snapshot = merge_request_from_api(data)
+        return snapshot.number, snapshot.url
 
     def is_ancestor(self, full_name: str, ancestor: str, descendant: str) -> bool:
         """``GET /projects/:id/repository/merge_base``: the merge base of the two

@@ -1,0 +1,318 @@
+"""Writes as pull requests: review settings changed on the dashboard of a
+repository that keeps them in ``.codequest.yml`` go back into the file, on a
+branch, in one commit, through a pull request (README "Writes as pull requests").
+
+- **Batching.** Changes made within ``CODEQUEST_WRITE_BATCH_SECONDS`` of each
+  other join one write (a ``RepositoryWrite``), written in one commit when the
+  window closes. Later changes while its pull request is open add one commit
+  each batch to the same branch.
+- **Conflicts.** Before each commit the file on the default branch is read
+  again. When it changed since our branch was made: if the keys someone else
+  changed are not ours, the branch is made again on the new default branch
+  (a rebase, clean by construction); if they are ours too, the write stops as
+  ``conflict``, says which keys, and the pull request is left for a person.
+- **History.** Each commit and each pull request opened is a sync-history row
+  (kind ``commit`` / ``pull_request``, trigger ``manual``).
+- **Never written:** paths matching the team's ``write_exclude_paths``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.credentials import repository_client_guarded
+from integrations.models import ConnectedRepository, RepositoryWrite, SyncRun
+from integrations.providers.base import (
+    PayloadError,
+    ProviderError,
+    ProviderTemporaryError,
+    RepoClient,
+)
+from reviews.codeowners import path_matches
+from reviews.config_file import (
+    CONFIG_PATH,
+    FIELD_KEYS,
+    ConfigFileError,
+    settings_parse,
+    settings_render,
+)
+from reviews.models import PullRequest, PullState
+
+logger = logging.getLogger(__name__)
+
+OPEN = (
+    RepositoryWrite.Status.IDLE,
+    RepositoryWrite.Status.SYNCING,
+    RepositoryWrite.Status.SUCCESS,
+    RepositoryWrite.Status.CONFLICT,
+)
+BRANCH_PREFIX = "codequest/settings-"
+PULL_TITLE = "Update review settings from CodeQuest"
+
+
+def file_fields() -> tuple[str, ...]:
+    """The review settings ``.codequest.yml`` can hold."""
+    return tuple(FIELD_KEYS)
+
+
+def settings_write_request(
+    *,
+    repository: ConnectedRepository,
+    changes: dict[str, Any],
+    user: Any = None,
+    schedule: Callable[[int, float], None] | None = None,
+) -> RepositoryWrite:
+    """Queue ``changes`` (review-settings field -> value) for the file; they
+    join the repository's open write, and the batching window starts again."""
+    unknown = set(changes) - set(FIELD_KEYS)
+    if unknown:
+        raise ValueError(f"not settings of the file: {', '.join(sorted(unknown))}")
+    window = settings.CODEQUEST_WRITE_BATCH_SECONDS
+    with transaction.atomic():
+        _finish_merged(repository)
+        write = (
+            RepositoryWrite.objects.select_for_update()
+            .filter(repository=repository, status__in=OPEN)
+            .first()
+        )
+        due = timezone.now() + timedelta(seconds=window)
+        if write is None:
+            write = RepositoryWrite.objects.create(
+                repository=repository, changes=changes, due_at=due, requested_by=user
+            )
+        else:
+            write.changes = {**write.changes, **changes}
+            write.due_at = due
+            if write.status == RepositoryWrite.Status.SUCCESS:
+                write.status = RepositoryWrite.Status.IDLE  # one more commit to come
+            write.save(update_fields=["changes", "due_at", "status", "updated_at"])
+        pk = write.pk
+        run_later = schedule or _schedule
+        transaction.on_commit(lambda: run_later(pk, window))
+    return write
+
+
+def _schedule(write_id: int, countdown: float) -> None:
+    from integrations.tasks import repository_write_task
+
+    repository_write_task.apply_async((write_id,), countdown=max(countdown, 0))
+
+
+def _finish_merged(repository: ConnectedRepository) -> None:
+    """Writes whose pull request was merged or closed are done: the next
+    change starts a new one (the merge's push re-reads the file)."""
+    for write in RepositoryWrite.objects.filter(
+        repository=repository, status__in=OPEN, pull_number__isnull=False
+    ):
+        state = (
+            PullRequest.objects.filter(repository=repository, number=write.pull_number)
+            .values_list("state", flat=True)
+            .first()
+        )
+        if state in (PullState.MERGED, PullState.CLOSED):
+            write.status = RepositoryWrite.Status.DONE
+            write.save(update_fields=["status", "updated_at"])
+
+
+def repository_write_run(*, write_id: int, now: datetime | None = None) -> str:
+    """Write what a write holds, once its window has closed; returns its status
+    (or "wait" when the window is still open, "" when nothing is to be done)."""
+    now = now or timezone.now()
+    write = (
+        RepositoryWrite.objects.select_related(
+            "repository", "repository__organization", "repository__credential"
+        )
+        .filter(pk=write_id)
+        .first()
+    )
+    if write is None or write.status != RepositoryWrite.Status.IDLE:
+        return ""
+    if write.due_at > now:
+        _schedule(write.pk, (write.due_at - now).total_seconds())
+        return "wait"
+    # Take it (a second worker running the same task finds it taken).
+    taken = RepositoryWrite.objects.filter(
+        pk=write.pk, status=RepositoryWrite.Status.IDLE, due_at=write.due_at
+    ).update(status=RepositoryWrite.Status.SYNCING)
+    if not taken:
+        return ""
+    repository = write.repository
+    excluded = _excluded(repository)
+    if excluded:
+        return _fail(write, f"the team never lets CodeQuest write {CONFIG_PATH}")
+    try:
+        with repository_client_guarded(repository) as client:
+            return _write(write, client, now)
+    except ProviderTemporaryError:
+        RepositoryWrite.objects.filter(pk=write.pk).update(
+            status=RepositoryWrite.Status.IDLE
+        )
+        raise
+    except (ProviderError, PayloadError, ConfigFileError) as exc:
+        return _fail(write, str(exc))
+
+
+def _write(write: RepositoryWrite, client: RepoClient, now: datetime) -> str:
+    repository = write.repository
+    name, base_branch = repository.full_name, repository.default_branch
+    current = client.file_read(name, CONFIG_PATH, base_branch)
+    base_head = client.branch_head(name, base_branch)
+    if base_head is None:
+        raise ProviderError(f"the default branch {base_branch!r} does not exist")
+    message = _message(repository, now)
+    if write.branch and current != write.base_text:
+        theirs = _changed_keys(write.base_text, current)
+        ours = set(write.changes)
+        if theirs & ours:
+            return _conflict(write, current, sorted(theirs & ours), now)
+        # Clean: make our branch again on the new default branch (a rebase).
+        parent = base_head
+    elif write.branch:
+        parent = client.branch_head(name, write.branch) or base_head
+    else:
+        parent = base_head
+    text = settings_render(current, write.changes)
+    run = _run(repository, SyncRun.Kind.COMMIT, now)
+    branch = write.branch or f"{BRANCH_PREFIX}{write.pk}"
+    try:
+        sha = client.commit_files(
+            name,
+            branch=branch,
+            parent=parent,
+            message=message,
+            files={CONFIG_PATH: text},
+            existing={CONFIG_PATH} if current is not None else set(),
+            create_branch=not write.branch,
+        )
+    except ProviderError as exc:
+        _finish(run, SyncRun.Status.FAILED, str(exc))
+        raise
+    _finish(run, SyncRun.Status.SUCCEEDED, "")
+    write.branch, write.head_sha, write.base_text = branch, sha, current or ""
+    if write.pull_number is None:
+        pull_run = _run(repository, SyncRun.Kind.PULL_REQUEST, now)
+        try:
+            number, url = client.pull_create(
+                name,
+                head=branch,
+                base=base_branch,
+                title=PULL_TITLE,
+                body=_pull_body(write),
+            )
+        except ProviderError as exc:
+            _finish(pull_run, SyncRun.Status.FAILED, str(exc))
+            write.save(update_fields=["branch", "head_sha", "base_text"])
+            raise
+        _finish(pull_run, SyncRun.Status.SUCCEEDED, "")
+        write.pull_number, write.pull_url = number, _safe_url(url, repository)
+    write.status, write.error = RepositoryWrite.Status.SUCCESS, ""
+    write.save()
+    logger.info(
+        "integrations.write.committed",
+        extra={
+            "repository": repository.pk,
+            "write": write.pk,
+            "pull": write.pull_number,
+        },
+    )
+    return str(write.status)
+
+
+def _changed_keys(before: str, after: str | None) -> set[str]:
+    """The settings fields whose value differs between two texts of the file
+    (an unreadable text counts as changing everything)."""
+    try:
+        old = settings_parse(before).values if before else {}
+        new = settings_parse(after).values if after else {}
+    except ConfigFileError:
+        return set(FIELD_KEYS)
+    return {name for name in FIELD_KEYS if old.get(name) != new.get(name)}
+
+
+def _conflict(
+    write: RepositoryWrite, current: str | None, keys: list[str], now: datetime
+) -> str:
+    shown = ", ".join(".".join(FIELD_KEYS[key]) for key in keys)
+    error = (
+        f"{CONFIG_PATH} changed on {write.repository.default_branch} since this "
+        f"pull request was made, in what it changes too ({shown}): left for a "
+        "person to resolve"
+    )
+    run = _run(write.repository, SyncRun.Kind.COMMIT, now)
+    _finish(run, SyncRun.Status.CONFLICT, error)
+    write.status, write.error = RepositoryWrite.Status.CONFLICT, error
+    write.save(update_fields=["status", "error", "updated_at"])
+    return str(write.status)
+
+
+def _fail(write: RepositoryWrite, error: str) -> str:
+    write.status, write.error = RepositoryWrite.Status.ERROR, error[:2000]
+    write.save(update_fields=["status", "error", "updated_at"])
+    logger.warning(
+        "integrations.write.failed",
+        extra={"repository": write.repository_id, "error": error[:200]},
+    )
+    return str(write.status)
+
+
+def _excluded(repository: ConnectedRepository) -> bool:
+    patterns = (
+        repository.organization.write_exclude_paths if repository.organization else []
+    )
+    return any(path_matches(pattern, CONFIG_PATH) for pattern in patterns or [])
+
+
+def _message(repository: ConnectedRepository, now: datetime) -> str:
+    template = (
+        repository.organization.commit_message_template
+        if repository.organization
+        else ""
+    ) or "Update review settings from CodeQuest ({timestamp})"
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return template.replace("{timestamp}", stamp)[:500]
+
+
+def _pull_body(write: RepositoryWrite) -> str:
+    lines = "\n".join(
+        f"- `{'.'.join(FIELD_KEYS[name])}`: `{value}`"
+        for name, value in sorted(write.changes.items())
+    )
+    who = write.requested_by.get_username() if write.requested_by else "a team admin"
+    return (
+        f"Review settings changed on the CodeQuest dashboard by {who}:\n\n{lines}\n\n"
+        f"They take effect when this pull request is merged into "
+        f"`{write.repository.default_branch}`: `{CONFIG_PATH}` there is the source "
+        "of truth for the settings it names."
+    )
+
+
+def _safe_url(url: str, repository: ConnectedRepository) -> str:
+    """The provider's link, kept only when it is http(s) on the provider's host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname == repository.host:
+        return url[:500]
+    return ""
+
+
+def _run(repository: ConnectedRepository, kind: str, now: datetime) -> SyncRun:
+    return SyncRun.objects.create(
+        repository=repository,
+        kind=kind,
+        status=SyncRun.Status.RUNNING,
+        trigger=SyncRun.Trigger.MANUAL,
+        started_at=now,
+    )
+
+
+def _finish(run: SyncRun, status: str, error: str) -> None:
+    run.status, run.error, run.finished_at = status, error[:2000], timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])

@@ -1,0 +1,509 @@
+"""Writes as pull requests: dashboard settings changes go into .codequest.yml on
+a branch, in one commit per batch, through a pull request; conflicts are left
+for a person. Mocked at the HTTP layer with recorded answers (PROVENANCE.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import responses
+from django.utils import timezone
+from responses import matchers
+
+from integrations.models import (
+    ConnectedRepository,
+    Organization,
+    OrganizationMembership,
+    ProviderCredential,
+    RepositoryWrite,
+    SyncRun,
+)
+from integrations.services.writes import (
+    repository_write_run,
+    settings_write_request,
+)
+from reviews.config_file import settings_parse
+from reviews.models import PullRequest, RepositoryReviewSettings
+from tests.integrations.test_connect_repo import contents_body, recorded
+from tests.reviews.test_assignment_flow import API, repo_body
+
+pytestmark = pytest.mark.django_db
+
+FILE = (
+    "# Review settings of the shop\n"
+    "assignment:\n"
+    "  reviewers: 2   # two pairs of eyes\n"
+    "  strategy: load_balance\n"
+    "team: backend\n"
+)
+MASTER_SHA = "04cde900a0775b51f762735637bd30de392a2793"  # git_ref.json
+NEW_COMMIT = "40dc47c114c30c816ae28355ec34b380916b39aa"  # git_commit.json
+ON_MASTER = [matchers.query_param_matcher({"ref": "master"})]
+
+
+@pytest.fixture
+def repository(settings):
+    settings.GITHUB_SECONDS_BETWEEN_REQUESTS = None
+    team = Organization.objects.create(name="Backend", slug="backend")
+    credential = ProviderCredential(
+        provider="github", api_url="https://api.github.com", kind="access_token"
+    )
+    credential.token = "ghp_writes"
+    credential.save()
+    repository = ConnectedRepository.objects.create(
+        organization=team,
+        provider="github",
+        host="github.com",
+        external_id=186853002,
+        full_name="Codertocat/Hello-World",
+        default_branch="master",
+        credential=credential,
+    )
+    RepositoryReviewSettings.objects.create(
+        repository=repository,
+        reviewer_count=2,
+        file_status="valid",
+        file_values={"reviewer_count": 2, "strategy": "load_balance"},
+    )
+    return repository
+
+
+@pytest.fixture
+def scheduled():
+    with mock.patch("integrations.services.writes._schedule") as schedule:
+        yield schedule
+
+
+def later(write: RepositoryWrite):
+    return write.due_at + timedelta(seconds=1)
+
+
+def serve_file(rsps, text: str | None) -> None:
+    rsps.get(API, json=repo_body())
+    if text is None:
+        rsps.get(
+            f"{API}/contents/.codequest.yml",
+            status=404,
+            json={"message": "Not Found"},
+            match=ON_MASTER,
+        )
+    else:
+        rsps.get(
+            f"{API}/contents/.codequest.yml",
+            json=contents_body(".codequest.yml", text),
+            match=ON_MASTER,
+        )
+
+
+def serve_commit(rsps) -> None:
+    """The Git data API's answers for one commit (its parent, tree, commit)."""
+    rsps.get(f"{API}/git/commits/{MASTER_SHA}", json=recorded("git_commit.json"))
+    rsps.post(f"{API}/git/trees", status=201, json=recorded("git_tree_created.json"))
+    rsps.post(f"{API}/git/commits", status=201, json=recorded("git_commit.json"))
+
+
+def body_of(rsps, method: str, suffix: str) -> dict:
+    calls = [
+        call
+        for call in rsps.calls
+        if call.request.method == method and call.request.url.endswith(suffix)
+    ]
+    assert len(calls) == 1, [c.request.url for c in rsps.calls]
+    return json.loads(calls[0].request.body)
+
+
+def first_write(repository, scheduled, **changes) -> RepositoryWrite:
+    return settings_write_request(repository=repository, changes=changes)
+
+
+def test_changes_become_one_commit_on_a_branch_and_a_pull_request(
+    repository, scheduled, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        write = settings_write_request(
+            repository=repository, changes={"reviewer_count": 3}
+        )
+        settings_write_request(
+            repository=repository, changes={"quiet_labels": ["wip"]}
+        )  # within the window: joins
+    assert RepositoryWrite.objects.count() == 1
+    assert scheduled.call_count == 2  # each change restarts the window
+    write.refresh_from_db()
+    assert write.changes == {"reviewer_count": 3, "quiet_labels": ["wip"]}
+    assert repository_write_run(write_id=write.pk) == "wait"  # window still open
+
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, FILE)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        serve_commit(rsps)
+        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
+        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        assert repository_write_run(write_id=write.pk, now=later(write)) == "success"
+        tree = body_of(rsps, "POST", "/git/trees")
+        commit = body_of(rsps, "POST", "/git/commits")
+        ref = body_of(rsps, "POST", "/git/refs")
+        pull = body_of(rsps, "POST", "/pulls")
+    written = tree["tree"][0]
+    assert written["path"] == ".codequest.yml"
+    assert "# two pairs of eyes" in written["content"]  # comments kept
+    assert settings_parse(written["content"]).values == {
+        "reviewer_count": 3,
+        "strategy": "load_balance",
+        "quiet_labels": ["wip"],
+    }
+    assert commit["parents"] == [MASTER_SHA]
+    assert commit["message"].startswith("Update review settings from CodeQuest (")
+    assert ref == {
+        "ref": f"refs/heads/codequest/settings-{write.pk}",
+        "sha": NEW_COMMIT,
+    }
+    assert (pull["head"], pull["base"]) == (f"codequest/settings-{write.pk}", "master")
+    assert "`assignment.reviewers`: `3`" in pull["body"]
+    write.refresh_from_db()
+    assert (write.status, write.pull_number, write.head_sha) == (
+        "success",
+        32,
+        NEW_COMMIT,
+    )
+    # The recorded answer links to another host (ghe.example.com): not kept.
+    assert write.pull_url == ""
+    runs = SyncRun.objects.filter(repository=repository).order_by("id")
+    assert [(run.kind, run.status, run.trigger) for run in runs] == [
+        ("commit", "succeeded", "manual"),
+        ("pull_request", "succeeded", "manual"),
+    ]
+    # The settings change only when the pull request is merged and read back.
+    assert RepositoryReviewSettings.objects.get().reviewer_count == 2
+
+
+def open_write(repository, **fields) -> RepositoryWrite:
+    values = {
+        "changes": {"reviewer_count": 3},
+        "due_at": timezone.now() - timedelta(seconds=1),
+        "branch": "codequest/settings-7",
+        "pull_number": 9,
+        "base_text": FILE,
+        "status": "idle",
+    }
+    values.update(fields)
+    return RepositoryWrite.objects.create(repository=repository, **values)
+
+
+def test_a_later_batch_is_one_more_commit_on_the_same_pull_request(repository):
+    write = open_write(repository)
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, FILE)  # unchanged since the branch was made
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        rsps.get(
+            f"{API}/git/ref/heads/codequest/settings-7", json=recorded("git_ref.json")
+        )
+        serve_commit(rsps)
+        rsps.patch(
+            f"{API}/git/refs/heads/codequest/settings-7", json=recorded("git_ref.json")
+        )
+        assert repository_write_run(write_id=write.pk) == "success"
+        moved = body_of(rsps, "PATCH", "/git/refs/heads/codequest/settings-7")
+    assert moved == {"sha": NEW_COMMIT, "force": True}
+    assert list(SyncRun.objects.values_list("kind", flat=True)) == ["commit"]
+
+
+def test_someone_else_changed_the_same_setting_is_a_conflict(repository):
+    write = open_write(repository)
+    theirs = FILE.replace("reviewers: 2", "reviewers: 4")
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, theirs)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        assert repository_write_run(write_id=write.pk) == "conflict"
+    write.refresh_from_db()
+    assert "in what it changes too (assignment.reviewers)" in write.error
+    run = SyncRun.objects.get()
+    assert (run.kind, run.status) == ("commit", "conflict")
+
+
+def test_someone_else_changed_another_setting_is_rebased(repository):
+    write = open_write(repository)
+    theirs = FILE.replace("strategy: load_balance", "strategy: expertise")
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, theirs)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        serve_commit(rsps)
+        rsps.patch(
+            f"{API}/git/refs/heads/codequest/settings-7", json=recorded("git_ref.json")
+        )
+        assert repository_write_run(write_id=write.pk) == "success"
+        tree = body_of(rsps, "POST", "/git/trees")
+        commit = body_of(rsps, "POST", "/git/commits")
+    # Made again on the new default branch, with their change and ours.
+    assert commit["parents"] == [MASTER_SHA]
+    assert settings_parse(tree["tree"][0]["content"]).values["strategy"] == "expertise"
+    write.refresh_from_db()
+    assert write.base_text == theirs
+
+
+def test_a_refused_pull_request_fails_the_write_and_says_why(repository, scheduled):
+    write = first_write(repository, scheduled, reviewer_count=3)
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, FILE)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        serve_commit(rsps)
+        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
+        rsps.post(f"{API}/pulls", status=422, json=recorded("pull_create_refused.json"))
+        assert repository_write_run(write_id=write.pk, now=later(write)) == "error"
+    write.refresh_from_db()
+    assert "422" in write.error or "Validation Failed" in write.error
+    assert "ghp_writes" not in write.error
+    assert list(SyncRun.objects.values_list("kind", "status")) == [
+        ("pull_request", "failed"),
+        ("commit", "succeeded"),
+    ]
+
+
+def test_no_permission_to_push_fails_without_a_pull_request(repository, scheduled):
+    write = first_write(repository, scheduled, reviewer_count=3)
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, FILE)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        rsps.get(f"{API}/git/commits/{MASTER_SHA}", json=recorded("git_commit.json"))
+        rsps.post(
+            f"{API}/git/trees",
+            status=403,
+            json={"message": "Resource not accessible by integration"},
+        )
+        assert repository_write_run(write_id=write.pk, now=later(write)) == "error"
+    assert RepositoryWrite.objects.get().pull_number is None
+    assert list(SyncRun.objects.values_list("kind", "status")) == [("commit", "failed")]
+
+
+def test_a_path_the_team_excludes_is_never_written(repository, scheduled):
+    Organization.objects.update(write_exclude_paths=[".codequest.yml"])
+    write = first_write(repository, scheduled, reviewer_count=3)
+    with responses.RequestsMock():  # no call at all
+        assert repository_write_run(write_id=write.pk, now=later(write)) == "error"
+    assert "never lets CodeQuest write .codequest.yml" in (
+        RepositoryWrite.objects.get().error
+    )
+
+
+def test_a_merged_pull_request_ends_the_write(repository, scheduled):
+    write = open_write(repository, status="success")
+    PullRequest.objects.create(
+        repository=repository, number=9, state="merged", author_login="codequest"
+    )
+    second = settings_write_request(repository=repository, changes={"sla_hours": 6})
+    write.refresh_from_db()
+    assert write.status == "done"
+    assert second.pk != write.pk and second.changes == {"sla_hours": 6}
+
+
+def test_unknown_fields_are_refused(repository):
+    with pytest.raises(ValueError, match="sla_reminder"):
+        settings_write_request(repository=repository, changes={"sla_reminder": "off"})
+
+
+def test_gitlab_writes_one_commit_with_actions_and_a_merge_request(settings, scheduled):
+    from tests.integrations.test_connect_repo_gitlab import BASE
+    from tests.integrations.test_connect_repo_gitlab import (
+        recorded as gitlab_recorded,
+    )
+
+    settings.CODEQUEST_ALLOWED_API_HOSTS = ["gitlab.example.com"]
+    credential = ProviderCredential(
+        provider="gitlab", api_url=BASE, kind="access_token"
+    )
+    credential.token = "glpat-writes"
+    credential.save()
+    repository = ConnectedRepository.objects.create(
+        organization=Organization.objects.create(name="Web", slug="web"),
+        provider="gitlab",
+        host="gitlab.example.com",
+        external_id=3,
+        full_name="diaspora/diaspora-project-site",
+        default_branch="main",
+        credential=credential,
+    )
+    project = f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site"
+    write = settings_write_request(
+        repository=repository, changes={"reviewer_count": 3, "size_labels": True}
+    )
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site",
+            json=gitlab_recorded("project.json"),
+        )
+        rsps.get(
+            f"{BASE}/api/v4/projects/3/repository/files/.codequest.yml/raw",
+            status=404,
+            json={"message": "404 File Not Found"},
+        )
+        rsps.get(
+            f"{project}/repository/branches/main", json=gitlab_recorded("branch.json")
+        )
+        rsps.post(
+            f"{project}/repository/commits",
+            status=201,
+            json=gitlab_recorded("commit_created.json"),
+        )
+        rsps.post(
+            f"{project}/merge_requests",
+            status=201,
+            json=gitlab_recorded("merge_requests.json")[0],
+        )
+        assert repository_write_run(write_id=write.pk, now=later(write)) == "success"
+        commit = body_of(rsps, "POST", "/repository/commits")
+        merge = body_of(rsps, "POST", "/merge_requests")
+    assert commit["branch"] == f"codequest/settings-{write.pk}"
+    assert commit["start_sha"] == "7b5c3cc8be40ee161ae89a06bba6229da1032a0c"
+    assert commit["force"] is False
+    [action] = commit["actions"]
+    assert (action["action"], action["file_path"]) == ("create", ".codequest.yml")
+    assert settings_parse(action["content"]).values == {
+        "reviewer_count": 3,
+        "size_labels": True,
+    }
+    assert merge["source_branch"] == commit["branch"]
+    assert merge["target_branch"] == "main" and merge["remove_source_branch"] is True
+    write.refresh_from_db()
+    assert write.head_sha == "ed899a2f4b50b4370feeea94676502b42383c746"
+    assert write.pull_number == 1
+    # On the provider's own host: kept, and shown as a link.
+    assert (
+        write.pull_url
+        == "http://gitlab.example.com/my-group/my-project/merge_requests/1"
+    )
+
+
+# --- the dashboard ----------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, repository):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("lead", password="pw-long-enough-1")
+    OrganizationMembership.objects.create(
+        organization=repository.organization, user=user, role="admin"
+    )
+    client.force_login(user)
+    return client
+
+
+def form(**changes) -> dict:
+    values = {
+        "auto_assign": "on",
+        "strategy": "load_balance",
+        "reviewer_count": "2",
+        "pool": "",
+        "sla_hours": "9",
+        "sla_reminder": "comment",
+        "quiet_labels": "",
+        "points_exclude_paths": "",
+        "size_thresholds": "10, 100, 500, 1000",
+    }
+    values.update(changes)
+    return values
+
+
+def test_the_dashboard_proposes_file_settings_and_saves_the_rest(
+    admin_client, repository, scheduled, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = admin_client.post(
+            f"/dashboard/repositories/{repository.pk}/settings/",
+            form(reviewer_count="3", sla_reminder="off"),
+            follow=True,
+        )
+    assert "Proposed in a pull request to .codequest.yml" in answer.content.decode()
+    row = RepositoryReviewSettings.objects.get()
+    assert row.reviewer_count == 2  # waits for the merge
+    assert row.sla_reminder == "off"  # not a setting of the file: saved
+    assert RepositoryWrite.objects.get().changes == {"reviewer_count": 3}
+    page = admin_client.get(f"/dashboard/repositories/{repository.pk}/")
+    assert "proposed in a pull request within a minute" in page.content.decode()
+
+
+def test_a_repository_without_the_file_can_propose_one(
+    admin_client, repository, scheduled
+):
+    RepositoryReviewSettings.objects.update(file_status="absent", file_values={})
+    page = admin_client.get(f"/dashboard/repositories/{repository.pk}/")
+    assert "Propose .codequest.yml in a pull request" in page.content.decode()
+    admin_client.post(f"/dashboard/repositories/{repository.pk}/settings/propose/")
+    changes = RepositoryWrite.objects.get().changes
+    assert changes["reviewer_count"] == 2 and changes["strategy"] == "load_balance"
+
+
+def test_members_who_are_not_admins_cannot_propose(client, repository):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("dev", password="pw-long-enough-1")
+    OrganizationMembership.objects.create(
+        organization=repository.organization, user=user, role="member"
+    )
+    client.force_login(user)
+    answer = client.post(f"/dashboard/repositories/{repository.pk}/settings/propose/")
+    assert answer.status_code == 403
+    assert RepositoryWrite.objects.count() == 0
+
+
+def test_end_to_end_propose_merge_in_force_edit_again(
+    admin_client, repository, scheduled, django_capture_on_commit_callbacks
+):
+    """No file → proposed in a pull request → merged on the provider → the
+    file's settings in force → an edit on the dashboard → a new pull request
+    with one commit."""
+    from integrations.services.settings_file import repository_settings_read
+    from tests.integrations.test_settings_file import serve
+
+    RepositoryReviewSettings.objects.update(
+        file_status="absent", file_values={}, reviewer_count=2, sla_hours=6
+    )
+    admin_client.post(f"/dashboard/repositories/{repository.pk}/settings/propose/")
+    write = RepositoryWrite.objects.get()
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, None)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        serve_commit(rsps)
+        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
+        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        assert repository_write_run(write_id=write.pk, now=later(write)) == "success"
+        proposed = body_of(rsps, "POST", "/git/trees")["tree"][0]["content"]
+    assert settings_parse(proposed).values["sla_hours"] == 6
+
+    # Merged on the provider: its webhook records the merge, the push re-reads.
+    PullRequest.objects.create(
+        repository=repository, number=32, state="merged", author_login="lead"
+    )
+    RepositoryReviewSettings.objects.update(sla_hours=9)  # drifted meanwhile
+    with responses.RequestsMock() as rsps:
+        serve(rsps, config=proposed)
+        assert repository_settings_read(repository_id=repository.pk) == "valid"
+    row = RepositoryReviewSettings.objects.get()
+    assert row.sla_hours == 6  # the file's value is in force
+    assert "sla_hours" in row.file_values
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            f"/dashboard/repositories/{repository.pk}/settings/",
+            form(sla_hours="4", size_thresholds="10, 100, 500, 1000"),
+        )
+    second = RepositoryWrite.objects.exclude(pk=write.pk).get()
+    assert second.changes == {"sla_hours": 4}
+    assert RepositoryWrite.objects.get(pk=write.pk).status == "done"
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, proposed)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        serve_commit(rsps)
+        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
+        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        assert repository_write_run(write_id=second.pk, now=later(second)) == "success"
+        commits = [
+            call
+            for call in rsps.calls
+            if call.request.method == "POST" and call.request.url.endswith("/commits")
+        ]
+        rewritten = body_of(rsps, "POST", "/git/trees")["tree"][0]["content"]
+    assert len(commits) == 1
+    assert settings_parse(rewritten).values["sla_hours"] == 4
