@@ -28,9 +28,12 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
+from io import StringIO
 from typing import Any
 
 import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from reviews.models import AssignmentStrategy
 
@@ -289,11 +292,6 @@ def settings_render(text: str | None, values: dict[str, Any]) -> str:
     """``text`` (the file as it is, or None for a new one) with ``values``
     (review-settings fields) written in, comments, order and everything else
     kept (ruamel.yaml's round trip). The result parses back to those values."""
-    from io import StringIO
-
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
     yaml_rt = YAML()
     yaml_rt.preserve_quotes = True
     yaml_rt.indent(mapping=2, sequence=4, offset=2)
