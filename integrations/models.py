@@ -70,6 +70,11 @@ class Organization(models.Model):
         help_text="The message of CodeQuest's commits; {timestamp} is replaced "
         "by the time of the commit (UTC).",
     )
+    onboarding_pull_requests = models.BooleanField(
+        default=True,
+        help_text="Open a 'Configure CodeQuest' pull request in newly connected "
+        "repositories that have no .codequest.yml.",
+    )
     write_exclude_paths = models.JSONField(
         default=list,
         blank=True,
@@ -680,9 +685,21 @@ class RepositoryWrite(models.Model):
     repository = models.ForeignKey(
         ConnectedRepository, on_delete=models.CASCADE, related_name="writes"
     )
+
+    class Purpose(models.TextChoices):
+        SETTINGS = "settings", "Settings changed on the dashboard"
+        ONBOARDING = "onboarding", "Configure CodeQuest (onboarding)"
+
+    purpose = models.CharField(
+        max_length=12, choices=Purpose.choices, default=Purpose.SETTINGS
+    )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.IDLE
     )
+    # Files besides .codequest.yml (path -> text): a suggested CODEOWNERS.
+    extra_files = models.JSONField(default=dict, blank=True)
+    # Why each extra file says what it says, for the pull request's body.
+    explanation = models.TextField(blank=True)
     # Review-settings field -> value, every change so far (later ones win).
     changes = models.JSONField(default=dict)
     due_at = models.DateTimeField(help_text="The end of the batching window.")

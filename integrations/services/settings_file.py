@@ -14,7 +14,8 @@ from django.utils import timezone
 from integrations.credentials import repository_client_guarded
 from integrations.models import ConnectedRepository
 from integrations.providers.base import ProviderError, ProviderTemporaryError
-from reviews.models import PullRequest
+from integrations.services.writes import onboarding_write_request
+from reviews.models import FileStatus, PullRequest
 from reviews.settings_file import settings_file_read, settings_file_unreadable
 from rewards.services import pulls_reconcile
 
@@ -41,6 +42,8 @@ def repository_settings_read(*, repository_id: int, commit: str = "") -> str:
             result = settings_file_read(
                 repository=repository, client=client, commit=commit
             )
+            if result.status == FileStatus.ABSENT and _onboards(repository):
+                onboarding_write_request(repository=repository, client=client)
     except ProviderTemporaryError:
         raise
     except ProviderError as exc:  # no usable credential: say so, keep settings
@@ -48,6 +51,16 @@ def repository_settings_read(*, repository_id: int, commit: str = "") -> str:
     if "points_exclude_paths" in result.changed_fields:
         repository_points_recount(repository_id=repository.pk)
     return result.status
+
+
+def _onboards(repository: ConnectedRepository) -> bool:
+    """A repository the team wants onboarded, never written to before."""
+    team = repository.organization
+    return (
+        team is not None
+        and team.onboarding_pull_requests
+        and not repository.writes.exists()
+    )
 
 
 def repository_points_recount(*, repository_id: int) -> int:

@@ -19,6 +19,7 @@ branch, in one commit, through a pull request (README "Writes as pull requests")
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,7 +36,9 @@ from integrations.providers.base import (
     ProviderTemporaryError,
     RepoClient,
 )
+from reviews.assignment.service import pull_files_record, review_settings_get
 from reviews.codeowners import path_matches
+from reviews.codeowners_suggest import PullHistory, codeowners_suggest
 from reviews.config_file import (
     CONFIG_PATH,
     FIELD_KEYS,
@@ -43,7 +46,7 @@ from reviews.config_file import (
     settings_parse,
     settings_render,
 )
-from reviews.models import PullRequest, PullState
+from reviews.models import PullRequest, PullRequestFile, PullState, Review
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,10 @@ OPEN = (
 )
 BRANCH_PREFIX = "codequest/settings-"
 PULL_TITLE = "Update review settings from CodeQuest"
+ONBOARDING_PREFIX = "codequest/onboarding-"
+ONBOARDING_TITLE = "Configure CodeQuest"
+ONBOARDING_HISTORY = 30  # merged pull requests read for the CODEOWNERS suggestion
+SUGGESTED_CODEOWNERS = "CODEOWNERS"
 
 
 def file_fields() -> tuple[str, ...]:
@@ -97,6 +104,76 @@ def settings_write_request(
         run_later = schedule or _schedule
         transaction.on_commit(lambda: run_later(pk, window))
     return write
+
+
+def onboarding_write_request(
+    *,
+    repository: ConnectedRepository,
+    client: RepoClient,
+    schedule: Callable[[int, float], None] | None = None,
+) -> RepositoryWrite | None:
+    """The "Configure CodeQuest" pull request for a repository that has no
+    .codequest.yml: the current settings as a file and, when it has no
+    CODEOWNERS, one suggested from history. Once per repository (None when it
+    had a write before)."""
+    current = review_settings_get(repository)
+    changes = {name: getattr(current, name) for name in FIELD_KEYS}
+    extra: dict[str, str] = {}
+    explanation = ""
+    if not current.codeowners_path:
+        text, reasons = codeowners_suggest(_history(repository, client))
+        if text:
+            extra[SUGGESTED_CODEOWNERS] = text
+            explanation = "\n".join(f"- {reason}" for reason in reasons)
+    with transaction.atomic():
+        ConnectedRepository.objects.select_for_update().filter(pk=repository.pk).get()
+        if repository.writes.exists():
+            return None
+        write = RepositoryWrite.objects.create(
+            repository=repository,
+            purpose=RepositoryWrite.Purpose.ONBOARDING,
+            changes=changes,
+            extra_files=extra,
+            explanation=explanation,
+            due_at=timezone.now(),
+        )
+        pk = write.pk
+        run_later = schedule or _schedule
+        transaction.on_commit(lambda: run_later(pk, 0))
+    return write
+
+
+def _history(repository: ConnectedRepository, client: RepoClient) -> list[PullHistory]:
+    """The latest merged pull requests with their authors, reviewers and
+    changed paths (read from the provider where we never did, and kept)."""
+    pulls = list(
+        PullRequest.objects.filter(
+            repository=repository, state=PullState.MERGED
+        ).order_by("-merged_at", "-number")[:ONBOARDING_HISTORY]
+    )
+    files: dict[int, list[str]] = defaultdict(list)
+    for pull_id, path in PullRequestFile.objects.filter(
+        pull_request__in=pulls
+    ).values_list("pull_request_id", "path"):
+        files[pull_id].append(path)
+    for pull in pulls:
+        if pull.pk not in files:
+            paths = client.changed_files(repository.full_name, pull.number)
+            pull_files_record(pull=pull, paths=paths)
+            files[pull.pk] = list(paths)
+    reviewers: dict[int, set[str]] = defaultdict(set)
+    for pull_id, login in Review.objects.filter(pull_request__in=pulls).values_list(
+        "pull_request_id", "reviewer_login"
+    ):
+        reviewers[pull_id].add(login)
+    return [
+        PullHistory(
+            author=pull.author_login,
+            reviewers=tuple(sorted(reviewers[pull.pk])),
+            paths=tuple(files[pull.pk]),
+        )
+        for pull in pulls
+    ]
 
 
 def _schedule(write_id: int, countdown: float) -> None:
@@ -179,15 +256,25 @@ def _write(write: RepositoryWrite, client: RepoClient, now: datetime) -> str:
     else:
         parent = base_head
     text = settings_render(current, write.changes)
+    files = {CONFIG_PATH: text}
+    skipped = [path for path in write.extra_files if _path_excluded(repository, path)]
+    files.update(
+        (path, content)
+        for path, content in write.extra_files.items()
+        if path not in skipped
+    )
     run = _run(repository, SyncRun.Kind.COMMIT, now)
-    branch = write.branch or f"{BRANCH_PREFIX}{write.pk}"
+    onboarding = write.purpose == RepositoryWrite.Purpose.ONBOARDING
+    branch = write.branch or (
+        f"{ONBOARDING_PREFIX if onboarding else BRANCH_PREFIX}{write.pk}"
+    )
     try:
         sha = client.commit_files(
             name,
             branch=branch,
             parent=parent,
-            message=message,
-            files={CONFIG_PATH: text},
+            message=ONBOARDING_TITLE if onboarding else message,
+            files=files,
             existing={CONFIG_PATH} if current is not None else set(),
             create_branch=not write.branch,
         )
@@ -203,8 +290,10 @@ def _write(write: RepositoryWrite, client: RepoClient, now: datetime) -> str:
                 name,
                 head=branch,
                 base=base_branch,
-                title=PULL_TITLE,
-                body=_pull_body(write),
+                title=ONBOARDING_TITLE if onboarding else PULL_TITLE,
+                body=_onboarding_body(write, skipped)
+                if onboarding
+                else _pull_body(write),
             )
         except ProviderError as exc:
             _finish(pull_run, SyncRun.Status.FAILED, str(exc))
@@ -263,10 +352,39 @@ def _fail(write: RepositoryWrite, error: str) -> str:
 
 
 def _excluded(repository: ConnectedRepository) -> bool:
+    return _path_excluded(repository, CONFIG_PATH)
+
+
+def _path_excluded(repository: ConnectedRepository, path: str) -> bool:
     patterns = (
         repository.organization.write_exclude_paths if repository.organization else []
     )
-    return any(path_matches(pattern, CONFIG_PATH) for pattern in patterns or [])
+    return any(path_matches(pattern, path) for pattern in patterns or [])
+
+
+def _onboarding_body(write: RepositoryWrite, skipped: list[str]) -> str:
+    parts = [
+        f"This adds `{CONFIG_PATH}`, CodeQuest's review settings for this "
+        "repository, as they stand now: once merged, the file is their source "
+        "of truth (changes on the dashboard come back as pull requests like "
+        "this one). Every key is documented in CodeQuest's README.",
+    ]
+    if (
+        SUGGESTED_CODEOWNERS in write.extra_files
+        and SUGGESTED_CODEOWNERS not in skipped
+    ):
+        parts.append(
+            "The repository has no CODEOWNERS, so this suggests one from the "
+            "history CodeQuest read: who reviewed (counted twice) and who wrote "
+            "the recent merged pull requests touching each directory.\n\n"
+            + write.explanation
+        )
+    if skipped:
+        parts.append(
+            "Not written, as the team asks: " + ", ".join(f"`{p}`" for p in skipped)
+        )
+    parts.append("Close it to keep the settings on the dashboard only.")
+    return "\n\n".join(parts)
 
 
 def _message(repository: ConnectedRepository, now: datetime) -> str:

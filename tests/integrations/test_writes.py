@@ -507,3 +507,147 @@ def test_end_to_end_propose_merge_in_force_edit_again(
         rewritten = body_of(rsps, "POST", "/git/trees")["tree"][0]["content"]
     assert len(commits) == 1
     assert settings_parse(rewritten).values["sla_hours"] == 4
+
+
+# --- onboarding -------------------------------------------------------------------
+
+
+def test_suggested_codeowners_follow_reviews_then_authorship():
+    from reviews.codeowners_suggest import PullHistory, codeowners_suggest
+
+    history = [
+        PullHistory("alice", ("bob",), ("api/views.py", "api/urls.py")),
+        PullHistory("carol", ("bob", "alice"), ("api/models.py",)),
+        PullHistory("bob", ("dependabot[bot]",), ("web/app.js", "README.md")),
+        PullHistory("dave", (), ("docs/index.md",)),  # one authorship: too little
+    ]
+    text, reasons = codeowners_suggest(history)
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    assert lines == ["/api/ @bob @alice"]
+    assert reasons == [
+        "`/api/`: @bob reviewed 2 and wrote 0; @alice reviewed 1 and wrote 1 "
+        "of the 2 pull requests touching it"
+    ]
+    assert codeowners_suggest([]) == ("", [])
+
+
+@pytest.fixture
+def history(repository):
+    from reviews.models import PullRequestFile, Review
+
+    RepositoryReviewSettings.objects.update(file_status="", file_values={})
+    known = PullRequest.objects.create(
+        repository=repository,
+        number=31,
+        state="merged",
+        author_login="alice",
+        merged_at=timezone.now() - timedelta(days=2),
+    )
+    PullRequestFile.objects.create(
+        pull_request=known, path="github/Repository.py", directory="github"
+    )
+    unread = PullRequest.objects.create(
+        repository=repository,
+        number=32,
+        state="merged",
+        author_login="carol",
+        merged_at=timezone.now() - timedelta(days=1),
+    )
+    for pull in (known, unread):
+        Review.objects.create(
+            pull_request=pull,
+            external_id=f"r{pull.number}",
+            reviewer_login="bob",
+            state="approved",
+            submitted_at=timezone.now(),
+        )
+    return unread
+
+
+def test_a_new_repository_without_the_file_gets_a_configure_pull_request(
+    repository, history, scheduled, django_capture_on_commit_callbacks
+):
+    from integrations.services.settings_file import repository_settings_read
+    from reviews.models import PullRequestFile
+    from tests.integrations.test_settings_file import serve
+
+    with (
+        responses.RequestsMock() as rsps,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        serve(rsps, config=None)  # no .codequest.yml, no CODEOWNERS
+        # The one merged pull request whose files were never read.
+        rsps.get(f"{API}/pulls/32/files", json=recorded("pull_files.json"))
+        assert repository_settings_read(repository_id=repository.pk) == "absent"
+    # The files of #32 were read (once) and kept for expertise too.
+    assert set(
+        PullRequestFile.objects.filter(pull_request=history).values_list(
+            "path", flat=True
+        )
+    ) == {"codegen/templates/GithubObject.py", "src/github/AuthenticatedUser.py"}
+    write = RepositoryWrite.objects.get()
+    assert write.purpose == "onboarding"
+    assert scheduled.call_args.args == (write.pk, 0)  # no batching window
+    owners = [
+        line
+        for line in write.extra_files["CODEOWNERS"].splitlines()
+        if not line.startswith("#")
+    ]
+    # Bob reviewed all; one authorship each is too little to own anything.
+    assert owners == ["/codegen/ @bob", "/github/ @bob", "/src/ @bob"]
+
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, None)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        serve_commit(rsps)
+        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
+        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        assert repository_write_run(write_id=write.pk) == "success"
+        tree = body_of(rsps, "POST", "/git/trees")["tree"]
+        commit = body_of(rsps, "POST", "/git/commits")
+        pull = body_of(rsps, "POST", "/pulls")
+        ref = body_of(rsps, "POST", "/git/refs")
+    assert sorted(item["path"] for item in tree) == [".codequest.yml", "CODEOWNERS"]
+    assert commit["message"] == pull["title"] == "Configure CodeQuest"
+    assert ref["ref"] == f"refs/heads/codequest/onboarding-{write.pk}"
+    assert "who reviewed (counted twice)" in pull["body"]
+    assert "`/github/`: @bob reviewed 1 and wrote 0 of the 1 pull" in pull["body"]
+
+    # Once per repository: read again, nothing more.
+    with responses.RequestsMock() as rsps:
+        serve(rsps, config=None)
+        repository_settings_read(repository_id=repository.pk)
+    assert RepositoryWrite.objects.count() == 1
+
+
+def test_teams_can_turn_onboarding_off_and_exclude_codeowners(
+    repository, history, scheduled
+):
+    from integrations.services.settings_file import repository_settings_read
+    from tests.integrations.test_settings_file import serve
+
+    Organization.objects.update(onboarding_pull_requests=False)
+    with responses.RequestsMock() as rsps:
+        serve(rsps, config=None)
+        repository_settings_read(repository_id=repository.pk)
+    assert RepositoryWrite.objects.count() == 0
+
+    Organization.objects.update(
+        onboarding_pull_requests=True, write_exclude_paths=["CODEOWNERS"]
+    )
+    with responses.RequestsMock() as rsps:
+        serve(rsps, config=None)
+        rsps.get(f"{API}/pulls/32/files", json=recorded("pull_files.json"))
+        repository_settings_read(repository_id=repository.pk)
+    write = RepositoryWrite.objects.get()
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, None)
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        serve_commit(rsps)
+        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
+        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        repository_write_run(write_id=write.pk)
+        tree = body_of(rsps, "POST", "/git/trees")["tree"]
+        pull = body_of(rsps, "POST", "/pulls")
+    assert [item["path"] for item in tree] == [".codequest.yml"]
+    assert "Not written, as the team asks: `CODEOWNERS`" in pull["body"]

@@ -1,0 +1,86 @@
+"""A suggested CODEOWNERS from history: who wrote and who reviewed the pull
+requests touching each top-level directory (pure, from facts read by the
+caller), with the reason for each line.
+
+Reviewing counts double: owners are who should be asked to review. Bots never
+own anything; a directory needs at least two contributions from a person to
+name them, and gets at most two owners.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+REVIEW_WEIGHT = 2
+AUTHOR_WEIGHT = 1
+MIN_WEIGHT = 2
+OWNERS_PER_PATH = 2
+
+
+@dataclass(frozen=True)
+class PullHistory:
+    """One merged pull request: its author, reviewers and changed paths."""
+
+    author: str
+    reviewers: tuple[str, ...]
+    paths: tuple[str, ...]
+
+
+def area_of(path: str) -> str:
+    """The CODEOWNERS pattern a path is grouped under: its top-level
+    directory (``/api/``), or the root (``*``) for a file at the top."""
+    head, _, rest = path.lstrip("/").partition("/")
+    return f"/{head}/" if rest else "*"
+
+
+def codeowners_suggest(history: Iterable[PullHistory]) -> tuple[str, list[str]]:
+    """(CODEOWNERS text, one explanation line per owned pattern); an empty
+    text when history names nobody."""
+    weights: dict[str, Counter[str]] = defaultdict(Counter)
+    authored: dict[str, Counter[str]] = defaultdict(Counter)
+    reviewed: dict[str, Counter[str]] = defaultdict(Counter)
+    pulls: Counter[str] = Counter()
+    for pull in history:
+        for area in {area_of(path) for path in pull.paths if path}:
+            pulls[area] += 1
+            if _is_person(pull.author):
+                weights[area][pull.author] += AUTHOR_WEIGHT
+                authored[area][pull.author] += 1
+            for login in set(pull.reviewers) - {pull.author}:
+                if _is_person(login):
+                    weights[area][login] += REVIEW_WEIGHT
+                    reviewed[area][login] += 1
+    lines, reasons = [], []
+    # The root pattern first: a later, more specific line wins in CODEOWNERS.
+    for area in sorted(weights, key=lambda item: (item != "*", item)):
+        owners = [
+            login
+            for login, weight in sorted(
+                weights[area].items(), key=lambda item: (-item[1], item[0])
+            )
+            if weight >= MIN_WEIGHT
+        ][:OWNERS_PER_PATH]
+        if not owners:
+            continue
+        lines.append(f"{area} " + " ".join(f"@{login}" for login in owners))
+        said = "; ".join(
+            f"@{login} reviewed {reviewed[area][login]} and wrote "
+            f"{authored[area][login]}"
+            for login in owners
+        )
+        reasons.append(
+            f"`{area}`: {said} of the {pulls[area]} pull requests touching it"
+        )
+    if not lines:
+        return "", []
+    header = (
+        "# Suggested by CodeQuest from who wrote and reviewed these paths.\n"
+        "# Review it like any change: it decides who is asked to review.\n"
+    )
+    return header + "\n".join(lines) + "\n", reasons
+
+
+def _is_person(login: str) -> bool:
+    return bool(login) and not login.lower().endswith(("[bot]", "-bot", "_bot"))
