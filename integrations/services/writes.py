@@ -36,6 +36,7 @@ from integrations.providers.base import (
     ProviderTemporaryError,
     RepoClient,
 )
+from integrations.providers.hosts import safe_link
 from reviews.assignment.service import pull_files_record, review_settings_get
 from reviews.codeowners import path_matches
 from reviews.codeowners_suggest import PullHistory, codeowners_suggest
@@ -300,7 +301,8 @@ def _write(write: RepositoryWrite, client: RepoClient, now: datetime) -> str:
             write.save(update_fields=["branch", "head_sha", "base_text"])
             raise
         _finish(pull_run, SyncRun.Status.SUCCEEDED, "")
-        write.pull_number, write.pull_url = number, _safe_url(url, repository)
+        write.pull_number = number
+        write.pull_url = safe_link(url, repository.provider)[:500]
     write.status, write.error = RepositoryWrite.Status.SUCCESS, ""
     write.save()
     logger.info(
@@ -409,16 +411,6 @@ def _pull_body(write: RepositoryWrite) -> str:
         f"`{write.repository.default_branch}`: `{CONFIG_PATH}` there is the source "
         "of truth for the settings it names."
     )
-
-
-def _safe_url(url: str, repository: ConnectedRepository) -> str:
-    """The provider's link, kept only when it is http(s) on the provider's host."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.hostname == repository.host:
-        return url[:500]
-    return ""
 
 
 def _run(repository: ConnectedRepository, kind: str, now: datetime) -> SyncRun:
