@@ -51,6 +51,7 @@ class PullRequestListApi(ListAPIView):
                 "requested_teams",
                 "assignees",
                 "labels",
+                "closes_issues",
             ]
 
         def get_draft(self, pull_request: PullRequest) -> bool:

@@ -97,6 +97,8 @@ class PullRequest(models.Model):
     head_sha = models.CharField(max_length=64, blank=True)
     # What the merge put on the base branch (see PullRequestSnapshot).
     merge_commit_sha = models.CharField(max_length=64, blank=True)
+    # Issue numbers the description closes ("fixes #12"), same repository.
+    closes_issues = models.JSONField(default=list, blank=True)
     # Git puts no limit on branch names; providers accept far past 255.
     head_ref = models.TextField(blank=True)
     base_ref = models.TextField(blank=True)
@@ -142,6 +144,60 @@ class PullRequest(models.Model):
     def link(self) -> str:
         """``url`` when it may be a link (http(s) on a provider host), else ""."""
         return safe_link(self.url, self.repository.provider)
+
+
+class Issue(models.Model):
+    """An issue of a connected repository, as its latest event said: enough to
+    list them and to show what a pull request closes."""
+
+    repository = models.ForeignKey(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="issues"
+    )
+    number = models.PositiveIntegerField()
+    title = models.TextField()
+    state = models.CharField(max_length=10)  # open | closed
+    url = models.URLField(max_length=500, blank=True)
+    author_login = models.CharField(max_length=255, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    provider_updated_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "number"], name="unique_issue_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.full_name}#{self.number}"
+
+    @property
+    def link(self) -> str:
+        return safe_link(self.url, self.repository.provider)
+
+
+class IssueGone(models.Model):
+    """An issue deleted or transferred away: its number is never used again in
+    the repository, so a late event of it must not bring it back."""
+
+    repository = models.ForeignKey(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="+"
+    )
+    number = models.PositiveIntegerField()
+    gone_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "number"], name="unique_issue_gone"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository_id}#{self.number} (gone)"
 
 
 class PullRequestHead(models.Model):

@@ -25,6 +25,7 @@ from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     Comment,
     ForcePush,
+    Issue,
     ProviderIdentity,
     PullRequest,
     Review,
@@ -110,6 +111,8 @@ class QueueItem:
     sla_hours: int
     is_reminded: bool
     why: tuple[str, ...]
+    # The issues its description closes that we know of (others by number).
+    closes: tuple[Any, ...] = ()
 
     @property
     def is_overdue(self) -> bool:
@@ -170,6 +173,7 @@ def review_queue(
     ).order_by("-created_at"):
         assignments.setdefault(assignment.pull_request_id, []).append(assignment)
     profiles = {identity.login: identity for identity in identities}
+    closes = issues_closed_by([request.pull_request for request in requests])
     items = []
     for request in requests:
         profile = getattr(
@@ -187,9 +191,50 @@ def review_queue(
                 sla_hours=settings_.sla_hours if settings_ else 9,
                 is_reminded=request.reminded_at is not None,
                 why=_why(request, assignments.get(request.pull_request_id, [])),
+                closes=closes.get(request.pull_request_id, ()),
             )
         )
     return items
+
+
+@dataclass(frozen=True)
+class ClosedIssue:
+    """An issue a pull request says it closes ("fixes #12")."""
+
+    number: int
+    title: str = ""
+    state: str = ""
+    link: str = ""
+
+
+def issues_closed_by(pulls: list[PullRequest]) -> dict[int, tuple[ClosedIssue, ...]]:
+    """Per pull request, the issues its description closes, with their title
+    and state where we keep the issue: one query for all of them."""
+    wanted = Q()
+    for pull in pulls:
+        if pull.closes_issues:
+            wanted |= Q(repository_id=pull.repository_id, number__in=pull.closes_issues)
+    known = (
+        {
+            (issue.repository_id, issue.number): issue
+            for issue in Issue.objects.filter(wanted).select_related("repository")
+        }
+        if wanted
+        else {}
+    )
+    found: dict[int, tuple[ClosedIssue, ...]] = {}
+    for pull in pulls:
+        items = []
+        for number in pull.closes_issues or ():
+            issue = known.get((pull.repository_id, number))
+            items.append(
+                ClosedIssue(number, issue.title, issue.state, issue.link)
+                if issue
+                else ClosedIssue(number)
+            )
+        if items:
+            found[pull.pk] = tuple(items)
+    return found
 
 
 def _why(request, assignments: list) -> tuple[str, ...]:

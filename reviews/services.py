@@ -22,6 +22,7 @@ from integrations.models import ConnectedRepository
 from integrations.providers.base import (
     CommentSnapshot,
     EventKind,
+    IssueSnapshot,
     NormalizedEvent,
     PullRequestSnapshot,
     PushSnapshot,
@@ -31,6 +32,8 @@ from integrations.providers.base import (
 from reviews.models import (
     Comment,
     ForcePush,
+    Issue,
+    IssueGone,
     ProviderIdentity,
     PullRequest,
     PullRequestHead,
@@ -66,6 +69,7 @@ _PULL_FIELDS = {
     "closed_at": "closed_at",
     "author_external_id": "author_external_id",
     "merge_commit_sha": "merge_commit_sha",
+    "closes": "closes_issues",
 }
 # What an older snapshot may fill in. Lists are left out: an empty list is a
 # real value ("nobody requested"), so only the newest snapshot sets them.
@@ -136,6 +140,8 @@ def event_apply(
                 external_ids=event.thread_comment_ids,
                 is_resolved=event.kind is EventKind.THREAD_RESOLVED,
             )
+    if event.issue is not None and repository is not None:
+        changed |= issue_upsert(repository=repository, snapshot=event.issue)
     if event.push is not None and event.push.is_forced and repository is not None:
         changed |= force_push_record(
             repository=repository, push=event.push, pushed_at=event.occurred_at
@@ -404,6 +410,51 @@ def comments_mark_resolved(
         .update(is_resolved=is_resolved)
     )
     return updated > 0
+
+
+def issue_upsert(*, repository: ConnectedRepository, snapshot: IssueSnapshot) -> bool:
+    """Keep an issue as its newest event says (an older event, arriving late,
+    changes nothing); a deleted or transferred one is removed, and a late
+    event of it does not bring it back."""
+    values = {
+        "title": snapshot.title[:10000],
+        "state": snapshot.state,
+        "url": snapshot.url[:500],
+        "author_login": snapshot.author.login if snapshot.author else "",
+        "labels": list(snapshot.labels),
+        "provider_created_at": snapshot.created_at,
+        "provider_updated_at": snapshot.updated_at,
+        "closed_at": snapshot.closed_at,
+    }
+    row = (
+        Issue.objects.select_for_update()
+        .filter(repository=repository, number=snapshot.number)
+        .first()
+    )
+    if snapshot.is_deleted:
+        gone = IssueGone.objects.get_or_create(
+            repository=repository,
+            number=snapshot.number,
+            defaults={"gone_at": snapshot.updated_at},
+        )[1]
+        return bool(Issue.objects.filter(pk=row.pk).delete()[0]) if row else gone
+    if IssueGone.objects.filter(repository=repository, number=snapshot.number).exists():
+        return False
+    if row is None:
+        if not values["author_login"]:
+            values.pop("author_login")
+        _, created = Issue.objects.get_or_create(
+            repository=repository, number=snapshot.number, defaults=values
+        )
+        return created
+    if snapshot.updated_at <= row.provider_updated_at:
+        return False
+    if not values["author_login"]:
+        values.pop("author_login")  # GitLab names the author only sometimes
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.save()
+    return True
 
 
 def force_push_record(

@@ -7,6 +7,7 @@ dataclasses below. Nothing outside ``integrations/providers`` reads a raw payloa
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +70,7 @@ class EventKind(StrEnum):
     PUSH = "push"
     PING = "ping"
     INSTALLATION = "installation"
+    ISSUE = "issue"  # opened, edited, closed, reopened, relabelled, deleted
 
 
 class PullState(StrEnum):
@@ -143,6 +145,42 @@ class PullRequestSnapshot:
     # The commit the merge put on the base branch (merged only; a squash's
     # commit when there is no merge commit).
     merge_commit_sha: str | None = None
+    # Issues of the same repository the description closes ("fixes #12").
+    closes: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSnapshot:
+    """An issue (not a pull request) as the provider states it at ``updated_at``."""
+
+    number: int
+    title: str
+    state: str  # "open" | "closed"
+    url: str
+    updated_at: datetime
+    author: UserRef | None = None
+    labels: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    closed_at: datetime | None = None
+    is_deleted: bool = False
+
+
+# GitHub's and GitLab's closing keywords, then "#<number>" of the same
+# repository: "Fixes #12", "closes: #3", "Resolving #7", "Implements #9".
+_CLOSING = re.compile(
+    r"\b(?:clos(?:e|es|ed|ing)|fix(?:|es|ed|ing)|resolv(?:e|es|ed|ing)"
+    r"|implement(?:|s|ed|ing))\b:?\s+#(\d{1,9})\b",
+    re.IGNORECASE,
+)
+
+
+def closing_references(description: object) -> tuple[int, ...] | None:
+    """The issue numbers a pull request's description closes, in order, once
+    each; None when the payload carries no description."""
+    if not isinstance(description, str):
+        return None
+    numbers = (int(match) for match in _CLOSING.findall(description[:65536]))
+    return tuple(dict.fromkeys(number for number in numbers if number > 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +260,7 @@ class NormalizedEvent:
     comment: CommentSnapshot | None = None
     push: PushSnapshot | None = None
     installation: InstallationSnapshot | None = None
+    issue: IssueSnapshot | None = None
     thread_comment_ids: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:

@@ -39,6 +39,7 @@ DEFAULT_EVENTS = [
     "pull_request_review_comment",
     "pull_request_review_thread",
     "issue_comment",
+    "issues",
     "push",
 ]
 # GitHub's error body for a refused hook (REST docs, "Validation failed").
@@ -565,8 +566,18 @@ def test_gitlab_hooks_use_its_event_flags_and_pause_with_all_off(lead, team):
         {key: body[key] for key in body if key.endswith("_events")} for body in bodies
     ]
     assert flags == [
-        {"merge_requests_events": False, "note_events": False, "push_events": False},
-        {"merge_requests_events": True, "note_events": False, "push_events": False},
+        {
+            "merge_requests_events": False,
+            "note_events": False,
+            "push_events": False,
+            "issues_events": False,
+        },
+        {
+            "merge_requests_events": True,
+            "note_events": False,
+            "push_events": False,
+            "issues_events": False,
+        },
     ]
     endpoint = WebhookEndpoint.objects.get()
     assert bodies[0]["token"] == bodies[1]["token"] == endpoint.secret

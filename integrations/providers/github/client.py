@@ -86,6 +86,7 @@ HOOK_EVENTS = (
     "pull_request_review_comment",
     "pull_request_review_thread",
     "issue_comment",
+    "issues",
     "push",
 )
 

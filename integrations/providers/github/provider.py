@@ -24,6 +24,7 @@ from integrations.providers.base import (
     EventKind,
     Headers,
     InstallationSnapshot,
+    IssueSnapshot,
     NormalizedEvent,
     Payload,
     PayloadError,
@@ -37,6 +38,7 @@ from integrations.providers.base import (
     ReviewState,
     TokenGrant,
     host_of,
+    logins,
     optional,
     parse_optional_time,
     parse_time,
@@ -112,10 +114,24 @@ _KINDS: dict[tuple[str, str], EventKind] = {
     },
     ("installation_repositories", "added"): EventKind.INSTALLATION,
     ("installation_repositories", "removed"): EventKind.INSTALLATION,
+    **{
+        ("issues", action): EventKind.ISSUE
+        for action in (
+            "opened",
+            "edited",
+            "closed",
+            "reopened",
+            "labeled",
+            "unlabeled",
+            "deleted",
+            "transferred",
+        )
+    },
 }
 # Events whose payload has no ``action`` (or one we do not key on).
 _ACTIONLESS = {"push", "ping"}
-# Events GitHub sends to a hook subscribed to "everything" that we store but skip.
+# Events (or, for ``issues``, the other actions: assignees, milestones, pins)
+# GitHub sends a hook subscribed to "everything" that we store but skip.
 IGNORED = {"check_run", "check_suite", "status", "create", "delete", "issues", "star"}
 
 
@@ -444,6 +460,28 @@ def _now() -> datetime:
     return timezone.now()
 
 
+def _parse_issue(kind: EventKind, payload: Payload) -> NormalizedEvent:
+    """An issue's state; deleted or transferred away, it is gone from here."""
+    issue = require_object(payload, "issue")
+    action = text(payload.get("action"))
+    updated = parse_time(issue.get("updated_at"), "issue.updated_at")
+    snapshot = IssueSnapshot(
+        number=require_int(issue, "number", at="issue"),
+        title=text(issue.get("title")),
+        state="closed" if text(issue.get("state")) == "closed" else "open",
+        url=text(issue.get("html_url")),
+        updated_at=updated,
+        author=user_or_none(issue.get("user")),
+        labels=logins(issue.get("labels"), "name")
+        if isinstance(issue.get("labels"), list)
+        else (),
+        created_at=parse_optional_time(issue.get("created_at"), "issue.created_at"),
+        closed_at=parse_optional_time(issue.get("closed_at"), "issue.closed_at"),
+        is_deleted=action in ("deleted", "transferred"),
+    )
+    return _event(kind, payload, updated, issue=snapshot)
+
+
 _PARSERS = {
     "pull_request": _parse_pull_request,
     "pull_request_review": _parse_review,
@@ -454,4 +492,5 @@ _PARSERS = {
     "ping": _parse_ping,
     "installation": _parse_installation,
     "installation_repositories": _parse_installation,
+    "issues": _parse_issue,
 }

@@ -20,6 +20,7 @@ from integrations.providers.base import (
     ReviewState,
     UserRef,
     WorkflowInfo,
+    closing_references,
     logins,
     optional,
     parse_optional_time,
@@ -176,6 +177,7 @@ def pull_request_from(pr: Payload) -> PullRequestSnapshot:
         additions=_count(pr, "additions"),
         deletions=_count(pr, "deletions"),
         changed_files=_count(pr, "changed_files"),
+        closes=closing_references(pr["body"]) if "body" in pr else None,
         # For an open pull request GitHub names a test merge: not ours to keep.
         merge_commit_sha=(text(pr.get("merge_commit_sha"))[:64] or None)
         if state is PullState.MERGED

@@ -44,6 +44,7 @@ from integrations.providers.base import (
     UserRef,
     WorkflowInfo,
     answer_excerpt,
+    closing_references,
     host_of,
     label_from,
     logins,
@@ -93,7 +94,7 @@ def _translating(what: str) -> Iterator[None]:
 # The events our hook subscribes to unless its configuration names fewer; each
 # is the hook's ``<name>_events`` flag
 # (https://docs.gitlab.com/user/project/integrations/webhook_events/).
-HOOK_EVENTS = ("merge_requests", "note", "push")
+HOOK_EVENTS = ("merge_requests", "note", "push", "issues")
 
 
 def _hook_settings(
@@ -731,6 +732,7 @@ def merge_request_from_api(attrs: Payload) -> PullRequestSnapshot:
         if isinstance(merged_by, dict)
         else None,
         merge_commit_sha=merged_commit(attrs, state),
+        closes=closing_references(attrs.get("description")),
     )
 
 

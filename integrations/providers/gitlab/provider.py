@@ -27,6 +27,7 @@ from integrations.providers.base import (
     CommentSnapshot,
     EventKind,
     Headers,
+    IssueSnapshot,
     NormalizedEvent,
     Payload,
     PayloadError,
@@ -39,6 +40,7 @@ from integrations.providers.base import (
     ReviewState,
     TokenGrant,
     UserRef,
+    closing_references,
     host_of,
     logins,
     optional,
@@ -59,6 +61,7 @@ logger = logging.getLogger(__name__)
 MERGE_REQUEST_HOOK = "Merge Request Hook"
 NOTE_HOOK = "Note Hook"
 PUSH_HOOK = "Push Hook"
+ISSUE_HOOK = "Issue Hook"
 
 # ``object_attributes.action`` of a Merge Request Hook.
 _MR_ACTIONS = {
@@ -82,8 +85,9 @@ _HANDLED = {
     MERGE_REQUEST_HOOK: _MR_ACTIONS,
     NOTE_HOOK: _NOTE_ACTIONS,
     PUSH_HOOK: {"": EventKind.PUSH},
+    ISSUE_HOOK: dict.fromkeys(("open", "close", "reopen", "update"), EventKind.ISSUE),
 }
-IGNORED = {"Tag Push Hook", "Issue Hook", "Pipeline Hook", "Job Hook", "Wiki Page Hook"}
+IGNORED = {"Tag Push Hook", "Pipeline Hook", "Job Hook", "Wiki Page Hook"}
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
@@ -225,6 +229,8 @@ class GitLabProvider:
             return None
         if event == NOTE_HOOK:
             return _parse_note(kind, payload)
+        if event == ISSUE_HOOK:
+            return _parse_issue(kind, payload)
         return _parse_merge_request(kind, action, payload)
 
 
@@ -346,6 +352,7 @@ def _merge_request(
         closed_at=parse_optional_time(attributes.get("closed_at"), "closed_at")
         or (updated_at if state is not PullState.OPEN else None),
         merge_commit_sha=merged_commit(attributes, state),
+        closes=closing_references(attributes.get("description")),
     )
 
 
@@ -438,6 +445,38 @@ def _parse_note(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
         repository=_repository(payload),
         pull_request=pr,
         comment=comment,
+    )
+
+
+def _parse_issue(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
+    """An issue (``object_kind`` issue; other work items are not kept)."""
+    if text(payload.get("object_kind")) != "issue":
+        return None
+    attributes = require_object(payload, "object_attributes")
+    updated = parse_time(attributes.get("updated_at"), "issue.updated_at")
+    actor = _user(payload)
+    author_id = attributes.get("author_id")
+    labels = payload.get("labels")
+    snapshot = IssueSnapshot(
+        number=require_int(attributes, "iid", at="object_attributes"),
+        title=text(attributes.get("title")),
+        state="closed" if text(attributes.get("state")) == "closed" else "open",
+        url=text(attributes.get("url")),
+        updated_at=updated,
+        author=actor
+        if author_id is not None and str(author_id) == actor.external_id
+        else None,
+        labels=logins(labels, "title") if isinstance(labels, list) else (),
+        created_at=parse_optional_time(attributes.get("created_at"), "created_at"),
+        closed_at=parse_optional_time(attributes.get("closed_at"), "closed_at"),
+    )
+    return NormalizedEvent(
+        kind=kind,
+        provider="gitlab",
+        occurred_at=updated,
+        actor=actor,
+        repository=_repository(payload),
+        issue=snapshot,
     )
 
 
