@@ -47,6 +47,10 @@ class EventBatch:
     repositories: dict[tuple[Any, ...], ConnectedRepository] = field(
         default_factory=dict
     )
+    # Per repository: (labels sizes?, quiet labels), read once per batch.
+    writes_settings: dict[int, tuple[bool, tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
     def forget(self) -> None:
         """A savepoint was rolled back: what it wrote may be gone, and rows held
@@ -54,6 +58,7 @@ class EventBatch:
         self.people.clear()
         self.repositories.clear()
         self.locked.clear()
+        self.writes_settings.clear()
 
     def finish(self) -> None:
         """Bring the ledger of every touched pull request in line, all together
@@ -88,8 +93,9 @@ def event_handle(
     elif result.pull_request is not None:
         batch.pulls[result.pull_request.pk] = result.pull_request
     if repository is not None:
-        _schedule_assignment(event, result, repository.followed_since)
-        _schedule_size_label(event, result, repository.followed_since)
+        known = batch.writes_settings if batch is not None else {}
+        _schedule_assignment(event, result, repository.followed_since, known)
+        _schedule_size_label(event, result, repository.followed_since, known)
         if event.push is not None:
             _schedule_settings_read(event.push, repository)
             _schedule_rewrite_check(event, repository)
@@ -100,8 +106,27 @@ def event_handle(
 SIZE_ON = {EventKind.PR_OPENED, EventKind.PR_REOPENED, EventKind.PR_SYNCHRONIZED}
 
 
+def _repository_switches(
+    repository_id: int, known: dict[int, tuple[bool, tuple[str, ...]]]
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether the repository labels sizes, and its quiet labels (lowercased):
+    one query per repository per batch of deliveries."""
+    if repository_id not in known:
+        row = (
+            RepositoryReviewSettings.objects.filter(repository_id=repository_id)
+            .values_list("size_labels", "quiet_labels")
+            .first()
+        )
+        size, quiet = row if row else (False, [])
+        known[repository_id] = (size, tuple(label.lower() for label in quiet or ()))
+    return known[repository_id]
+
+
 def _schedule_size_label(
-    event: NormalizedEvent, result: Any, followed_since: datetime | None
+    event: NormalizedEvent,
+    result: Any,
+    followed_since: datetime | None,
+    known: dict[int, tuple[bool, tuple[str, ...]]],
 ) -> None:
     """Label the size of new work once committed, where the repository asks
     for it (history from before we followed the repository is left alone)."""
@@ -110,27 +135,21 @@ def _schedule_size_label(
         return
     if followed_since is not None and event.occurred_at < followed_since:
         return
-    if not RepositoryReviewSettings.objects.filter(
-        repository_id=pull.repository_id, size_labels=True
-    ).exists():
+    if not _repository_switches(pull.repository_id, known)[0]:
         return
     transaction.on_commit(lambda: pull_size_label_task.delay(pull.pk))
 
 
-def _unquieted(pull: PullRequest) -> str:
+def _unquieted(
+    pull: PullRequest, known: dict[int, tuple[bool, tuple[str, ...]]]
+) -> str:
     """An open pull request with no quiet label left, in a repository that has
     quiet labels: its reviewers are chosen now (once: an earlier automatic
     choice stands)."""
     if pull.state != PullState.OPEN:
         return ""
-    quiet = (
-        RepositoryReviewSettings.objects.filter(repository_id=pull.repository_id)
-        .values_list("quiet_labels", flat=True)
-        .first()
-    )
-    if not quiet or {label.lower() for label in quiet} & {
-        label.lower() for label in pull.labels or ()
-    }:
+    quiet = _repository_switches(pull.repository_id, known)[1]
+    if not quiet or set(quiet) & {label.lower() for label in pull.labels or ()}:
         return ""
     return UNQUIETED
 
@@ -212,7 +231,10 @@ def _followed_since_learn(
 
 
 def _schedule_assignment(
-    event: NormalizedEvent, result: Any, followed_since: datetime | None
+    event: NormalizedEvent,
+    result: Any,
+    followed_since: datetime | None,
+    known: dict[int, tuple[bool, tuple[str, ...]]],
 ) -> None:
     """Opened or ready for review since we followed the repository: choose
     reviewers once it is committed. A pull request opened before (an import,
@@ -220,7 +242,7 @@ def _schedule_assignment(
     trigger = ASSIGN_ON.get(event.kind)
     pull = result.pull_request
     if event.kind is EventKind.PR_UPDATED and pull is not None and result.changed:
-        trigger = _unquieted(pull)
+        trigger = _unquieted(pull, known)
     if not trigger or pull is None or pull.draft:
         return
     opened = event.kind is EventKind.PR_OPENED and pull.provider_created_at
