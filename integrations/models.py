@@ -689,6 +689,7 @@ class RepositoryWrite(models.Model):
     class Purpose(models.TextChoices):
         SETTINGS = "settings", "Settings changed on the dashboard"
         ONBOARDING = "onboarding", "Configure CodeQuest (onboarding)"
+        DRIFT = "drift", "CODEOWNERS drift"
 
     purpose = models.CharField(
         max_length=12, choices=Purpose.choices, default=Purpose.SETTINGS

@@ -194,3 +194,49 @@ def repository_write_task(write_id: int) -> None:
     from integrations.services.writes import repository_write_run
 
     repository_write_run(write_id=write_id)
+
+
+@shared_task(name="integrations.codeowners_drift_all", ignore_result=True)
+def codeowners_drift_all_task() -> None:
+    """Daily: look for CODEOWNERS whose owners no longer review their paths."""
+    from integrations.services.sync import repositories_syncable
+
+    for pk in (
+        repositories_syncable()
+        .exclude(review_settings__codeowners_path="")
+        .filter(review_settings__isnull=False)
+        .values_list("pk", flat=True)
+    ):
+        codeowners_drift_task.delay(pk)
+
+
+@shared_task(
+    name="integrations.codeowners_drift",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=3,
+    ignore_result=True,
+)
+def codeowners_drift_task(repository_id: int) -> None:
+    """One repository's CODEOWNERS drift check (a pull request when it drifted)."""
+    from integrations.credentials import repository_client_guarded
+    from integrations.models import ConnectedRepository
+    from integrations.providers.base import ProviderError, ProviderTemporaryError
+    from integrations.services.writes import codeowners_drift_check
+
+    repository = (
+        ConnectedRepository.objects.select_related("organization", "credential")
+        .filter(pk=repository_id, is_active=True)
+        .first()
+    )
+    if repository is None:
+        return
+    try:
+        with repository_client_guarded(repository) as client:
+            codeowners_drift_check(repository=repository, client=client)
+    except ProviderTemporaryError:
+        raise
+    except ProviderError:
+        return  # refused: the repository page shows the connection's state

@@ -84,3 +84,68 @@ def codeowners_suggest(history: Iterable[PullHistory]) -> tuple[str, list[str]]:
 
 def _is_person(login: str) -> bool:
     return bool(login) and not login.lower().endswith(("[bot]", "-bot", "_bot"))
+
+
+DRIFT_MIN_PULLS = 5  # pull requests touching a path before we judge its owners
+DRIFT_MAX_SHARE = 0.2  # owners reviewing less than this share have drifted
+
+
+def codeowners_drift(
+    text: str, history: Iterable[PullHistory]
+) -> tuple[str, list[str]]:
+    """``text`` with the owners of each drifted line replaced by who actually
+    reviews there (and why); ("", []) when nothing drifted.
+
+    Only lines whose pattern is one of our areas (``/dir/`` or ``*``) and whose
+    owners are all people are judged: a team or an email owner says more than
+    history can check."""
+    history = list(history)
+    reviewed: dict[str, Counter[str]] = defaultdict(Counter)
+    pulls: Counter[str] = Counter()
+    for pull in history:
+        for area in {area_of(path) for path in pull.paths if path}:
+            pulls[area] += 1
+            for login in set(pull.reviewers) - {pull.author}:
+                if _is_person(login):
+                    reviewed[area][login] += 1
+    suggested, _ = codeowners_suggest(history)
+    proposals = {
+        line.split()[0]: line.split()[1:]
+        for line in suggested.splitlines()
+        if line and not line.startswith("#")
+    }
+    lines, reasons = [], []
+    for line in text.splitlines():
+        parts = line.split()
+        pattern, owners = (parts[0], parts[1:]) if parts else ("", [])
+        judged = (
+            pattern in proposals
+            and owners
+            and not line.lstrip().startswith("#")
+            and all(owner.startswith("@") and "/" not in owner for owner in owners)
+            and pulls[pattern] >= DRIFT_MIN_PULLS
+        )
+        if judged:
+            logins = [owner.lstrip("@") for owner in owners]
+            share = sum(reviewed[pattern][login] for login in logins) / max(
+                sum(reviewed[pattern].values()), 1
+            )
+            new = proposals[pattern]
+            if share < DRIFT_MAX_SHARE and sorted(new) != sorted(owners):
+                lines.append(f"{pattern} {' '.join(new)}")
+                did = ", ".join(
+                    f"{owner} reviewed {reviewed[pattern][owner.lstrip('@')]}"
+                    for owner in owners
+                )
+                now = ", ".join(
+                    f"{owner} {reviewed[pattern][owner.lstrip('@')]}" for owner in new
+                )
+                reasons.append(
+                    f"`{pattern}`: {did} of the {pulls[pattern]} pull requests "
+                    f"touching it; reviews came from {now}"
+                )
+                continue
+        lines.append(line)
+    if not reasons:
+        return "", []
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else ""), reasons

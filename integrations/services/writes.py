@@ -39,7 +39,11 @@ from integrations.providers.base import (
 from integrations.providers.hosts import safe_link
 from reviews.assignment.service import pull_files_record, review_settings_get
 from reviews.codeowners import path_matches
-from reviews.codeowners_suggest import PullHistory, codeowners_suggest
+from reviews.codeowners_suggest import (
+    PullHistory,
+    codeowners_drift,
+    codeowners_suggest,
+)
 from reviews.config_file import (
     CONFIG_PATH,
     FIELD_KEYS,
@@ -63,6 +67,9 @@ ONBOARDING_PREFIX = "codequest/onboarding-"
 ONBOARDING_TITLE = "Configure CodeQuest"
 ONBOARDING_HISTORY = 30  # merged pull requests read for the CODEOWNERS suggestion
 SUGGESTED_CODEOWNERS = "CODEOWNERS"
+DRIFT_PREFIX = "codequest/codeowners-"
+DRIFT_TITLE = "CODEOWNERS drift: owners from who reviews there now"
+DRIFT_WINDOW = timedelta(days=90)  # history read, and silence after a close
 
 
 def file_fields() -> tuple[str, ...]:
@@ -144,20 +151,86 @@ def onboarding_write_request(
     return write
 
 
-def _history(repository: ConnectedRepository, client: RepoClient) -> list[PullHistory]:
-    """The latest merged pull requests with their authors, reviewers and
-    changed paths (read from the provider where we never did, and kept)."""
-    pulls = list(
-        PullRequest.objects.filter(
-            repository=repository, state=PullState.MERGED
-        ).order_by("-merged_at", "-number")[:ONBOARDING_HISTORY]
+def codeowners_drift_check(
+    *,
+    repository: ConnectedRepository,
+    client: RepoClient,
+    now: datetime | None = None,
+    schedule: Callable[[int, float], None] | None = None,
+) -> RepositoryWrite | None:
+    """A "CODEOWNERS drift" pull request when the last 90 days show a path's
+    owners no longer review it: at most one open at a time, and none for 90
+    days after a person closed the last one unmerged."""
+    now = now or timezone.now()
+    team = repository.organization
+    if team is None or not team.onboarding_pull_requests:
+        return None
+    drifts = repository.writes.filter(purpose=RepositoryWrite.Purpose.DRIFT)
+    if drifts.filter(status__in=OPEN).exists() or _silenced(repository, drifts, now):
+        return None
+    path = review_settings_get(repository).codeowners_path
+    if not path or _path_excluded(repository, path):
+        return None
+    text = client.file_read(repository.full_name, path, repository.default_branch)
+    if not text:
+        return None
+    history = _history(repository, client, since=now - DRIFT_WINDOW, limit=200)
+    new_text, reasons = codeowners_drift(text, history)
+    if not new_text:
+        return None
+    with transaction.atomic():
+        write = RepositoryWrite.objects.create(
+            repository=repository,
+            purpose=RepositoryWrite.Purpose.DRIFT,
+            changes={},
+            extra_files={path: new_text},
+            base_text=text,
+            explanation="\n".join(f"- {reason}" for reason in reasons),
+            due_at=now,
+        )
+        pk = write.pk
+        run_later = schedule or _schedule
+        transaction.on_commit(lambda: run_later(pk, 0))
+    return write
+
+
+def _silenced(repository: ConnectedRepository, drifts: Any, now: datetime) -> bool:
+    """The last drift pull request was closed without merging less than 90
+    days ago: a person said no to that suggestion."""
+    last = drifts.exclude(pull_number=None).order_by("-created_at").first()
+    if last is None:
+        return False
+    pull = PullRequest.objects.filter(
+        repository=repository, number=last.pull_number
+    ).first()
+    return (
+        pull is not None
+        and pull.state == PullState.CLOSED
+        and (pull.closed_at or last.updated_at) > now - DRIFT_WINDOW
     )
+
+
+def _history(
+    repository: ConnectedRepository,
+    client: RepoClient,
+    *,
+    since: datetime | None = None,
+    limit: int = ONBOARDING_HISTORY,
+) -> list[PullHistory]:
+    """The latest merged pull requests with their authors, reviewers and
+    changed paths (read from the provider where we never did, and kept: at
+    most ``ONBOARDING_HISTORY`` reads)."""
+    merged = PullRequest.objects.filter(repository=repository, state=PullState.MERGED)
+    if since is not None:
+        merged = merged.filter(merged_at__gte=since)
+    pulls = list(merged.order_by("-merged_at", "-number")[:limit])
     files: dict[int, list[str]] = defaultdict(list)
     for pull_id, path in PullRequestFile.objects.filter(
         pull_request__in=pulls
     ).values_list("pull_request_id", "path"):
         files[pull_id].append(path)
-    for pull in pulls:
+    unread = [pull for pull in pulls if pull.pk not in files][:ONBOARDING_HISTORY]
+    for pull in unread:
         if pull.pk not in files:
             paths = client.changed_files(repository.full_name, pull.number)
             pull_files_record(pull=pull, paths=paths)
@@ -245,6 +318,8 @@ def _write(write: RepositoryWrite, client: RepoClient, now: datetime) -> str:
     if base_head is None:
         raise ProviderError(f"the default branch {base_branch!r} does not exist")
     message = _message(repository, now)
+    if write.purpose == RepositoryWrite.Purpose.DRIFT:
+        return _write_drift(write, client, now, base_head)
     if write.branch and current != write.base_text:
         theirs = _changed_keys(write.base_text, current)
         ours = set(write.changes)
@@ -313,6 +388,67 @@ def _write(write: RepositoryWrite, client: RepoClient, now: datetime) -> str:
             "pull": write.pull_number,
         },
     )
+    return str(write.status)
+
+
+def _write_drift(
+    write: RepositoryWrite, client: RepoClient, now: datetime, base_head: str
+) -> str:
+    """The CODEOWNERS suggestion, written only onto the file it was made from
+    (someone changed it since: a conflict, left for a person)."""
+    repository = write.repository
+    [(path, text)] = write.extra_files.items()
+    current = client.file_read(repository.full_name, path, repository.default_branch)
+    if current != write.base_text:
+        run = _run(repository, SyncRun.Kind.COMMIT, now)
+        error = f"{path} changed since this suggestion was made: left for a person"
+        _finish(run, SyncRun.Status.CONFLICT, error)
+        write.status, write.error = RepositoryWrite.Status.CONFLICT, error
+        write.save(update_fields=["status", "error", "updated_at"])
+        return str(write.status)
+    branch = write.branch or f"{DRIFT_PREFIX}{write.pk}"
+    run = _run(repository, SyncRun.Kind.COMMIT, now)
+    try:
+        sha = client.commit_files(
+            repository.full_name,
+            branch=branch,
+            parent=base_head,
+            message=DRIFT_TITLE,
+            files={path: text},
+            existing={path},
+            create_branch=not write.branch,
+        )
+    except ProviderError as exc:
+        _finish(run, SyncRun.Status.FAILED, str(exc))
+        raise
+    _finish(run, SyncRun.Status.SUCCEEDED, "")
+    write.branch, write.head_sha = branch, sha
+    if write.pull_number is None:
+        pull_run = _run(repository, SyncRun.Kind.PULL_REQUEST, now)
+        body = (
+            f"Recent history says these paths' owners in `{path}` no longer "
+            "review them (the merged pull requests of the last 90 days):\n\n"
+            f"{write.explanation}\n\nReview it like any change: it decides who "
+            "is asked to review. Closing it unmerged silences this suggestion "
+            "for 90 days."
+        )
+        try:
+            number, url = client.pull_create(
+                repository.full_name,
+                head=branch,
+                base=repository.default_branch,
+                title=DRIFT_TITLE,
+                body=body,
+            )
+        except ProviderError as exc:
+            _finish(pull_run, SyncRun.Status.FAILED, str(exc))
+            write.save(update_fields=["branch", "head_sha"])
+            raise
+        _finish(pull_run, SyncRun.Status.SUCCEEDED, "")
+        write.pull_number = number
+        write.pull_url = safe_link(url, repository.provider)[:500]
+    write.status, write.error = RepositoryWrite.Status.SUCCESS, ""
+    write.save()
     return str(write.status)
 
 

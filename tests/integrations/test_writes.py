@@ -651,3 +651,159 @@ def test_teams_can_turn_onboarding_off_and_exclude_codeowners(
         pull = body_of(rsps, "POST", "/pulls")
     assert [item["path"] for item in tree] == [".codequest.yml"]
     assert "Not written, as the team asks: `CODEOWNERS`" in pull["body"]
+
+
+# --- CODEOWNERS drift ---------------------------------------------------------------
+
+
+def test_drift_replaces_only_owners_who_no_longer_review():
+    from reviews.codeowners_suggest import PullHistory, codeowners_drift
+
+    text = (
+        "# owners\n"
+        "* @lead\n"
+        "/api/ @old-owner\n"
+        "/web/ @org/web-team\n"  # a team: not judged
+        "/docs/ @bob\n"
+    )
+    history = [PullHistory("alice", ("bob",), ("api/x.py",)) for _ in range(5)] + [
+        PullHistory("carol", ("bob",), ("docs/a.md",)) for _ in range(5)
+    ]
+    new_text, reasons = codeowners_drift(text, history)
+    assert new_text == (
+        "# owners\n* @lead\n/api/ @bob @alice\n/web/ @org/web-team\n/docs/ @bob\n"
+    )
+    assert reasons == [
+        "`/api/`: @old-owner reviewed 0 of the 5 pull requests touching it; "
+        "reviews came from @bob 5, @alice 0"
+    ]
+    few = history[:4]  # fewer than five pull requests: not judged
+    assert codeowners_drift(text, few) == ("", [])
+
+
+@pytest.fixture
+def drifted(repository):
+    from reviews.models import PullRequestFile, Review
+
+    RepositoryReviewSettings.objects.update(codeowners_path=".github/CODEOWNERS")
+    for number in range(40, 46):
+        pull = PullRequest.objects.create(
+            repository=repository,
+            number=number,
+            state="merged",
+            author_login="alice",
+            merged_at=timezone.now() - timedelta(days=3),
+        )
+        PullRequestFile.objects.create(
+            pull_request=pull, path="github/Repository.py", directory="github"
+        )
+        Review.objects.create(
+            pull_request=pull,
+            external_id=f"d{number}",
+            reviewer_login="bob",
+            state="approved",
+            submitted_at=timezone.now(),
+        )
+    return "/github/ @old-owner\n"
+
+
+def serve_codeowners(rsps, text: str) -> None:
+    rsps.get(API, json=repo_body())
+    rsps.get(
+        f"{API}/contents/.github/CODEOWNERS",
+        json=contents_body(".github/CODEOWNERS", text),
+        match=ON_MASTER,
+    )
+
+
+def test_a_drift_pull_request_at_most_one_and_silenced_after_a_close(
+    repository, drifted, scheduled
+):
+    from integrations.providers import get_provider
+    from integrations.services.writes import codeowners_drift_check
+
+    client = get_provider("github").client("ghp_writes", "https://api.github.com")
+    with responses.RequestsMock() as rsps:
+        serve_codeowners(rsps, drifted)
+        write = codeowners_drift_check(repository=repository, client=client)
+    assert write.purpose == "drift"
+    assert write.extra_files == {".github/CODEOWNERS": "/github/ @bob @alice\n"}
+    with responses.RequestsMock():  # one open at a time: not even read
+        assert codeowners_drift_check(repository=repository, client=client) is None
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, None)
+        rsps.get(
+            f"{API}/contents/.github/CODEOWNERS",
+            json=contents_body(".github/CODEOWNERS", drifted),
+            match=ON_MASTER,
+        )
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        serve_commit(rsps)
+        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
+        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        assert repository_write_run(write_id=write.pk) == "success"
+        tree = body_of(rsps, "POST", "/git/trees")["tree"]
+        pull = body_of(rsps, "POST", "/pulls")
+    assert [item["path"] for item in tree] == [".github/CODEOWNERS"]  # nothing else
+    assert tree[0]["content"] == "/github/ @bob @alice\n"
+    assert pull["title"].startswith("CODEOWNERS drift")
+    assert "`/github/`: @old-owner reviewed 0 of the 6" in pull["body"]
+    assert "Closing it unmerged silences this suggestion for 90 days" in pull["body"]
+    # A person closes it unmerged: nothing is asked for 90 days.
+    PullRequest.objects.create(
+        repository=repository,
+        number=32,
+        state="closed",
+        author_login="codequest",
+        closed_at=timezone.now(),
+    )
+    RepositoryWrite.objects.filter(pk=write.pk).update(status="done")
+    with responses.RequestsMock():  # not even read
+        assert codeowners_drift_check(repository=repository, client=client) is None
+        assert (
+            codeowners_drift_check(
+                repository=repository,
+                client=client,
+                now=timezone.now() + timedelta(days=89),
+            )
+            is None
+        )
+    fresh = get_provider("github").client("ghp_writes", "https://api.github.com")
+    with responses.RequestsMock() as rsps:
+        serve_codeowners(rsps, drifted)
+        # 91 days on, the history of the last 90 days has nothing left.
+        assert (
+            codeowners_drift_check(
+                repository=repository,
+                client=fresh,
+                now=timezone.now() + timedelta(days=91),
+            )
+            is None
+        )
+        assert len(rsps.calls) == 2  # asked again: the file was read
+
+
+def test_a_drift_onto_a_changed_file_is_a_conflict(repository, drifted, scheduled):
+    write = RepositoryWrite.objects.create(
+        repository=repository,
+        purpose="drift",
+        changes={},
+        extra_files={".github/CODEOWNERS": "/github/ @bob\n"},
+        base_text=drifted,
+        due_at=timezone.now(),
+    )
+    with responses.RequestsMock() as rsps:
+        serve_file(rsps, None)  # every write reads .codequest.yml first
+        rsps.get(
+            f"{API}/contents/.github/CODEOWNERS",
+            json=contents_body(".github/CODEOWNERS", "/github/ @someone-new\n"),
+            match=ON_MASTER,
+        )
+        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+        assert repository_write_run(write_id=write.pk) == "conflict"
+    assert "changed since this suggestion was made" in (
+        RepositoryWrite.objects.get().error
+    )
+    assert list(SyncRun.objects.values_list("kind", "status")) == [
+        ("commit", "conflict")
+    ]

@@ -26,6 +26,11 @@ SCHEDULES = [
         86400,
     ),
     ("Take yesterday's trend snapshots", "rewards.snapshots_take", 86400),
+    (
+        "Suggest CODEOWNERS where owners no longer review their paths",
+        "integrations.codeowners_drift_all",
+        86400,
+    ),
 ]
 
 
