@@ -28,6 +28,9 @@ from integrations.services.writes import (
 from reviews.config_file import settings_parse
 from reviews.models import PullRequest, RepositoryReviewSettings
 from tests.integrations.test_connect_repo import contents_body, recorded
+from tests.integrations.test_settings_file import (
+    admin_client as admin_client,  # noqa: F401 (fixture)
+)
 from tests.reviews.test_assignment_flow import API, repo_body
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +108,14 @@ def serve_commit(rsps) -> None:
     rsps.post(f"{API}/git/commits", status=201, json=recorded("git_commit.json"))
 
 
+def serve_new_pull(rsps) -> None:
+    """The default branch, one commit on a new branch, and the pull request."""
+    rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
+    serve_commit(rsps)
+    rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
+    rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+
+
 def body_of(rsps, method: str, suffix: str) -> dict:
     calls = [
         call
@@ -137,10 +148,7 @@ def test_changes_become_one_commit_on_a_branch_and_a_pull_request(
 
     with responses.RequestsMock() as rsps:
         serve_file(rsps, FILE)
-        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
-        serve_commit(rsps)
-        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
-        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        serve_new_pull(rsps)
         assert repository_write_run(write_id=write.pk, now=later(write)) == "success"
         tree = body_of(rsps, "POST", "/git/trees")
         commit = body_of(rsps, "POST", "/git/commits")
@@ -378,18 +386,6 @@ def test_gitlab_writes_one_commit_with_actions_and_a_merge_request(settings, sch
 # --- the dashboard ----------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(client, repository):
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.create_user("lead", password="pw-long-enough-1")
-    OrganizationMembership.objects.create(
-        organization=repository.organization, user=user, role="admin"
-    )
-    client.force_login(user)
-    return client
-
-
 def form(**changes) -> dict:
     values = {
         "auto_assign": "on",
@@ -464,10 +460,7 @@ def test_end_to_end_propose_merge_in_force_edit_again(
     write = RepositoryWrite.objects.get()
     with responses.RequestsMock() as rsps:
         serve_file(rsps, None)
-        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
-        serve_commit(rsps)
-        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
-        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        serve_new_pull(rsps)
         assert repository_write_run(write_id=write.pk, now=later(write)) == "success"
         proposed = body_of(rsps, "POST", "/git/trees")["tree"][0]["content"]
     assert settings_parse(proposed).values["sla_hours"] == 6
@@ -494,10 +487,7 @@ def test_end_to_end_propose_merge_in_force_edit_again(
     assert RepositoryWrite.objects.get(pk=write.pk).status == "done"
     with responses.RequestsMock() as rsps:
         serve_file(rsps, proposed)
-        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
-        serve_commit(rsps)
-        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
-        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        serve_new_pull(rsps)
         assert repository_write_run(write_id=second.pk, now=later(second)) == "success"
         commits = [
             call
@@ -598,10 +588,7 @@ def test_a_new_repository_without_the_file_gets_a_configure_pull_request(
 
     with responses.RequestsMock() as rsps:
         serve_file(rsps, None)
-        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
-        serve_commit(rsps)
-        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
-        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        serve_new_pull(rsps)
         assert repository_write_run(write_id=write.pk) == "success"
         tree = body_of(rsps, "POST", "/git/trees")["tree"]
         commit = body_of(rsps, "POST", "/git/commits")
@@ -642,10 +629,7 @@ def test_teams_can_turn_onboarding_off_and_exclude_codeowners(
     write = RepositoryWrite.objects.get()
     with responses.RequestsMock() as rsps:
         serve_file(rsps, None)
-        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
-        serve_commit(rsps)
-        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
-        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        serve_new_pull(rsps)
         repository_write_run(write_id=write.pk)
         tree = body_of(rsps, "POST", "/git/trees")["tree"]
         pull = body_of(rsps, "POST", "/pulls")
@@ -737,10 +721,7 @@ def test_a_drift_pull_request_at_most_one_and_silenced_after_a_close(
             json=contents_body(".github/CODEOWNERS", drifted),
             match=ON_MASTER,
         )
-        rsps.get(f"{API}/git/ref/heads/master", json=recorded("git_ref.json"))
-        serve_commit(rsps)
-        rsps.post(f"{API}/git/refs", status=201, json=recorded("git_ref_created.json"))
-        rsps.post(f"{API}/pulls", status=201, json=recorded("pulls_open.json")[0])
+        serve_new_pull(rsps)
         assert repository_write_run(write_id=write.pk) == "success"
         tree = body_of(rsps, "POST", "/git/trees")["tree"]
         pull = body_of(rsps, "POST", "/pulls")
