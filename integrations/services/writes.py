@@ -317,59 +317,137 @@ def _write(write: RepositoryWrite, client: RepoClient, now: datetime) -> str:
     base_head = client.branch_head(name, base_branch)
     if base_head is None:
         raise ProviderError(f"the default branch {base_branch!r} does not exist")
-    message = _message(repository, now)
     if write.purpose == RepositoryWrite.Purpose.DRIFT:
         return _write_drift(write, client, now, base_head)
     if write.branch and current != write.base_text:
         theirs = _changed_keys(write.base_text, current)
         ours = set(write.changes)
         if theirs & ours:
-            return _conflict(write, current, sorted(theirs & ours), now)
+            keys = ", ".join(".".join(FIELD_KEYS[key]) for key in sorted(theirs & ours))
+            return _conflict(
+                write,
+                f"{CONFIG_PATH} changed on {base_branch} since this pull request "
+                f"was made, in what it changes too ({keys}): left for a person "
+                "to resolve",
+                now,
+            )
         # Clean: make our branch again on the new default branch (a rebase).
         parent = base_head
     elif write.branch:
         parent = client.branch_head(name, write.branch) or base_head
     else:
         parent = base_head
-    text = settings_render(current, write.changes)
-    files = {CONFIG_PATH: text}
+    files = {CONFIG_PATH: settings_render(current, write.changes)}
     skipped = [path for path in write.extra_files if _path_excluded(repository, path)]
     files.update(
         (path, content)
         for path, content in write.extra_files.items()
         if path not in skipped
     )
-    run = _run(repository, SyncRun.Kind.COMMIT, now)
-    onboarding = write.purpose == RepositoryWrite.Purpose.ONBOARDING
-    branch = write.branch or (
-        f"{ONBOARDING_PREFIX if onboarding else BRANCH_PREFIX}{write.pk}"
-    )
-    try:
-        sha = client.commit_files(
-            name,
-            branch=branch,
+    write.base_text = current or ""
+    if write.purpose == RepositoryWrite.Purpose.ONBOARDING:
+        return _commit_and_propose(
+            write,
+            client,
+            now,
             parent=parent,
-            message=ONBOARDING_TITLE if onboarding else message,
             files=files,
             existing={CONFIG_PATH} if current is not None else set(),
+            prefix=ONBOARDING_PREFIX,
+            message=ONBOARDING_TITLE,
+            title=ONBOARDING_TITLE,
+            body=_onboarding_body(write, skipped),
+        )
+    return _commit_and_propose(
+        write,
+        client,
+        now,
+        parent=parent,
+        files=files,
+        existing={CONFIG_PATH} if current is not None else set(),
+        prefix=BRANCH_PREFIX,
+        message=_message(repository, now),
+        title=PULL_TITLE,
+        body=_pull_body(write),
+    )
+
+
+def _write_drift(
+    write: RepositoryWrite, client: RepoClient, now: datetime, base_head: str
+) -> str:
+    """The CODEOWNERS suggestion, written only onto the file it was made from
+    (someone changed it since: a conflict, left for a person)."""
+    repository = write.repository
+    [(path, text)] = write.extra_files.items()
+    current = client.file_read(repository.full_name, path, repository.default_branch)
+    if current != write.base_text:
+        return _conflict(
+            write,
+            f"{path} changed since this suggestion was made: left for a person",
+            now,
+        )
+    return _commit_and_propose(
+        write,
+        client,
+        now,
+        parent=base_head,
+        files={path: text},
+        existing={path},
+        prefix=DRIFT_PREFIX,
+        message=DRIFT_TITLE,
+        title=DRIFT_TITLE,
+        body=(
+            f"Recent history says these paths' owners in `{path}` no longer "
+            "review them (the merged pull requests of the last 90 days):\n\n"
+            f"{write.explanation}\n\nReview it like any change: it decides who "
+            "is asked to review. Closing it unmerged silences this suggestion "
+            "for 90 days."
+        ),
+    )
+
+
+def _commit_and_propose(
+    write: RepositoryWrite,
+    client: RepoClient,
+    now: datetime,
+    *,
+    parent: str,
+    files: dict[str, str],
+    existing: set[str],
+    prefix: str,
+    message: str,
+    title: str,
+    body: str,
+) -> str:
+    """One commit on the write's branch (made on the first), then its pull
+    request (opened once); each a sync-history row."""
+    repository = write.repository
+    branch = write.branch or f"{prefix}{write.pk}"
+    run = _run(repository, SyncRun.Kind.COMMIT, now)
+    try:
+        sha = client.commit_files(
+            repository.full_name,
+            branch=branch,
+            parent=parent,
+            message=message,
+            files=files,
+            existing=existing,
             create_branch=not write.branch,
         )
     except ProviderError as exc:
         _finish(run, SyncRun.Status.FAILED, str(exc))
         raise
     _finish(run, SyncRun.Status.SUCCEEDED, "")
-    write.branch, write.head_sha, write.base_text = branch, sha, current or ""
+    write.branch, write.head_sha = branch, sha
     if write.pull_number is None:
         pull_run = _run(repository, SyncRun.Kind.PULL_REQUEST, now)
         try:
             number, url = client.pull_create(
-                name,
+                repository.full_name,
                 head=branch,
-                base=base_branch,
-                title=ONBOARDING_TITLE if onboarding else PULL_TITLE,
-                body=_onboarding_body(write, skipped)
-                if onboarding
-                else _pull_body(write),
+                base=repository.default_branch,
+                title=title,
+                body=body,
             )
         except ProviderError as exc:
             _finish(pull_run, SyncRun.Status.FAILED, str(exc))
@@ -391,67 +469,6 @@ def _write(write: RepositoryWrite, client: RepoClient, now: datetime) -> str:
     return str(write.status)
 
 
-def _write_drift(
-    write: RepositoryWrite, client: RepoClient, now: datetime, base_head: str
-) -> str:
-    """The CODEOWNERS suggestion, written only onto the file it was made from
-    (someone changed it since: a conflict, left for a person)."""
-    repository = write.repository
-    [(path, text)] = write.extra_files.items()
-    current = client.file_read(repository.full_name, path, repository.default_branch)
-    if current != write.base_text:
-        run = _run(repository, SyncRun.Kind.COMMIT, now)
-        error = f"{path} changed since this suggestion was made: left for a person"
-        _finish(run, SyncRun.Status.CONFLICT, error)
-        write.status, write.error = RepositoryWrite.Status.CONFLICT, error
-        write.save(update_fields=["status", "error", "updated_at"])
-        return str(write.status)
-    branch = write.branch or f"{DRIFT_PREFIX}{write.pk}"
-    run = _run(repository, SyncRun.Kind.COMMIT, now)
-    try:
-        sha = client.commit_files(
-            repository.full_name,
-            branch=branch,
-            parent=base_head,
-            message=DRIFT_TITLE,
-            files={path: text},
-            existing={path},
-            create_branch=not write.branch,
-        )
-    except ProviderError as exc:
-        _finish(run, SyncRun.Status.FAILED, str(exc))
-        raise
-    _finish(run, SyncRun.Status.SUCCEEDED, "")
-    write.branch, write.head_sha = branch, sha
-    if write.pull_number is None:
-        pull_run = _run(repository, SyncRun.Kind.PULL_REQUEST, now)
-        body = (
-            f"Recent history says these paths' owners in `{path}` no longer "
-            "review them (the merged pull requests of the last 90 days):\n\n"
-            f"{write.explanation}\n\nReview it like any change: it decides who "
-            "is asked to review. Closing it unmerged silences this suggestion "
-            "for 90 days."
-        )
-        try:
-            number, url = client.pull_create(
-                repository.full_name,
-                head=branch,
-                base=repository.default_branch,
-                title=DRIFT_TITLE,
-                body=body,
-            )
-        except ProviderError as exc:
-            _finish(pull_run, SyncRun.Status.FAILED, str(exc))
-            write.save(update_fields=["branch", "head_sha"])
-            raise
-        _finish(pull_run, SyncRun.Status.SUCCEEDED, "")
-        write.pull_number = number
-        write.pull_url = safe_link(url, repository.provider)[:500]
-    write.status, write.error = RepositoryWrite.Status.SUCCESS, ""
-    write.save()
-    return str(write.status)
-
-
 def _changed_keys(before: str, after: str | None) -> set[str]:
     """The settings fields whose value differs between two texts of the file
     (an unreadable text counts as changing everything)."""
@@ -463,18 +480,11 @@ def _changed_keys(before: str, after: str | None) -> set[str]:
     return {name for name in FIELD_KEYS if old.get(name) != new.get(name)}
 
 
-def _conflict(
-    write: RepositoryWrite, current: str | None, keys: list[str], now: datetime
-) -> str:
-    shown = ", ".join(".".join(FIELD_KEYS[key]) for key in keys)
-    error = (
-        f"{CONFIG_PATH} changed on {write.repository.default_branch} since this "
-        f"pull request was made, in what it changes too ({shown}): left for a "
-        "person to resolve"
-    )
+def _conflict(write: RepositoryWrite, error: str, now: datetime) -> str:
+    """Nothing written: the write says why and its pull request stays for a person."""
     run = _run(write.repository, SyncRun.Kind.COMMIT, now)
     _finish(run, SyncRun.Status.CONFLICT, error)
-    write.status, write.error = RepositoryWrite.Status.CONFLICT, error
+    write.status, write.error = RepositoryWrite.Status.CONFLICT, error[:2000]
     write.save(update_fields=["status", "error", "updated_at"])
     return str(write.status)
 
