@@ -53,12 +53,20 @@ def repository_settings_read(*, repository_id: int, commit: str = "") -> str:
     return result.status
 
 
+# Onboarding is for newly connected repositories: one connected long before
+# (say, before this version was deployed) is not sent a pull request out of
+# the blue; "Propose .codequest.yml" on its page does it when asked.
+ONBOARD_WITHIN = timedelta(days=7)
+
+
 def _onboards(repository: ConnectedRepository) -> bool:
-    """A repository the team wants onboarded, never written to before."""
+    """A repository connected this week, of a team that wants onboarding, and
+    never written to before."""
     team = repository.organization
     return (
         team is not None
         and team.onboarding_pull_requests
+        and repository.created_at >= timezone.now() - ONBOARD_WITHIN
         and not repository.writes.exists()
     )
 

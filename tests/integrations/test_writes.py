@@ -444,25 +444,34 @@ def test_members_who_are_not_admins_cannot_propose(client, repository):
     assert RepositoryWrite.objects.count() == 0
 
 
-def test_end_to_end_propose_merge_in_force_edit_again(
+def test_end_to_end_connect_onboard_merge_in_force_edit_again(
     admin_client, repository, scheduled, django_capture_on_commit_callbacks
 ):
-    """No file → proposed in a pull request → merged on the provider → the
-    file's settings in force → an edit on the dashboard → a new pull request
-    with one commit."""
+    """Connected without a file → "Configure CodeQuest" opened with the file →
+    merged on the provider → the file's settings in force → an edit on the
+    dashboard → a new pull request with one commit."""
     from integrations.services.settings_file import repository_settings_read
     from tests.integrations.test_settings_file import serve
 
     RepositoryReviewSettings.objects.update(
-        file_status="absent", file_values={}, reviewer_count=2, sla_hours=6
+        file_status="", file_values={}, reviewer_count=2, sla_hours=6
     )
-    admin_client.post(f"/dashboard/repositories/{repository.pk}/settings/propose/")
+    with (
+        responses.RequestsMock() as rsps,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        serve(rsps, config=None)  # the first reading after connecting
+        assert repository_settings_read(repository_id=repository.pk) == "absent"
     write = RepositoryWrite.objects.get()
     with responses.RequestsMock() as rsps:
         serve_file(rsps, None)
         serve_new_pull(rsps)
         assert repository_write_run(write_id=write.pk, now=later(write)) == "success"
-        proposed = body_of(rsps, "POST", "/git/trees")["tree"][0]["content"]
+        tree = body_of(rsps, "POST", "/git/trees")["tree"]
+        title = body_of(rsps, "POST", "/pulls")["title"]
+    assert [item["path"] for item in tree] == [".codequest.yml"]  # no history yet
+    assert title == "Configure CodeQuest" and write.purpose == "onboarding"
+    proposed = tree[0]["content"]
     assert settings_parse(proposed).values["sla_hours"] == 6
 
     # Merged on the provider: its webhook records the merge, the push re-reads.
@@ -788,3 +797,16 @@ def test_a_drift_onto_a_changed_file_is_a_conflict(repository, drifted, schedule
     assert list(SyncRun.objects.values_list("kind", "status")) == [
         ("commit", "conflict")
     ]
+
+
+def test_repositories_connected_long_ago_are_not_onboarded_unasked(
+    repository, scheduled
+):
+    from integrations.services.settings_file import repository_settings_read
+    from tests.integrations.test_settings_file import serve
+
+    ConnectedRepository.objects.update(created_at=timezone.now() - timedelta(days=8))
+    with responses.RequestsMock() as rsps:
+        serve(rsps, config=None)
+        assert repository_settings_read(repository_id=repository.pk) == "absent"
+    assert RepositoryWrite.objects.count() == 0
