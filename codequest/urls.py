@@ -38,6 +38,7 @@ from integrations.team_views import (
     team_refresh_view,
     team_request_view,
     team_view,
+    team_writes_view,
     teams_view,
 )
 from reviews import views as review_views
@@ -159,6 +160,11 @@ urlpatterns = [
         "dashboard/teams/<slug:slug>/refresh/",
         team_refresh_view,
         name="dashboard-team-refresh",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/writes/",
+        team_writes_view,
+        name="dashboard-team-writes",
     ),
     path("teams/join/<str:token>/", team_join_view, name="team-join"),
     path(

@@ -6,6 +6,7 @@ from django import forms
 
 from integrations.models import Organization
 from integrations.providers import provider_choices
+from reviews.config_file import PATH_PATTERN
 
 
 class RepositoryConnectForm(forms.Form):
@@ -84,3 +85,55 @@ class TeamFromProviderForm(TeamFollowForm):
         required=False,
         help_text="The provider's path if you leave it empty.",
     )
+
+
+class TeamWritesForm(forms.ModelForm):
+    """How CodeQuest writes to the team's repositories (team admins)."""
+
+    write_exclude_paths = forms.CharField(
+        label="Paths CodeQuest never writes",
+        required=False,
+        max_length=2000,
+        help_text="CODEOWNERS patterns, comma-separated: .github/CODEOWNERS, docs/**.",
+    )
+
+    class Meta:
+        model = Organization
+        fields = [
+            "onboarding_pull_requests",
+            "commit_message_template",
+            "write_exclude_paths",
+        ]
+        labels = {
+            "onboarding_pull_requests": "Open 'Configure CodeQuest' and CODEOWNERS "
+            "drift pull requests",
+            "commit_message_template": "Commit message",
+        }
+        help_texts = {
+            "onboarding_pull_requests": "In repositories connected without a "
+            ".codequest.yml, and where CODEOWNERS no longer matches who reviews.",
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["write_exclude_paths"] = ", ".join(
+                self.instance.write_exclude_paths or []
+            )
+
+    def clean_commit_message_template(self) -> str:
+        value = self.cleaned_data["commit_message_template"].strip()
+        if not value or "\n" in value or "\r" in value:
+            raise forms.ValidationError("One line of text ({timestamp} is allowed).")
+        return value
+
+    def clean_write_exclude_paths(self) -> list[str]:
+        entries = [
+            part.strip()
+            for part in self.cleaned_data["write_exclude_paths"].split(",")
+            if part.strip()
+        ]
+        wrong = [entry for entry in entries if not PATH_PATTERN.fullmatch(entry)]
+        if wrong:
+            raise forms.ValidationError(f"Not a path pattern: {', '.join(wrong[:3])}.")
+        return list(dict.fromkeys(entries))[:100]

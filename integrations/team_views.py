@@ -18,6 +18,7 @@ from integrations.forms import (
     TeamCreateForm,
     TeamFollowForm,
     TeamFromProviderForm,
+    TeamWritesForm,
 )
 from integrations.models import OrganizationMembership
 from integrations.providers import PROVIDERS
@@ -112,8 +113,27 @@ def team_view(request: HttpRequest, slug: str) -> HttpResponse:
             "follow_form": TeamFollowForm(providers=_member_providers())
             if is_admin and not page.team.source_path
             else None,
+            "writes_form": TeamWritesForm(instance=page.team) if is_admin else None,
         },
     )
+
+
+@login_required
+@require_POST
+def team_writes_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """How CodeQuest writes to the team's repositories."""
+    team = _admin_page(request, slug).team
+    form = TeamWritesForm(request.POST, instance=team)
+    if not form.is_valid():
+        errors = "; ".join(
+            f"{form.fields[name].label}: {' '.join(problems)}"
+            for name, problems in form.errors.items()
+        )
+        messages.error(request, f"Not saved. {errors}")
+        return redirect("dashboard-team", slug=slug)
+    form.save()
+    messages.success(request, "Saved: CodeQuest writes to this team's repositories so.")
+    return redirect("dashboard-team", slug=slug)
 
 
 @login_required
