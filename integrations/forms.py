@@ -7,6 +7,7 @@ from django import forms
 from integrations.models import Organization
 from integrations.providers import provider_choices
 from reviews.config_file import PATH_PATTERN
+from reviews.forms import comma_list
 
 
 class RepositoryConnectForm(forms.Form):
@@ -128,12 +129,6 @@ class TeamWritesForm(forms.ModelForm):
         return value
 
     def clean_write_exclude_paths(self) -> list[str]:
-        entries = [
-            part.strip()
-            for part in self.cleaned_data["write_exclude_paths"].split(",")
-            if part.strip()
-        ]
-        wrong = [entry for entry in entries if not PATH_PATTERN.fullmatch(entry)]
-        if wrong:
-            raise forms.ValidationError(f"Not a path pattern: {', '.join(wrong[:3])}.")
-        return list(dict.fromkeys(entries))[:100]
+        return comma_list(
+            self.cleaned_data["write_exclude_paths"], PATH_PATTERN, "Not a path pattern"
+        )

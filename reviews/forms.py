@@ -20,6 +20,17 @@ from reviews.config_file import (
 )
 from reviews.models import RepositoryReviewSettings, size_thresholds_default
 
+
+def comma_list(value: str, valid: re.Pattern[str], wrong_text: str) -> list[str]:
+    """A comma-separated field: its entries, once each (at most 100), or a
+    ValidationError naming the first wrong ones."""
+    entries = [part.strip() for part in value.split(",") if part.strip()]
+    wrong = [entry for entry in entries if not valid.fullmatch(entry)]
+    if wrong:
+        raise forms.ValidationError(f"{wrong_text}: {', '.join(wrong[:3])}.")
+    return list(dict.fromkeys(entries))[:100]
+
+
 LIST_FIELDS = ("pool", "quiet_labels", "points_exclude_paths", "size_thresholds")
 
 HOURS = [(hour, f"{hour:02d}:00") for hour in range(25)]
@@ -192,24 +203,10 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
         value = self.cleaned_data[name]
         if isinstance(value, list):  # disabled: the instance's own value
             return value
-        entries = [part.strip() for part in value.split(",") if part.strip()]
-        wrong = [entry for entry in entries if not valid.fullmatch(entry)]
-        if wrong:
-            raise forms.ValidationError(f"{wrong_text}: {', '.join(wrong[:3])}.")
-        return list(dict.fromkeys(entries))[:100]
+        return comma_list(value, valid, wrong_text)
 
     def clean_pool(self) -> list[str]:
-        if isinstance(self.cleaned_data["pool"], list):
-            return self.cleaned_data["pool"]
-        entries = [
-            part.strip()
-            for part in self.cleaned_data["pool"].split(",")
-            if part.strip()
-        ]
-        wrong = [entry for entry in entries if not POOL_ENTRY.fullmatch(entry)]
-        if wrong:
-            raise forms.ValidationError(f"Not a login or team: {', '.join(wrong[:3])}.")
-        return list(dict.fromkeys(entries))[:100]
+        return self._list("pool", POOL_ENTRY, "Not a login or team")
 
     def clean_reviewer_count(self) -> int:
         value = self.cleaned_data["reviewer_count"]

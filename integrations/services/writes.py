@@ -29,7 +29,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.credentials import repository_client_guarded
-from integrations.models import ConnectedRepository, RepositoryWrite, SyncRun
+from integrations.models import (
+    COMMIT_MESSAGE_DEFAULT,
+    ConnectedRepository,
+    RepositoryWrite,
+    SyncRun,
+)
 from integrations.providers.base import (
     PayloadError,
     ProviderError,
@@ -540,7 +545,7 @@ def _message(repository: ConnectedRepository, now: datetime) -> str:
         repository.organization.commit_message_template
         if repository.organization
         else ""
-    ) or "Update review settings from CodeQuest ({timestamp})"
+    ) or COMMIT_MESSAGE_DEFAULT
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return template.replace("{timestamp}", stamp)[:500]
 
