@@ -20,6 +20,11 @@ from integrations.picker_views import (
     repository_connecting_view,
     repository_pick_view,
 )
+from integrations.practice_views import (
+    practice_create_view,
+    practice_round_view,
+    practice_view,
+)
 from integrations.repository_views import (
     repository_delivery_replay_view,
     repository_disconnect_view,
@@ -165,6 +170,21 @@ urlpatterns = [
         "dashboard/teams/<slug:slug>/writes/",
         team_writes_view,
         name="dashboard-team-writes",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/practice/",
+        practice_view,
+        name="dashboard-practice",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/practice/create/",
+        practice_create_view,
+        name="dashboard-practice-create",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/practice/rounds/",
+        practice_round_view,
+        name="dashboard-practice-round",
     ),
     path("teams/join/<str:token>/", team_join_view, name="team-join"),
     path(

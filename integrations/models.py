@@ -307,6 +307,12 @@ class ConnectedRepository(models.Model):
         help_text="When CodeQuest began following it: work done before earns no "
         "points and triggers no assignment, whichever road brings it.",
     )
+    is_practice = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The team's practice repository: its pull requests earn no "
+        "points and get no automatic reviewers.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -733,3 +739,63 @@ class RepositoryWrite(models.Model):
 
     def __str__(self) -> str:
         return f"settings write for {self.repository} ({self.status})"
+
+
+class PracticeRepository(models.Model):
+    """A team's practice repository for new reviewers, made from the built-in
+    template (integrations.services.practice). Each step's result is kept, so a
+    second run resumes where the first stopped and never creates twice."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        RUNNING = "running", "Creating"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="practice"
+    )
+    credential = models.ForeignKey(
+        ProviderCredential,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The connection of the team admin who asked for it.",
+    )
+    provider = models.CharField(max_length=20, choices=provider_choices)
+    owner = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The organization or group it is created in; empty for the "
+        "account of the connection.",
+    )
+    name = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    log = models.JSONField(default=list, blank=True, editable=False)
+    error = models.TextField(blank=True, editable=False)
+    # Steps done so far.
+    full_name = models.CharField(max_length=500, blank=True, editable=False)
+    default_branch = models.CharField(max_length=255, blank=True, editable=False)
+    template_sha = models.CharField(max_length=64, blank=True, editable=False)
+    repository = models.OneToOneField(
+        ConnectedRepository,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="practice",
+        editable=False,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "practice repositories"
+
+    def __str__(self) -> str:
+        return f"practice repository of {self.organization} ({self.status})"

@@ -240,3 +240,28 @@ def codeowners_drift_task(repository_id: int) -> None:
         raise
     except ProviderError:
         return  # refused: the repository page shows the connection's state
+
+
+@shared_task(name="integrations.practice_repository", ignore_result=True)
+def practice_repository_task(practice_id: int) -> None:
+    """Create, fill and connect a team's practice repository (a failure is
+    shown on the practice page, where an admin tries again)."""
+    from integrations.services.practice import practice_repository_run
+
+    practice_repository_run(practice_id=practice_id)
+
+
+@shared_task(
+    name="integrations.practice_round",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def practice_round_task(round_id: int) -> None:
+    """Open one person's practice pull request."""
+    from integrations.services.practice import practice_round_open
+
+    practice_round_open(round_id=round_id)

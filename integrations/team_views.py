@@ -88,7 +88,7 @@ def team_from_provider_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def team_view(request: HttpRequest, slug: str) -> HttpResponse:
-    page = _page(request, slug)
+    page = team_page_or_404(request, slug)
     is_admin = page.role == ADMIN
     return render(
         request,
@@ -204,7 +204,7 @@ def team_request_view(request: HttpRequest, slug: str, request_id: int) -> HttpR
 @require_POST
 def team_member_view(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     """Admins change roles and remove people; anyone may leave."""
-    page = _page(request, slug)
+    page = team_page_or_404(request, slug)
     action = request.POST.get("action", "")
     leaving = action == "remove" and user_id == request.user.pk
     if page.role != ADMIN and not leaving:
@@ -273,7 +273,7 @@ def team_join_view(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("dashboard-teams")
 
 
-def _page(request: HttpRequest, slug: str) -> TeamPage:
+def team_page_or_404(request: HttpRequest, slug: str) -> TeamPage:
     page = selectors.team_page_get(user=request.user, slug=slug)
     if page is None:
         raise Http404("no such team of yours")
@@ -281,7 +281,7 @@ def _page(request: HttpRequest, slug: str) -> TeamPage:
 
 
 def _admin_page(request: HttpRequest, slug: str) -> TeamPage:
-    page = _page(request, slug)
+    page = team_page_or_404(request, slug)
     if page.role != ADMIN:
         raise PermissionDenied(ADMINS_ONLY)
     return page

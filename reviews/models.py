@@ -345,6 +345,9 @@ class Comment(models.Model):
     author_login = models.CharField(max_length=255)
     author_external_id = models.CharField(max_length=64, blank=True)
     body = models.TextField(blank=True)
+    # An inline (diff) comment's file and line in the new version.
+    path = models.CharField(max_length=1024, blank=True)
+    line = models.PositiveIntegerField(null=True, blank=True)
     is_deleted = models.BooleanField(default=False)
     is_resolved = models.BooleanField(default=False)
     provider_created_at = models.DateTimeField()
@@ -582,3 +585,65 @@ class ForcePush(models.Model):
         return (
             f"{self.repository} {self.ref}: {self.before_sha[:7]}→{self.after_sha[:7]}"
         )
+
+
+class PracticeRound(models.Model):
+    """One practice review: a pull request with planted problems opened in the
+    team's practice repository for one person, and how many they found
+    (reviews.practice scores it from the stored comments)."""
+
+    class Status(models.TextChoices):
+        OPENING = "opening", "Opening the pull request"
+        OPEN = "open", "Waiting for the review"
+        REVIEWED = "reviewed", "Reviewed"
+        FAILED = "failed", "Failed"
+
+    repository = models.ForeignKey(
+        ConnectedRepository, on_delete=models.CASCADE, related_name="practice_rounds"
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="practice_rounds"
+    )
+    login = models.CharField(
+        max_length=255, help_text="The person's login on the provider."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPENING
+    )
+    branch = models.CharField(max_length=200, blank=True)
+    pull_number = models.PositiveIntegerField(null=True, blank=True)
+    pull_url = models.URLField(max_length=500, blank=True)
+    found = models.JSONField(
+        default=list, blank=True, help_text="The planted problems found (keys)."
+    )
+    problem_count = models.PositiveSmallIntegerField(default=0)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "pull_number"],
+                condition=models.Q(pull_number__isnull=False),
+                name="one_round_per_pull_request",
+            ),
+            # One round at a time per person: finish it, then another.
+            models.UniqueConstraint(
+                fields=["repository", "member"],
+                condition=models.Q(status__in=["opening", "open"]),
+                name="one_open_round_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"practice round of {self.member} ({self.status})"

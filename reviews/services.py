@@ -380,6 +380,8 @@ def comment_upsert(*, pull_request: PullRequest, snapshot: CommentSnapshot) -> b
         "author_login": snapshot.author.login,
         "author_external_id": snapshot.author.external_id,
         "body": snapshot.body,
+        "path": snapshot.path,
+        "line": snapshot.line,
         "is_deleted": snapshot.is_deleted,
         "provider_created_at": snapshot.created_at,
         "provider_updated_at": snapshot.updated_at,

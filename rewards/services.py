@@ -70,6 +70,7 @@ TAKEN_BACK = {
 OVER_CAP = "over the daily cap"
 RECOUNTED = "recounted under the current rules"
 EXCLUDED = "pull request changes only paths excluded from points"
+PRACTICE = "practice pull request: earns no points"
 
 PersonDay = tuple[str, int, datetime]  # ("m"|"i", member or identity id, UTC day)
 
@@ -124,7 +125,9 @@ def pulls_reconcile(
     touched = _credits_sync(rows, earned, identities, rules)
     whys = {
         pk: (
-            EXCLUDED
+            PRACTICE
+            if pk in stored.practice
+            else EXCLUDED
             if pk in stored.excluded
             else "pull request marked as spam"
             if pull_facts.is_spam
@@ -193,6 +196,8 @@ class _Stored:
     timeliness: _Timeliness
     # Pull requests that change only paths their repository excludes from points.
     excluded: set[int]
+    # Pull requests of a practice repository: they earn nothing.
+    practice: set[int]
 
     @classmethod
     def read(cls, rows: list[PullRequest]) -> _Stored:
@@ -241,6 +246,7 @@ class _Stored:
             _people(logins),
             _Timeliness(rows, sla_hours),
             _excluded(rows, excluded_paths),
+            {row.pk for row in rows if row.repository.is_practice},
         )
 
 
@@ -326,7 +332,7 @@ def _facts(pull: PullRequest, stored: _Stored) -> PullFacts:
         label=f"{pull.repository.full_name}#{pull.number}",
         author_login=pull.author_login,
         size=(pull.additions or 0) + (pull.deletions or 0),
-        is_spam=is_spam(pull) or pull.pk in stored.excluded,
+        is_spam=is_spam(pull) or pull.pk in stored.excluded | stored.practice,
         merged_at=(pull.merged_at or pull.provider_updated_at)
         if pull.state == "merged"
         else None,

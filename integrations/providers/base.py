@@ -33,6 +33,10 @@ class ProviderAuthError(ProviderError):
     """Credentials were refused (401/403 bad credentials)."""
 
 
+class ProviderConflictError(ProviderError):
+    """The thing to create exists already (a repository name that is taken)."""
+
+
 class ProviderTemporaryError(ProviderError):
     """Worth retrying later: 5xx, timeouts, secondary rate limits."""
 
@@ -203,6 +207,10 @@ class CommentSnapshot:
     updated_at: datetime
     review_external_id: str = ""
     is_deleted: bool = False
+    # Where an inline (diff) comment sits: the file and its line in the new
+    # version; "" / None for a conversation comment.
+    path: str = ""
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,6 +524,14 @@ class RepoClient(Protocol):
         """Open a pull request from ``head`` into ``base``: (number, web URL)."""
         ...
 
+    def repository_create(
+        self, owner: str, name: str, *, description: str
+    ) -> RepositorySnapshot:
+        """A new private repository ``name`` under ``owner`` (an organization or
+        group path; "" for the token's own account), started with a README so
+        it has a default branch. A taken name is ProviderConflictError."""
+        ...
+
     def is_ancestor(self, full_name: str, ancestor: str, descendant: str) -> bool:
         """Whether commit ``ancestor`` is in the history of ``descendant`` (a
         commit that no longer exists is not); for providers whose push
@@ -692,6 +708,11 @@ class Provider(Protocol):
     def account_login(self, account_data: Mapping[str, Any]) -> str: ...
 
     def is_team_reference(self, owner: str) -> bool: ...
+
+    def repository_namespace(self, source_path: str) -> str:
+        """Where a team following ``source_path`` (an organization, team or
+        group) creates repositories."""
+        ...
 
     def token_refresh(
         self, *, refresh_token: str, client_id: str, client_secret: str

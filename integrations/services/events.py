@@ -23,6 +23,7 @@ from integrations.providers.base import (
 from integrations.tasks import push_rewrite_check_task, repository_settings_read_task
 from reviews.assignment.service import ASSIGN_ON, UNQUIETED
 from reviews.models import PullRequest, RepositoryReviewSettings
+from reviews.practice import practice_round_score
 from reviews.services import LockedPulls, event_apply
 from reviews.settings_file import settings_file_paths
 from reviews.tasks import pull_size_label_task, reviewer_assign_task
@@ -92,13 +93,17 @@ def event_handle(
         points_award(event=event, pull_request=result.pull_request)
     elif result.pull_request is not None:
         batch.pulls[result.pull_request.pk] = result.pull_request
-    if repository is not None:
+    if repository is not None and repository.is_practice:
+        # Practice: the round is scored; no points (rewards), no assignment.
+        if result.pull_request is not None and (event.review or event.comment):
+            practice_round_score(pull_request=result.pull_request)
+    elif repository is not None:
         known = batch.writes_settings if batch is not None else {}
         _schedule_assignment(event, result, repository.followed_since, known)
         _schedule_size_label(event, result, repository.followed_since, known)
-        if event.push is not None:
-            _schedule_settings_read(event.push, repository)
-            _schedule_rewrite_check(event, repository)
+    if repository is not None and event.push is not None:
+        _schedule_settings_read(event.push, repository)
+        _schedule_rewrite_check(event, repository)
     return result
 
 

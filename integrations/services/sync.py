@@ -368,6 +368,8 @@ def _deleted(
             updated_at=row.provider_updated_at,
             review_external_id=row.review_external_id,
             is_deleted=True,
+            path=row.path,
+            line=row.line,
         )
         for row in gone
     ]

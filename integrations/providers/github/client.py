@@ -27,7 +27,9 @@ from integrations.providers.base import (
     IssueInfo,
     LabelInfo,
     Payload,
+    PayloadError,
     ProviderAuthError,
+    ProviderConflictError,
     ProviderError,
     ProviderNotFoundError,
     ProviderTemporaryError,
@@ -816,6 +818,37 @@ class GitHubClient:
         snapshot = pull_request_from(data)
         return snapshot.number, snapshot.url
 
+    def repository_create(
+        self, owner: str, name: str, *, description: str
+    ) -> RepositorySnapshot:
+        """``POST /orgs/{org}/repos`` (``/user/repos`` for one's own account),
+        private, with ``auto_init`` so the default branch exists.
+
+        https://docs.github.com/en/rest/repos/repos#create-an-organization-repository
+        """
+        path = f"/orgs/{quote(owner, safe='')}/repos" if owner else "/user/repos"
+        where = f"new repository {owner + '/' if owner else ''}{name}"
+        body = {
+            "name": name,
+            "description": description,
+            "private": True,
+            "auto_init": True,
+        }
+        with self._call("repository_create", where):
+            try:
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "POST", path, input=body
+                )
+            except github.GithubException as exc:
+                if exc.status == 422 and _name_taken(exc.data):
+                    raise ProviderConflictError(
+                        f"{where}: GitHub says the name is taken"
+                    ) from None
+                raise
+        if not isinstance(data, dict):
+            raise PayloadError("GitHub's new repository answer is not an object")
+        return repository_from(data, host_of(data.get("html_url")) or "github.com")
+
     def is_ancestor(self, full_name: str, ancestor: str, descendant: str) -> bool:
         """GitHub's push payload says ``forced`` itself: never asked."""
         raise ProviderUnsupportedError("GitHub push payloads state whether forced")
@@ -882,6 +915,16 @@ def _review_from_api(raw: Payload) -> ReviewSnapshot | None:
         submitted_at=parse_time(raw["submitted_at"], "review.submitted_at"),
         body=text(raw.get("body")),
         commit_sha=text(raw.get("commit_id")),
+    )
+
+
+def _name_taken(answer: object) -> bool:
+    """A 422 whose errors say the name exists (``name already exists on this
+    account``), not some other validation failure."""
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    return any(
+        isinstance(item, dict) and "already exists" in str(item.get("message", ""))
+        for item in errors or []
     )
 
 

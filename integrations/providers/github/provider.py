@@ -178,6 +178,10 @@ class GitHubProvider:
         """A team is ``@org/team``; a bare ``@name`` is a person."""
         return owner.startswith("@") and not owner.startswith("@@") and "/" in owner
 
+    def repository_namespace(self, source_path: str) -> str:
+        """A team ("acme/web") has no repositories of its own: its organization."""
+        return source_path.split("/", 1)[0]
+
     def token_refresh(
         self, *, refresh_token: str, client_id: str, client_secret: str
     ) -> TokenGrant:

@@ -207,4 +207,7 @@ def comment_from(
         or created,
         review_external_id=str(review_id) if isinstance(review_id, int) else "",
         is_deleted=is_deleted,
+        path=text(comment.get("path"))[:1024],
+        # ``line`` is null once the diff moved on (outdated): where it was made.
+        line=_count(comment, "line") or _count(comment, "original_line"),
     )

@@ -26,6 +26,7 @@ from integrations.providers.base import (
     Payload,
     PayloadError,
     ProviderAuthError,
+    ProviderConflictError,
     ProviderError,
     ProviderNotFoundError,
     ProviderTemporaryError,
@@ -56,7 +57,11 @@ from integrations.providers.base import (
     text,
 )
 from integrations.providers.calls import recorded_call
-from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES, merged_commit
+from integrations.providers.gitlab.shapes import (
+    MERGE_REQUEST_STATES,
+    diff_position,
+    merged_commit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -626,6 +631,42 @@ class GitLabClient:
         snapshot = merge_request_from_api(data)
         return snapshot.number, snapshot.url
 
+    def repository_create(
+        self, owner: str, name: str, *, description: str
+    ) -> RepositorySnapshot:
+        """``POST /projects``, private, with a README so the default branch
+        exists; a group ``owner`` is looked up first (``GET /namespaces/:path``).
+
+        https://docs.gitlab.com/api/projects/#create-a-project
+        """
+        where = f"new project {owner + '/' if owner else ''}{name}"
+        body: dict[str, Any] = {
+            "name": name,
+            "path": name,
+            "description": description,
+            "visibility": "private",
+            "initialize_with_readme": True,
+        }
+        with _translated("repository_create", where):
+            if owner:
+                namespace = self._gl.http_get(f"/namespaces/{quote(owner, safe='')}")
+                if not isinstance(namespace, dict):
+                    raise PayloadError("GitLab's namespace answer is not an object")
+                body["namespace_id"] = require_int(namespace, "id", at="namespace")
+            try:
+                data = self._gl.http_post("/projects", post_data=body)
+            except gitlab.exceptions.GitlabError as exc:
+                if exc.response_code == 400 and "already been taken" in str(
+                    exc.error_message
+                ):
+                    raise ProviderConflictError(
+                        f"{where}: GitLab says the name is taken"
+                    ) from None
+                raise
+        if not isinstance(data, dict):
+            raise PayloadError("GitLab's new project answer is not an object")
+        return _project_snapshot(data)
+
     def is_ancestor(self, full_name: str, ancestor: str, descendant: str) -> bool:
         """``GET /projects/:id/repository/merge_base``: the merge base of the two
         is ``ancestor`` exactly when it is an ancestor. An unknown commit (gone
@@ -748,6 +789,7 @@ def note_from_api(attrs: Payload) -> CommentSnapshot | None:
     if not isinstance(login, str) or not login:
         return None
     created = parse_time(attrs.get("created_at"), "note.created_at")
+    path, line = diff_position(attrs)
     return CommentSnapshot(
         external_id=str(require_int(attrs, "id", at="note")),
         kind=CommentKind.NOTE,
@@ -756,6 +798,8 @@ def note_from_api(attrs: Payload) -> CommentSnapshot | None:
         created_at=created,
         updated_at=parse_optional_time(attrs.get("updated_at"), "note.updated_at")
         or created,
+        path=path,
+        line=line,
     )
 
 

@@ -53,7 +53,11 @@ from integrations.providers.base import (
     text,
 )
 from integrations.providers.gitlab.client import HOOK_EVENTS, GitLabClient
-from integrations.providers.gitlab.shapes import MERGE_REQUEST_STATES, merged_commit
+from integrations.providers.gitlab.shapes import (
+    MERGE_REQUEST_STATES,
+    diff_position,
+    merged_commit,
+)
 from integrations.providers.oauth import refresh_grant, revoke_request
 
 logger = logging.getLogger(__name__)
@@ -127,6 +131,10 @@ class GitLabProvider:
     def is_team_reference(self, owner: str) -> bool:
         """Any ``@path`` may be a group (or a person; the API tells which)."""
         return owner.startswith("@") and not owner.startswith("@@")
+
+    def repository_namespace(self, source_path: str) -> str:
+        """A group, subgroups included, holds projects itself."""
+        return source_path
 
     def token_refresh(
         self, *, refresh_token: str, client_id: str, client_secret: str
@@ -429,6 +437,7 @@ def _parse_note(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
         at="merge_request",
     )
     created = parse_time(attributes.get("created_at"), "object_attributes.created_at")
+    path, line = diff_position(attributes)
     comment = CommentSnapshot(
         external_id=str(require_int(attributes, "id", at="object_attributes")),
         kind=CommentKind.NOTE,
@@ -436,6 +445,8 @@ def _parse_note(kind: EventKind, payload: Payload) -> NormalizedEvent | None:
         body=text(attributes.get("note")),
         created_at=created,
         updated_at=parse_optional_time(attributes.get("updated_at")) or created,
+        path=path,
+        line=line,
     )
     return NormalizedEvent(
         kind=kind,

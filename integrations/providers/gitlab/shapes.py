@@ -14,6 +14,22 @@ MERGE_REQUEST_STATES = {
 }
 
 
+def diff_position(note: Payload) -> tuple[str, int | None]:
+    """Where a diff note sits, from its ``position`` (the webhook's
+    ``object_attributes`` and the Notes/Discussions API carry the same object):
+    the new file and line, else the old ones (a comment on a removed line)."""
+    position = note.get("position")
+    if not isinstance(position, dict):
+        return "", None
+    for path_key, line_key in (("new_path", "new_line"), ("old_path", "old_line")):
+        line = position.get(line_key)
+        path = position.get(path_key)
+        if isinstance(line, int) and not isinstance(line, bool) and line > 0:
+            return (path if isinstance(path, str) else "")[:1024], line
+    path = position.get("new_path")
+    return (path if isinstance(path, str) else "")[:1024], None
+
+
 def merged_commit(attributes: Payload, state: PullState) -> str | None:
     """The commit a merge put on the target branch: the merge commit, else the
     squash commit (fast-forward with squash); None unless merged."""
