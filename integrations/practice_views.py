@@ -56,7 +56,11 @@ def practice_view(request: HttpRequest, slug: str) -> HttpResponse:
                 for item in mine
             ),
             "rounds": rounds if is_admin else [],
-            "members": [item.user for item in page.memberships] if is_admin else [],
+            "teammates": [
+                item.user for item in page.memberships if item.user != request.user
+            ]
+            if is_admin
+            else [],
             "problem_count": len(PROBLEMS),
             "line_window": LINE_WINDOW,
         },
