@@ -242,11 +242,15 @@ def _steps(practice: PracticeRepository, client: RepoClient) -> None:
         _save(practice, "connected to the team")
 
 
-def _note(practice: PracticeRepository, line: str) -> None:
+def _logged(practice: PracticeRepository, line: str) -> None:
     practice.log = [
         *practice.log,
         {"at": timezone.now().isoformat(), "line": line[:500]},
     ][-50:]
+
+
+def _note(practice: PracticeRepository, line: str) -> None:
+    _logged(practice, line)
     PracticeRepository.objects.filter(pk=practice.pk).update(
         log=practice.log, updated_at=timezone.now()
     )
@@ -254,10 +258,7 @@ def _note(practice: PracticeRepository, line: str) -> None:
 
 def _save(practice: PracticeRepository, line: str) -> None:
     """Keep a step's result before the next step starts."""
-    practice.log = [
-        *practice.log,
-        {"at": timezone.now().isoformat(), "line": line[:500]},
-    ][-50:]
+    _logged(practice, line)
     practice.save(
         update_fields=[
             "full_name",

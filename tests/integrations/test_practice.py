@@ -49,6 +49,7 @@ from tests.integrations.test_connect_repo import (
     mock_github,
     recorded,
 )
+from tests.integrations.test_writes import body_of
 
 pytestmark = pytest.mark.django_db
 
@@ -95,16 +96,6 @@ def newcomer(team, username="newbie", login="newbie-gh"):
         provider="github", host=HOST, login=login, member=member
     )
     return user
-
-
-def body_of(rsps, method: str, suffix: str) -> dict:
-    calls = [
-        call
-        for call in rsps.calls
-        if call.request.method == method and call.request.url.endswith(suffix)
-    ]
-    assert len(calls) == 1, [c.request.url for c in rsps.calls]
-    return json.loads(calls[0].request.body)
 
 
 def serve_template_commit(rsps) -> None:
