@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -78,6 +79,8 @@ _UNKNOWN = (None, "")
 
 # Pull request rows a transaction has locked, by (repository id, number).
 LockedPulls = dict[tuple[int, int], PullRequest]
+# Head shas a batch saw, by (pull request id, sha): the earliest provider time.
+HeadsSeen = dict[tuple[int, str], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ def event_apply(
     repository: ConnectedRepository | None,
     recorded_people: set[tuple[Any, ...]] | None = None,
     locked_pulls: LockedPulls | None = None,
+    heads: HeadsSeen | None = None,
 ) -> ApplyResult:
     """Apply everything one normalized event carries, in one transaction.
 
@@ -129,6 +133,7 @@ def event_apply(
             snapshot=event.pull_request,
             tie_rank=TIE_RANKS.get(event.kind, PLAIN_UPDATE_RANK),
             locked=locked_pulls,
+            heads=heads,
         )
         if event.review is not None:
             changed |= review_upsert(pull_request=pull_request, snapshot=event.review)
@@ -162,8 +167,12 @@ def pull_request_upsert(
     snapshot: PullRequestSnapshot,
     tie_rank: int = PLAIN_UPDATE_RANK,
     locked: LockedPulls | None = None,
+    heads: HeadsSeen | None = None,
 ) -> tuple[PullRequest, bool]:
-    """Create or update one PR under the version guard; returns (row, changed)."""
+    """Create or update one PR under the version guard; returns (row, changed).
+
+    ``heads``: where a batch collects the head shas seen, written together by
+    ``heads_record`` before it commits; without one, each is written now."""
     row = _locked_pull(repository, snapshot.number, locked)
     if row is None:
         row, created = _pull_create(repository, snapshot, tie_rank)
@@ -171,7 +180,7 @@ def pull_request_upsert(
         if locked is not None:
             locked[(repository.pk, snapshot.number)] = row
         if created:
-            _head_record(row, snapshot)
+            _head_note(row, snapshot, heads)
             _requests_sync(row, snapshot, is_new=True)
             return row, True
     values = _pull_values(snapshot)
@@ -197,7 +206,7 @@ def pull_request_upsert(
             and field != "provider_updated_at"
         }
     updates.update(_author_updates(row, snapshot, repository))
-    _head_record(row, snapshot)
+    _head_note(row, snapshot, heads)
     if not updates:
         return row, False
     for field, value in updates.items():
@@ -304,26 +313,48 @@ def _author_updates(
     return {}
 
 
-def _head_record(row: PullRequest, snapshot: PullRequestSnapshot) -> None:
-    """Remember every head sha with the earliest provider time we saw it at
-    (one statement: insert, or move the time back)."""
+def _head_note(
+    row: PullRequest, snapshot: PullRequestSnapshot, heads: HeadsSeen | None
+) -> None:
+    """Remember the snapshot's head sha with the provider time it was seen at:
+    in the batch's ``heads``, or at once."""
     if not snapshot.head_sha:
         return
     seen_at = snapshot.updated_at or snapshot.created_at or timezone.now()
+    if heads is None:
+        heads_record({(row.pk, snapshot.head_sha): seen_at})
+        return
+    key = (row.pk, snapshot.head_sha)
+    if key not in heads or heads[key] > seen_at:
+        heads[key] = seen_at
+
+
+def heads_record(heads: HeadsSeen) -> None:
+    """Remember every head sha with the earliest provider time it was seen at:
+    one statement for all of them (insert, or move the time back)."""
+    if not heads:
+        return
     table = PullRequestHead._meta.db_table
     ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    rows = sorted(heads.items())  # one lock order whoever writes
     with connection.cursor() as cursor:
         cursor.execute(
             # The table name comes from the model, never from input.
             f"INSERT INTO {table} (pull_request_id, sha, seen_at, created_at) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (pull_request_id, sha) "
+            f"VALUES {', '.join(['(%s, %s, %s, %s)'] * len(rows))} "
+            "ON CONFLICT (pull_request_id, sha) "
             f"DO UPDATE SET seen_at = EXCLUDED.seen_at WHERE {table}.seen_at > "
             "EXCLUDED.seen_at",
             [
-                row.pk,
-                snapshot.head_sha,
-                ops.adapt_datetimefield_value(seen_at),
-                ops.adapt_datetimefield_value(timezone.now()),
+                value
+                for (pull_id, sha), seen_at in rows
+                for value in (
+                    pull_id,
+                    sha,
+                    ops.adapt_datetimefield_value(seen_at),
+                    now,
+                )
             ],
         )
 

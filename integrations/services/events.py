@@ -24,7 +24,7 @@ from integrations.tasks import push_rewrite_check_task, repository_settings_read
 from reviews.assignment.service import ASSIGN_ON, UNQUIETED
 from reviews.models import PullRequest, RepositoryReviewSettings
 from reviews.practice import practice_round_score
-from reviews.services import LockedPulls, event_apply
+from reviews.services import HeadsSeen, LockedPulls, event_apply, heads_record
 from reviews.settings_file import settings_file_paths
 from reviews.tasks import pull_size_label_task, reviewer_assign_task
 from rewards.services import points_award, pulls_reconcile
@@ -42,6 +42,10 @@ class EventBatch:
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     # Pull request rows the current transaction holds locked (see event_apply).
     locked: LockedPulls = field(default_factory=dict)
+    # Head shas seen, written together by finish(); those of the delivery under
+    # way since ``checkpoint()`` are dropped by ``forget()``.
+    heads: HeadsSeen = field(default_factory=dict)
+    kept_heads: HeadsSeen = field(default_factory=dict)
     # Identities recorded (committed or in this transaction): not written again.
     people: set[tuple[Any, ...]] = field(default_factory=set)
     # Repositories found for the batch's events (see repository_for_event).
@@ -53,9 +57,14 @@ class EventBatch:
         default_factory=dict
     )
 
+    def checkpoint(self) -> None:
+        """A delivery starts: what the batch noted so far stays if it fails."""
+        self.kept_heads = dict(self.heads)
+
     def forget(self) -> None:
         """A savepoint was rolled back: what it wrote may be gone, and rows held
         may carry values it set."""
+        self.heads = dict(self.kept_heads)
         self.people.clear()
         self.repositories.clear()
         self.locked.clear()
@@ -67,6 +76,8 @@ class EventBatch:
         the transaction and releases its locks."""
         pulls, self.pulls = self.pulls, {}
         self.locked = {}
+        heads, self.heads, self.kept_heads = self.heads, {}, {}
+        heads_record(heads)
         if pulls:
             pulls_reconcile(pulls=pulls.values())
 
@@ -88,6 +99,7 @@ def event_handle(
         repository=repository,
         recorded_people=batch.people if batch is not None else None,
         locked_pulls=batch.locked if batch is not None else None,
+        heads=batch.heads if batch is not None else None,
     )
     if batch is None:
         points_award(event=event, pull_request=result.pull_request)
