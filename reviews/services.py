@@ -81,6 +81,8 @@ _UNKNOWN = (None, "")
 LockedPulls = dict[tuple[int, int], PullRequest]
 # Head shas a batch saw, by (pull request id, sha): the earliest provider time.
 HeadsSeen = dict[tuple[int, str], datetime]
+# People a batch saw, by (provider, host, login): the latest reference.
+PeopleSeen = dict[tuple[str, str, str], UserRef]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +120,15 @@ def event_apply(
     recorded_people: set[tuple[Any, ...]] | None = None,
     locked_pulls: LockedPulls | None = None,
     heads: HeadsSeen | None = None,
+    waiting_people: PeopleSeen | None = None,
 ) -> ApplyResult:
     """Apply everything one normalized event carries, in one transaction.
 
     A batch of events in one transaction passes what it already holds:
     ``recorded_people`` (identities written) and ``locked_pulls`` (pull request
-    rows locked), so the same people and rows are not asked for again.
+    rows locked), so the same people and rows are not asked for again; and
+    where it collects what it writes together before it commits:
+    ``heads`` (``heads_record``) and ``waiting_people`` (``people_record``).
     """
     pull_request = None
     changed = False
@@ -134,6 +139,7 @@ def event_apply(
             tie_rank=TIE_RANKS.get(event.kind, PLAIN_UPDATE_RANK),
             locked=locked_pulls,
             heads=heads,
+            people=(waiting_people, recorded_people),
         )
         if event.review is not None:
             changed |= review_upsert(pull_request=pull_request, snapshot=event.review)
@@ -151,7 +157,11 @@ def event_apply(
         changed |= force_push_record(
             repository=repository, push=event.push, pushed_at=event.occurred_at
         )
-    if repository is not None:
+    if repository is not None and waiting_people is not None:
+        for user in _people(event):
+            if user.login:
+                waiting_people[(event.provider, repository.host, user.login)] = user
+    elif repository is not None:
         identities_record(
             provider=event.provider,
             host=repository.host,
@@ -168,6 +178,7 @@ def pull_request_upsert(
     tie_rank: int = PLAIN_UPDATE_RANK,
     locked: LockedPulls | None = None,
     heads: HeadsSeen | None = None,
+    people: tuple[PeopleSeen | None, set[tuple[Any, ...]] | None] = (None, None),
 ) -> tuple[PullRequest, bool]:
     """Create or update one PR under the version guard; returns (row, changed).
 
@@ -175,7 +186,7 @@ def pull_request_upsert(
     ``heads_record`` before it commits; without one, each is written now."""
     row = _locked_pull(repository, snapshot.number, locked)
     if row is None:
-        row, created = _pull_create(repository, snapshot, tie_rank)
+        row, created = _pull_create(repository, snapshot, tie_rank, people)
         row.repository = repository
         if locked is not None:
             locked[(repository.pk, snapshot.number)] = row
@@ -205,7 +216,7 @@ def pull_request_upsert(
             and not isinstance(value, list)
             and field != "provider_updated_at"
         }
-    updates.update(_author_updates(row, snapshot, repository))
+    updates.update(_author_updates(row, snapshot, repository, people))
     _head_note(row, snapshot, heads)
     if not updates:
         return row, False
@@ -246,11 +257,14 @@ def _locked_pull(
 
 
 def _pull_create(
-    repository: ConnectedRepository, snapshot: PullRequestSnapshot, tie_rank: int
+    repository: ConnectedRepository,
+    snapshot: PullRequestSnapshot,
+    tie_rank: int,
+    people: tuple[PeopleSeen | None, set[tuple[Any, ...]] | None],
 ) -> tuple[PullRequest, bool]:
     values = _pull_values(snapshot)
     values["provider_tie_rank"] = tie_rank
-    values.update(_author_updates(None, snapshot, repository))
+    values.update(_author_updates(None, snapshot, repository, people))
     row = PullRequest(repository=repository, number=snapshot.number, **values)
     if _insert_new(row):
         return row, True
@@ -291,14 +305,23 @@ def _is_newer(snapshot: PullRequestSnapshot, row: PullRequest, tie_rank: int) ->
 
 
 def _author_updates(
-    row: PullRequest | None, snapshot: PullRequestSnapshot, repository
+    row: PullRequest | None,
+    snapshot: PullRequestSnapshot,
+    repository,
+    people: tuple[PeopleSeen | None, set[tuple[Any, ...]] | None] = (None, None),
 ) -> dict[str, str]:
-    """The author's login, from the snapshot or (GitLab) from an id seen before."""
+    """The author's login, from the snapshot or (GitLab) from an id seen before
+    (by this batch too: what it saw is written first, then read)."""
     if row is not None and row.author_login:
         return {}
     if snapshot.author is not None:
         return {"author_login": snapshot.author.login}
     if snapshot.author_external_id:
+        waiting, recorded = people
+        if waiting and any(
+            user.external_id == snapshot.author_external_id for user in waiting.values()
+        ):
+            people_record(waiting, recorded)
         login = (
             ProviderIdentity.objects.filter(
                 provider=repository.provider,
@@ -562,6 +585,19 @@ def identities_record(
         unique_fields=["provider", "host", "login"],
         update_fields=["external_id", "is_bot"],
     )
+
+
+def people_record(
+    waiting: PeopleSeen, recorded: set[tuple[Any, ...]] | None = None
+) -> None:
+    """Write the identities a batch saw (``identities_record`` per code host:
+    one read, and one upsert when anything is new or changed); empties it."""
+    hosts: dict[tuple[str, str], list[UserRef]] = {}
+    for (provider, host, _login), user in sorted(waiting.items()):
+        hosts.setdefault((provider, host), []).append(user)
+    waiting.clear()
+    for (provider, host), users in hosts.items():
+        identities_record(provider=provider, host=host, users=users, recorded=recorded)
 
 
 def _people(event: NormalizedEvent) -> list[UserRef]:
