@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -222,7 +223,7 @@ def pull_request_upsert(
         return row, False
     for field, value in updates.items():
         setattr(row, field, value)
-    row.save(update_fields=[*updates, "updated_at"])
+    _fields_save(row, list(updates))
     return row, True
 
 
@@ -244,11 +245,7 @@ def _locked_pull(
     locked already is current as held: every write to it went through it."""
     if locked is not None and (row := locked.get((repository.pk, number))):
         return row
-    row = (
-        PullRequest.objects.select_for_update()
-        .filter(repository=repository, number=number)
-        .first()
-    )
+    row = _pull_locked_read(repository.pk, number)
     if row is not None:
         row.repository = repository
         if locked is not None:
@@ -652,5 +649,86 @@ def _save_changes(row: models.Model, values: dict[str, Any]) -> bool:
         return False
     for field in changed:
         setattr(row, field, values[field])
-    row.save(update_fields=[*changed, "updated_at"])
+    _fields_save(row, changed)
     return True
+
+
+# The statements every delivery makes are written here rather than through the
+# ORM's query building, which costs more than PostgreSQL's answer (about
+# 0.4-0.6 ms a statement on a 2-core machine against 0.2-0.4 ms for the round
+# trip; bench/README.md "Third round").
+
+
+def _fields_save(row: models.Model, names: list[str]) -> None:
+    """``row.save(update_fields=[*names, "updated_at"])`` as one UPDATE: the
+    same columns, the same values, ``updated_at`` now."""
+    meta = row._meta
+    row.updated_at = timezone.now()  # type: ignore[attr-defined]
+    fields = [meta.get_field(name) for name in dict.fromkeys([*names, "updated_at"])]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Table and column names come from the model, never from input.
+            f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608
+            + ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            + f" WHERE {quote(meta.pk.column)} = %s",
+            [
+                *(
+                    field.get_db_prep_save(getattr(row, field.attname), connection)
+                    for field in fields
+                ),
+                row.pk,
+            ],
+        )
+
+
+# Marker values the compiled statement's parameters are recognised by.
+_REPOSITORY_MARK, _NUMBER_MARK = 2_000_000_001, 2_000_000_002
+
+
+@cache
+def _pull_locked_sql() -> tuple[str, tuple[str, ...]]:
+    """``SELECT … FOR UPDATE`` of one pull request by (repository, number), as
+    the ORM writes it, built once; with the order its parameters go in."""
+    sql, params = (
+        PullRequest.objects.select_for_update()
+        .filter(repository_id=_REPOSITORY_MARK, number=_NUMBER_MARK)
+        .order_by()
+        .query.sql_with_params()
+    )
+    names = {_REPOSITORY_MARK: "repository", _NUMBER_MARK: "number"}
+    if sorted(params) != sorted(names):
+        raise RuntimeError(f"unexpected parameters {params!r}")
+    return str(sql), tuple(names[value] for value in params)
+
+
+def _pull_locked_read(repository_id: int, number: int) -> PullRequest | None:
+    sql, order = _pull_locked_sql()
+    values = {"repository": repository_id, "number": number}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [values[name] for name in order])
+        values = cursor.fetchone()
+    if values is None:
+        return None
+    values = list(values)
+    for index, column, converters in _pull_converters():
+        for convert in converters:
+            values[index] = convert(values[index], column, connection)
+    names = [field.attname for field in PullRequest._meta.concrete_fields]
+    return PullRequest.from_db(connection.alias, names, values)
+
+
+@cache
+def _pull_converters() -> list[tuple[int, Any, list[Any]]]:
+    """What the ORM does to each column it reads (JSON text decoded, say)."""
+    table = PullRequest._meta.db_table
+    found = []
+    for index, field in enumerate(PullRequest._meta.concrete_fields):
+        column = field.get_col(table)
+        converters = [
+            *connection.ops.get_db_converters(column),
+            *field.get_db_converters(connection),
+        ]
+        if converters:
+            found.append((index, column, converters))
+    return found
