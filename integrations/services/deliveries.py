@@ -419,6 +419,19 @@ def _apply_unisolated(
         raise _Unisolated(delivery.pk, _describe(exc)) from exc
 
 
+def _stale_after_commit(
+    repository: ConnectedRepository, batch: EventBatch | None
+) -> None:
+    """Invalidate the repository's cached provider reads when the transaction
+    commits: once per repository per transaction."""
+    key = (repository.provider, repository.full_name)
+    if batch is not None:
+        if key in batch.stale_repositories:
+            return
+        batch.stale_repositories.add(key)
+    transaction.on_commit(lambda: repository_cache_invalidate(*key))
+
+
 def _forget(batch: EventBatch | None) -> None:
     if batch is not None:
         batch.forget()
@@ -467,8 +480,9 @@ def _apply(
         )
     event_handle(event=event, repository=repository, batch=batch)
     if repository is not None:
-        # The provider changed: cached reads of this repository are stale.
-        repository_cache_invalidate(repository.provider, repository.full_name)
+        # The provider changed: cached reads of this repository are stale, once
+        # the change is committed (a read before would cache the old state).
+        _stale_after_commit(repository, batch)
         repository_touch(repository)
     return Status.PROCESSED, repository
 

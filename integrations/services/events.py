@@ -62,6 +62,9 @@ class EventBatch:
     repositories: dict[tuple[Any, ...], ConnectedRepository] = field(
         default_factory=dict
     )
+    # Repositories whose cached provider reads go stale when this transaction
+    # commits (invalidated once each).
+    stale_repositories: set[tuple[str, str]] = field(default_factory=set)
     # Per repository: (labels sizes?, quiet labels), read once per batch.
     writes_settings: dict[int, tuple[bool, tuple[str, ...]]] = field(
         default_factory=dict
@@ -77,6 +80,7 @@ class EventBatch:
         may carry values it set."""
         self.heads = dict(self.kept_heads)
         self.waiting_people = dict(self.kept_people)
+        self.stale_repositories.clear()  # its on-commit invalidations are gone
         self.people.clear()
         self.repositories.clear()
         self.locked.clear()
@@ -88,6 +92,7 @@ class EventBatch:
         the transaction and releases its locks."""
         pulls, self.pulls = self.pulls, {}
         self.locked = {}
+        self.stale_repositories = set()
         heads, self.heads, self.kept_heads = self.heads, {}, {}
         heads_record(heads)
         self.kept_people = {}

@@ -316,3 +316,19 @@ def test_deliveries_taken_along_but_not_reached_are_applied_by_the_same_call():
         outcome = services.deliveries_process(delivery_ids=[pks[0]])
     assert outcome == dict.fromkeys(pks, "processed")
     assert WebhookDelivery.objects.get(pk=elsewhere).status == "pending"
+
+
+def test_cached_provider_reads_go_stale_once_per_repository_when_committed(
+    django_capture_on_commit_callbacks,
+):
+    """Three deliveries of one repository in one transaction: its cached reads
+    are invalidated once, and only when the transaction commits."""
+    pks = reviewed_pull()
+    with mock.patch.object(deliveries_module, "repository_cache_invalidate") as stale:
+        with django_capture_on_commit_callbacks() as committed:
+            outcome = services.deliveries_process(delivery_ids=pks)
+            assert stale.call_count == 0  # nothing before the commit
+        for callback in committed:
+            callback()
+    assert set(outcome.values()) == {"processed"}
+    stale.assert_called_once_with("github", "Codertocat/Hello-World")
