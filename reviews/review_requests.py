@@ -11,7 +11,9 @@ all of them: the same snapshots give the same requests whatever their order.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
@@ -40,6 +42,40 @@ def episodes_derive(
     return {login: Episode(at, login in shown) for login, at in started.items()}
 
 
+@dataclass
+class Sightings:
+    """The sightings a batch of events saw, written together before it commits
+    (``sightings_record``): one INSERT for all, and the requests of the pull
+    requests they change brought in line together."""
+
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
+    seen: dict[tuple[int, datetime], set[str]] = field(default_factory=dict)
+    # Sightings some event said may move an episode (not merely newer and
+    # showing the same people as the newest).
+    moving: set[tuple[int, datetime]] = field(default_factory=set)
+
+    def copy(self) -> Sightings:
+        return Sightings(
+            dict(self.pulls),
+            {key: set(logins) for key, logins in self.seen.items()},
+            set(self.moving),
+        )
+
+    def note(
+        self,
+        pull_request: PullRequest,
+        seen_at: datetime,
+        logins: list[str],
+        *,
+        moves: bool,
+    ) -> None:
+        key = (pull_request.pk, seen_at)
+        self.pulls[pull_request.pk] = pull_request
+        self.seen.setdefault(key, set()).update(logins)
+        if moves:
+            self.moving.add(key)
+
+
 def review_requests_sync(
     *,
     pull_request: PullRequest,
@@ -47,6 +83,7 @@ def review_requests_sync(
     logins: Iterable[str],
     is_new: bool = False,
     is_unchanged_latest: bool = False,
+    sightings: Sightings | None = None,
 ) -> None:
     """Record one snapshot's requested reviewers and bring the requests in line
     with every sighting so far.
@@ -57,6 +94,9 @@ def review_requests_sync(
     episode moves (only the sighting is recorded).
     """
     shown = sorted(set(logins))
+    if sightings is not None:
+        sightings.note(pull_request, seen_at, shown, moves=not is_unchanged_latest)
+        return
     if not _sighting_record(pull_request, seen_at, shown) or is_unchanged_latest:
         return  # seen before: the requests already follow it
     if is_new:
@@ -67,9 +107,63 @@ def review_requests_sync(
             for login in shown
         )
         return
-    sightings = ReviewRequestSighting.objects.filter(pull_request=pull_request)
-    wanted = episodes_derive(sightings.values_list("seen_at", "logins"))
-    _requests_follow(pull_request, wanted)
+    recorded = ReviewRequestSighting.objects.filter(pull_request=pull_request)
+    wanted = episodes_derive(recorded.values_list("seen_at", "logins"))
+    _requests_follow({pull_request.pk: pull_request}, {pull_request.pk: wanted})
+
+
+def sightings_record(sightings: Sightings) -> None:
+    """Write a batch's sightings in one statement; then, for the pull requests
+    where one is new (or added someone) and may move an episode, derive the
+    requests from all their sightings and follow, together. The result is the
+    one recording them one by one gives: requests are a function of the
+    sightings, and every answer is derived from the reviews."""
+    if not sightings.seen:
+        return
+    table = ReviewRequestSighting._meta.db_table
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    rows = sorted(sightings.seen.items())  # one lock order whoever writes
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The table name comes from the model, never from input.
+            f"INSERT INTO {table} AS sighting (pull_request_id, seen_at, logins, "  # noqa: S608
+            f"created_at) VALUES {', '.join(['(%s, %s, %s::jsonb, %s)'] * len(rows))} "
+            "ON CONFLICT (pull_request_id, seen_at) DO UPDATE SET logins = ("
+            "SELECT coalesce(jsonb_agg(DISTINCT login ORDER BY login), '[]'::jsonb) "
+            "FROM jsonb_array_elements_text(sighting.logins || EXCLUDED.logins) "
+            "AS login) WHERE NOT sighting.logins @> EXCLUDED.logins "
+            "RETURNING pull_request_id, seen_at",
+            [
+                value
+                for (pull_id, seen_at), logins in rows
+                for value in (
+                    pull_id,
+                    ops.adapt_datetimefield_value(seen_at),
+                    ops.adapt_json_value(sorted(logins), None),
+                    now,
+                )
+            ],
+        )
+        changed = cursor.fetchall()
+    follow = sorted(
+        {
+            pull_id
+            for pull_id, seen_at in changed
+            if (pull_id, seen_at) in sightings.moving
+        }
+    )
+    if not follow:
+        return
+    seen: dict[int, list[tuple[datetime, list[str]]]] = defaultdict(list)
+    for pull_id, seen_at, logins in ReviewRequestSighting.objects.filter(
+        pull_request_id__in=follow
+    ).values_list("pull_request_id", "seen_at", "logins"):
+        seen[pull_id].append((seen_at, logins))
+    _requests_follow(
+        {pk: sightings.pulls[pk] for pk in follow},
+        {pk: episodes_derive(seen[pk]) for pk in follow},
+    )
 
 
 def review_request_answered(
@@ -116,36 +210,42 @@ def _sighting_record(
         return cursor.fetchone() is not None
 
 
-def _requests_follow(pull_request: PullRequest, wanted: dict[str, Episode]) -> None:
-    """Write what differs: new requests, episodes that moved (their answer and
-    reminder belong to the old one), activity; then answer what a review
-    already answers (a review can arrive before its request)."""
-    held = {
-        request.reviewer_login: request
-        for request in ReviewRequest.objects.filter(pull_request=pull_request)
-    }
+def _requests_follow(
+    pulls: dict[int, PullRequest], wanted: dict[int, dict[str, Episode]]
+) -> None:
+    """For each pull request, write what differs: new requests, episodes that
+    moved (their answer and reminder belong to the old one), activity; then
+    answer what a review already answers (a review can arrive before its
+    request). One read, one insert and one answer for all of them."""
+    held: dict[int, dict[str, ReviewRequest]] = defaultdict(dict)
+    for request in ReviewRequest.objects.filter(pull_request_id__in=list(pulls)):
+        held[request.pull_request_id][request.reviewer_login] = request
     ReviewRequest.objects.bulk_create(
         ReviewRequest(
-            pull_request=pull_request,
+            pull_request=pulls[pk],
             reviewer_login=login,
             requested_at=episode.started_at,
             is_active=episode.is_active,
         )
-        for login, episode in sorted(wanted.items())
-        if login not in held
+        for pk in sorted(pulls)
+        for login, episode in sorted(wanted[pk].items())
+        if login not in held[pk]
     )
-    unanswered = [login for login in wanted if login not in held]
-    for login, request in held.items():
-        # A request no sighting shows (recorded before sightings were kept)
-        # is no longer asked for once a snapshot says who is.
-        episode = wanted.get(login, Episode(request.requested_at, False))
-        changes = _changes(request, episode)
-        if "requested_at" in changes:
-            unanswered.append(login)
-        if changes:
-            ReviewRequest.objects.filter(pk=request.pk).update(**changes)
+    unanswered: set[tuple[int, str]] = {
+        (pk, login) for pk in pulls for login in wanted[pk] if login not in held[pk]
+    }
+    for pk in sorted(pulls):
+        for login, request in held[pk].items():
+            # A request no sighting shows (recorded before sightings were
+            # kept) is no longer asked for once a snapshot says who is.
+            episode = wanted[pk].get(login, Episode(request.requested_at, False))
+            changes = _changes(request, episode)
+            if "requested_at" in changes:
+                unanswered.add((pk, login))
+            if changes:
+                ReviewRequest.objects.filter(pk=request.pk).update(**changes)
     if unanswered:
-        _answers_find(pull_request, unanswered)
+        _answers_find(unanswered)
 
 
 def _changes(request: ReviewRequest, episode: Episode) -> dict[str, object]:
@@ -160,16 +260,21 @@ def _changes(request: ReviewRequest, episode: Episode) -> dict[str, object]:
     return changes
 
 
-def _answers_find(pull_request: PullRequest, logins: list[str]) -> None:
+def _answers_find(requests: set[tuple[int, str]]) -> None:
+    """Each of these requests (pull request id, login) answered by the
+    reviewer's first review since it was made, if any."""
     first_reviews = (
         Review.objects.filter(
-            pull_request=pull_request,
+            pull_request=models.OuterRef("pull_request"),
             reviewer_login=models.OuterRef("reviewer_login"),
             submitted_at__gte=models.OuterRef("requested_at"),
         )
         .order_by("submitted_at")
         .values("submitted_at")[:1]
     )
-    ReviewRequest.objects.filter(
-        pull_request=pull_request, reviewer_login__in=logins
-    ).update(responded_at=models.Subquery(first_reviews))
+    match = models.Q()
+    for pull_id, login in sorted(requests):
+        match |= models.Q(pull_request_id=pull_id, reviewer_login=login)
+    ReviewRequest.objects.filter(match).update(
+        responded_at=models.Subquery(first_reviews)
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -43,7 +44,12 @@ from reviews.models import (
     Review,
     ReviewState,
 )
-from reviews.review_requests import review_request_answered, review_requests_sync
+from reviews.review_requests import (
+    Sightings,
+    review_request_answered,
+    review_requests_sync,
+    sightings_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +92,31 @@ HeadsSeen = dict[tuple[int, str], datetime]
 PeopleSeen = dict[tuple[str, str, str], UserRef]
 
 
+@dataclass
+class Pending:
+    """What a batch of events writes together before it commits rather than
+    event by event (each would be a statement a delivery): the head shas seen,
+    the people seen, the review-request sightings. Nothing applied in between
+    reads them, except a GitLab author found by id (``_author_updates`` writes
+    the people first)."""
+
+    heads: HeadsSeen = dataclass_field(default_factory=dict)
+    people: PeopleSeen = dataclass_field(default_factory=dict)
+    sightings: Sightings = dataclass_field(default_factory=Sightings)
+
+    def copy(self) -> Pending:
+        return Pending(dict(self.heads), dict(self.people), self.sightings.copy())
+
+    def write(self, recorded: set[tuple[Any, ...]] | None) -> None:
+        """Write everything, in an order that needs no lookups between: heads,
+        people, then sightings (which follow the requests)."""
+        heads_record(self.heads)
+        self.heads = {}
+        people_record(self.people, recorded)
+        sightings_record(self.sightings)
+        self.sightings = Sightings()
+
+
 @dataclass(frozen=True, slots=True)
 class ApplyResult:
     kind: EventKind
@@ -120,16 +151,14 @@ def event_apply(
     repository: ConnectedRepository | None,
     recorded_people: set[tuple[Any, ...]] | None = None,
     locked_pulls: LockedPulls | None = None,
-    heads: HeadsSeen | None = None,
-    waiting_people: PeopleSeen | None = None,
+    pending: Pending | None = None,
 ) -> ApplyResult:
     """Apply everything one normalized event carries, in one transaction.
 
     A batch of events in one transaction passes what it already holds:
     ``recorded_people`` (identities written) and ``locked_pulls`` (pull request
     rows locked), so the same people and rows are not asked for again; and
-    where it collects what it writes together before it commits:
-    ``heads`` (``heads_record``) and ``waiting_people`` (``people_record``).
+    where it collects what it writes together before it commits: ``pending``.
     """
     pull_request = None
     changed = False
@@ -139,8 +168,8 @@ def event_apply(
             snapshot=event.pull_request,
             tie_rank=TIE_RANKS.get(event.kind, PLAIN_UPDATE_RANK),
             locked=locked_pulls,
-            heads=heads,
-            people=(waiting_people, recorded_people),
+            pending=pending,
+            recorded_people=recorded_people,
         )
         if event.review is not None:
             changed |= review_upsert(pull_request=pull_request, snapshot=event.review)
@@ -158,10 +187,10 @@ def event_apply(
         changed |= force_push_record(
             repository=repository, push=event.push, pushed_at=event.occurred_at
         )
-    if repository is not None and waiting_people is not None:
+    if repository is not None and pending is not None:
         for user in _people(event):
             if user.login:
-                waiting_people[(event.provider, repository.host, user.login)] = user
+                pending.people[(event.provider, repository.host, user.login)] = user
     elif repository is not None:
         identities_record(
             provider=event.provider,
@@ -178,13 +207,16 @@ def pull_request_upsert(
     snapshot: PullRequestSnapshot,
     tie_rank: int = PLAIN_UPDATE_RANK,
     locked: LockedPulls | None = None,
-    heads: HeadsSeen | None = None,
-    people: tuple[PeopleSeen | None, set[tuple[Any, ...]] | None] = (None, None),
+    pending: Pending | None = None,
+    recorded_people: set[tuple[Any, ...]] | None = None,
 ) -> tuple[PullRequest, bool]:
     """Create or update one PR under the version guard; returns (row, changed).
 
-    ``heads``: where a batch collects the head shas seen, written together by
-    ``heads_record`` before it commits; without one, each is written now."""
+    ``pending``: where a batch collects what it writes together before it
+    commits (``Pending``); without one, each is written now."""
+    people = (pending.people if pending else None, recorded_people)
+    heads = pending.heads if pending else None
+    sightings = pending.sightings if pending else None
     row = _locked_pull(repository, snapshot.number, locked)
     if row is None:
         row, created = _pull_create(repository, snapshot, tie_rank, people)
@@ -193,7 +225,7 @@ def pull_request_upsert(
             locked[(repository.pk, snapshot.number)] = row
         if created:
             _head_note(row, snapshot, heads)
-            _requests_sync(row, snapshot, is_new=True)
+            _requests_sync(row, snapshot, sightings, is_new=True)
             return row, True
     values = _pull_values(snapshot)
     if _is_newer(snapshot, row, tie_rank):
@@ -205,10 +237,10 @@ def pull_request_upsert(
         }
         if not updates and _applied_before(row, snapshot):
             return row, False
-        _requests_sync(row, snapshot)
+        _requests_sync(row, snapshot, sightings)
     else:
         if snapshot.updated_at is not None:  # a summary has no moment to place
-            _requests_sync(row, snapshot)
+            _requests_sync(row, snapshot, sightings)
         # Older (or a summary): only fill what we do not know yet.
         updates = {
             field: value
@@ -380,7 +412,11 @@ def heads_record(heads: HeadsSeen) -> None:
 
 
 def _requests_sync(
-    row: PullRequest, snapshot: PullRequestSnapshot, *, is_new: bool = False
+    row: PullRequest,
+    snapshot: PullRequestSnapshot,
+    sightings: Sightings | None,
+    *,
+    is_new: bool = False,
 ) -> None:
     """Record who the snapshot shows asked to review (``reviews.review_requests``
     derives the requests from every snapshot, whatever their order)."""
@@ -395,6 +431,7 @@ def _requests_sync(
         is_new=is_new,
         is_unchanged_latest=is_latest
         and set(snapshot.requested_reviewers) == set(row.requested_reviewers),
+        sightings=sightings,
     )
 
 

@@ -24,14 +24,7 @@ from integrations.tasks import push_rewrite_check_task, repository_settings_read
 from reviews.assignment.service import ASSIGN_ON, UNQUIETED
 from reviews.models import PullRequest, RepositoryReviewSettings
 from reviews.practice import practice_round_score
-from reviews.services import (
-    HeadsSeen,
-    LockedPulls,
-    PeopleSeen,
-    event_apply,
-    heads_record,
-    people_record,
-)
+from reviews.services import LockedPulls, Pending, event_apply
 from reviews.settings_file import settings_file_paths
 from reviews.tasks import pull_size_label_task, reviewer_assign_task
 from rewards.services import points_award, pulls_reconcile
@@ -49,13 +42,10 @@ class EventBatch:
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     # Pull request rows the current transaction holds locked (see event_apply).
     locked: LockedPulls = field(default_factory=dict)
-    # Head shas seen, written together by finish(); those of the delivery under
-    # way since ``checkpoint()`` are dropped by ``forget()``.
-    heads: HeadsSeen = field(default_factory=dict)
-    kept_heads: HeadsSeen = field(default_factory=dict)
-    # People seen, written together by finish() (dropped like heads).
-    waiting_people: PeopleSeen = field(default_factory=dict)
-    kept_people: PeopleSeen = field(default_factory=dict)
+    # What the events wrote together by finish(); what the delivery under way
+    # since ``checkpoint()`` added is dropped by ``forget()``.
+    pending: Pending = field(default_factory=Pending)
+    kept: Pending = field(default_factory=Pending)
     # Identities recorded (committed or in this transaction): not written again.
     people: set[tuple[Any, ...]] = field(default_factory=set)
     # Repositories found for the batch's events (see repository_for_event).
@@ -72,14 +62,12 @@ class EventBatch:
 
     def checkpoint(self) -> None:
         """A delivery starts: what the batch noted so far stays if it fails."""
-        self.kept_heads = dict(self.heads)
-        self.kept_people = dict(self.waiting_people)
+        self.kept = self.pending.copy()
 
     def forget(self) -> None:
         """A savepoint was rolled back: what it wrote may be gone, and rows held
         may carry values it set."""
-        self.heads = dict(self.kept_heads)
-        self.waiting_people = dict(self.kept_people)
+        self.pending = self.kept.copy()
         self.stale_repositories.clear()  # its on-commit invalidations are gone
         self.people.clear()
         self.repositories.clear()
@@ -93,10 +81,8 @@ class EventBatch:
         pulls, self.pulls = self.pulls, {}
         self.locked = {}
         self.stale_repositories = set()
-        heads, self.heads, self.kept_heads = self.heads, {}, {}
-        heads_record(heads)
-        self.kept_people = {}
-        people_record(self.waiting_people, self.people)
+        pending, self.pending, self.kept = self.pending, Pending(), Pending()
+        pending.write(self.people)
         if pulls:
             pulls_reconcile(pulls=pulls.values())
 
@@ -118,8 +104,7 @@ def event_handle(
         repository=repository,
         recorded_people=batch.people if batch is not None else None,
         locked_pulls=batch.locked if batch is not None else None,
-        heads=batch.heads if batch is not None else None,
-        waiting_people=batch.waiting_people if batch is not None else None,
+        pending=batch.pending if batch is not None else None,
     )
     if batch is None:
         points_award(event=event, pull_request=result.pull_request)

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from integrations.providers import get_provider
 from reviews.models import PullRequest, ReviewRequest, ReviewRequestSighting
 from reviews.review_requests import Episode, episodes_derive, review_requests_sync
 from tests.conftest import SHARED_FIXTURES, load_payload
@@ -113,6 +114,42 @@ def test_every_order_of_arrival_gives_the_same_requests():
         reset()
         apply_all("github", list(order))
         assert requests() == expected, [event for event, _ in order]
+
+
+def apply_batched(deliveries: list[tuple[str, dict]], per_transaction: int) -> None:
+    """As the worker does: several events a transaction, their sightings,
+    heads and people written together before each commit."""
+    from django.db import transaction
+
+    from integrations.services import repository_upsert
+    from integrations.services.events import EventBatch, event_handle
+
+    adapter = get_provider("github")
+    for start in range(0, len(deliveries), per_transaction):
+        with transaction.atomic():
+            batch = EventBatch()
+            for event_name, payload in deliveries[start : start + per_transaction]:
+                event = adapter.parse(event_name, copy.deepcopy(payload))
+                repository = repository_upsert(snapshot=event.repository)
+                event_handle(event=event, repository=repository, batch=batch)
+            batch.finish()
+
+
+@pytestmark_corpus
+@pytest.mark.django_db
+def test_batched_in_any_order_with_replays_gives_the_same_requests():
+    """The batch path writes the sightings together at the end of each
+    transaction: every order, the whole story twice, in one transaction (every
+    other order) or in transactions of two, gives the requests applying one by
+    one gives."""
+    deliveries = story()
+    apply_all("github", deliveries)
+    expected = requests()
+    for number, order in enumerate(itertools.permutations(deliveries)):
+        per_transaction = 2 if number % 2 else len(deliveries) * 2
+        reset()
+        apply_batched([*order, *order], per_transaction)
+        assert requests() == expected, ([e for e, _ in order], per_transaction)
 
 
 @pytestmark_corpus
