@@ -259,6 +259,7 @@ INSTALLED_APPS = [
     "integrations",
     "reviews",
     "rewards",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -343,6 +344,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {
     "default": _setting(env.cache, "CACHE_URL", default="locmemcache://codequest")
 }
+
+# --- Outgoing mail (notifications, health alerts) ---------------------------------
+# EMAIL_URL: smtp://user:pass@host:587?tls=true (or ?ssl=true); unset, mail is
+# written to the worker's log (development).
+_email = _setting(env.email_url, "EMAIL_URL", default="consolemail://")
+for _flag, _name in (("TLS", "EMAIL_USE_TLS"), ("SSL", "EMAIL_USE_SSL")):
+    _value = _email.get("OPTIONS", {}).pop(_flag, None)
+    if _value is not None:
+        if str(_value).lower() not in ("0", "1", "true", "false"):
+            config.fail(
+                f"EMAIL_URL is malformed ({_flag.lower()}={_value}: not true/false)"
+            )
+        _email[_name] = str(_value).lower() in ("1", "true")
+_email.pop("OPTIONS", None)
+globals().update(_email)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="CodeQuest <codequest@localhost>"
+)
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # The cache is an optimisation: with Redis down, reads miss and writes are
     # dropped (logged), and pages and sign-in keep working (codequest/cache.py).

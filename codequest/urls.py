@@ -224,5 +224,6 @@ urlpatterns = [
     ),
     path("", include("reviews.urls")),
     path("", include("rewards.urls")),
+    path("", include("notifications.urls")),
     path("metrics", views.metrics, name="metrics"),
 ]

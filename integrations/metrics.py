@@ -91,3 +91,8 @@ rate_limit_limit = Gauge(
     "Budget size per provider host and resource, as last sampled.",
     ["provider", "host", "resource"],
 )
+notifications = Counter(
+    "codequest_notifications_total",
+    "Notifications by channel, kind and outcome (sent, retrying, failed).",
+    ["channel", "kind", "outcome"],
+)

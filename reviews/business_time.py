@@ -80,3 +80,53 @@ def working_day_of(profile) -> dict:
         "start_hour": profile.workday_start_hour,
         "end_hour": profile.workday_end_hour,
     }
+
+
+def next_working_moment(
+    moment: datetime,
+    *,
+    zone: str = DEFAULT_ZONE,
+    start_hour: int = DEFAULT_START_HOUR,
+    end_hour: int = DEFAULT_END_HOUR,
+) -> datetime:
+    """``moment`` itself in working time, else the start of the next working
+    hour (Monday to Friday, in the zone), as an aware datetime."""
+    if end_hour <= start_hour or is_working_time(
+        moment, zone=zone, start_hour=start_hour, end_hour=end_hour
+    ):
+        return moment
+    tz = zone_get(zone)
+    local = moment.astimezone(tz)
+    day = local.date()
+    if local.hour >= start_hour:  # after today's hours: tomorrow at the earliest
+        day = date.fromordinal(day.toordinal() + 1)
+    while day.weekday() >= 5:
+        day = date.fromordinal(day.toordinal() + 1)
+    return datetime(day.year, day.month, day.day, start_hour, tzinfo=tz)
+
+
+def business_deadline(
+    start: datetime,
+    hours: float,
+    *,
+    zone: str = DEFAULT_ZONE,
+    start_hour: int = DEFAULT_START_HOUR,
+    end_hour: int = DEFAULT_END_HOUR,
+) -> datetime:
+    """When ``hours`` working hours after ``start`` are over, in the zone."""
+    if end_hour <= start_hour:
+        return start
+    tz = zone_get(zone)
+    moment = next_working_moment(
+        start, zone=zone, start_hour=start_hour, end_hour=end_hour
+    ).astimezone(tz)
+    left = float(hours)
+    while True:
+        end_of_day = moment.replace(hour=end_hour, minute=0, second=0, microsecond=0)
+        today = (end_of_day - moment).total_seconds() / 3600
+        if left <= today:
+            return moment + (end_of_day - moment) * (left / today if today else 0)
+        left -= today
+        moment = next_working_moment(
+            end_of_day, zone=zone, start_hour=start_hour, end_hour=end_hour
+        ).astimezone(tz)

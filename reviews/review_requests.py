@@ -112,14 +112,15 @@ def review_requests_sync(
     _requests_follow({pull_request.pk: pull_request}, {pull_request.pk: wanted})
 
 
-def sightings_record(sightings: Sightings) -> None:
+def sightings_record(sightings: Sightings) -> bool:
     """Write a batch's sightings in one statement; then, for the pull requests
     where one is new (or added someone) and may move an episode, derive the
     requests from all their sightings and follow, together. The result is the
     one recording them one by one gives: requests are a function of the
-    sightings, and every answer is derived from the reviews."""
+    sightings, and every answer is derived from the reviews. Returns whether
+    any pull request's requests were followed."""
     if not sightings.seen:
-        return
+        return False
     table = ReviewRequestSighting._meta.db_table
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
@@ -154,7 +155,7 @@ def sightings_record(sightings: Sightings) -> None:
         }
     )
     if not follow:
-        return
+        return False
     seen: dict[int, list[tuple[datetime, list[str]]]] = defaultdict(list)
     for pull_id, seen_at, logins in ReviewRequestSighting.objects.filter(
         pull_request_id__in=follow
@@ -164,6 +165,7 @@ def sightings_record(sightings: Sightings) -> None:
         {pk: sightings.pulls[pk] for pk in follow},
         {pk: episodes_derive(seen[pk]) for pk in follow},
     )
+    return True
 
 
 def review_request_answered(

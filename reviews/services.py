@@ -107,14 +107,16 @@ class Pending:
     def copy(self) -> Pending:
         return Pending(dict(self.heads), dict(self.people), self.sightings.copy())
 
-    def write(self, recorded: set[tuple[Any, ...]] | None) -> None:
+    def write(self, recorded: set[tuple[Any, ...]] | None) -> bool:
         """Write everything, in an order that needs no lookups between: heads,
-        people, then sightings (which follow the requests)."""
+        people, then sightings (which follow the requests). Returns whether
+        review requests were brought in line (some may be new)."""
         heads_record(self.heads)
         self.heads = {}
         people_record(self.people, recorded)
-        sightings_record(self.sightings)
+        followed = sightings_record(self.sightings)
         self.sightings = Sightings()
+        return followed
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,8 @@ def test_development_defaults_need_no_configuration(tmp_path):
         ),
         ({"DATABASE_URL": "postgres://db/x"}, "SECRET_KEY"),
         ({"GITHUB_APP_ID": "my-app"}, "GITHUB_APP_ID"),
+        ({"EMAIL_URL": "smtp://mail.example.com:587?tls=maybe"}, "EMAIL_URL"),
+        ({"EMAIL_URL": "pigeon://mail.example.com"}, "EMAIL_URL"),
         ({"GITHUB_APP_PRIVATE_KEY": "not a key"}, "GITHUB_APP_PRIVATE_KEY"),
         ({"GITHUB_APP_PRIVATE_KEY": "@/nonexistent/key.pem"}, "GITHUB_APP_PRIVATE_KEY"),
     ],

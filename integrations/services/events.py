@@ -21,6 +21,7 @@ from integrations.providers.base import (
     PushSnapshot,
 )
 from integrations.tasks import push_rewrite_check_task, repository_settings_read_task
+from notifications.tasks import review_requests_notify_task
 from reviews.assignment.service import ASSIGN_ON, UNQUIETED
 from reviews.models import PullRequest, RepositoryReviewSettings
 from reviews.practice import practice_round_score
@@ -82,7 +83,8 @@ class EventBatch:
         self.locked = {}
         self.stale_repositories = set()
         pending, self.pending, self.kept = self.pending, Pending(), Pending()
-        pending.write(self.people)
+        if pending.write(self.people):
+            transaction.on_commit(review_requests_notify_task.delay)
         if pulls:
             pulls_reconcile(pulls=pulls.values())
 
@@ -108,6 +110,8 @@ def event_handle(
     )
     if batch is None:
         points_award(event=event, pull_request=result.pull_request)
+        if event.pull_request is not None and event.pull_request.requested_reviewers:
+            transaction.on_commit(review_requests_notify_task.delay)
     elif result.pull_request is not None:
         batch.pulls[result.pull_request.pk] = result.pull_request
     if repository is not None and repository.is_practice:

@@ -27,6 +27,12 @@ SCHEDULES = [
     ),
     ("Take yesterday's trend snapshots", "rewards.snapshots_take", 86400),
     (
+        "Tell people whose review was requested",
+        "notifications.review_requests_notify",
+        60,
+    ),
+    ("Send notifications that are due", "notifications.send_due", 60),
+    (
         "Suggest CODEOWNERS where owners no longer review their paths",
         "integrations.codeowners_drift_all",
         86400,

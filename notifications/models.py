@@ -1,0 +1,94 @@
+"""The outbox: every message is a row keyed by what caused it, its recipient
+and its channel before anything is sent, so a replayed delivery, a retried
+task or a second worker never sends twice (README "Notifications")."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Kind(models.TextChoices):
+    REVIEW_REQUESTED = "review_requested", "Review requested"
+
+
+class Channel(models.TextChoices):
+    IN_APP = "in_app", "On the dashboard"
+    EMAIL = "email", "Email"
+
+
+class Notification(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    key = models.CharField(
+        max_length=200,
+        help_text="What caused it: one message per key, person and channel.",
+    )
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    url = models.URLField(max_length=1000, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    due_at = models.DateTimeField(
+        help_text="Not sent before (quiet outside the person's working hours)."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "recipient", "channel"], name="one_message_per_cause"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="pending"),
+                name="notification_due",
+            ),
+            models.Index(
+                fields=["recipient", "-created_at"], name="notification_inbox"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient_id} by {self.channel} ({self.status})"
+
+
+class NotificationSettings(models.Model):
+    """What a person wants, and when (their working hours come from their
+    reviewer profile: time zone, start and end hour)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_settings",
+    )
+    email_review_requests = models.BooleanField(
+        default=True, help_text="Email me when my review is requested."
+    )
+    quiet_outside_working_hours = models.BooleanField(
+        default=True,
+        help_text="Hold emails until my next working hour.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"notification settings of {self.user_id}"

@@ -1,0 +1,348 @@
+"""Who is told what, and the sending (README "Notifications").
+
+Messages are found from the stored state, not from the event that changed it:
+``review_requests_notify`` looks at the open review requests made lately and
+writes a row for each (request, person, channel) that has none. So whichever
+road brought a request (webhook, reconciliation, replay), and however often,
+each person is told once per request. Rows are then sent by
+``notifications_send_due``, each at most once, at the person's next working
+hour when they asked for quiet; a failing channel is retried with backoff and
+never holds up anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from integrations import metrics
+from notifications.models import Channel, Kind, Notification, NotificationSettings
+from notifications.tasks import notifications_send_due_task
+from reviews.business_time import business_deadline, next_working_moment
+from reviews.models import (
+    ProviderIdentity,
+    PullState,
+    RepositoryReviewSettings,
+    ReviewAssignment,
+    ReviewerProfile,
+    ReviewRequest,
+)
+
+logger = logging.getLogger(__name__)
+
+# A request older than this is not news any more (a first import, an outage).
+RECENT = timedelta(hours=24)
+MAX_ATTEMPTS = 6
+SEND_BATCH = 100
+
+
+# --- what people get ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    subject: str
+    body: str
+    url: str
+
+
+def review_requests_notify(*, now: datetime | None = None) -> int:
+    """A row per channel for every person whose review was requested lately and
+    who was not told yet; returns how many were written. Idempotent."""
+    now = now or timezone.now()
+    requests = list(
+        ReviewRequest.objects.filter(
+            is_active=True,
+            responded_at__isnull=True,
+            requested_at__gte=now - RECENT,
+            pull_request__state=PullState.OPEN,
+            pull_request__repository__is_active=True,
+        )
+        .filter(
+            Q(pull_request__repository__followed_since__isnull=True)
+            | Q(requested_at__gte=F("pull_request__repository__followed_since"))
+        )
+        .select_related("pull_request__repository")
+        .order_by("pk")[:1000]
+    )
+    if not requests:
+        return 0
+    people = _people_of(requests)
+    keys = {_key(request) for request in requests}
+    told = set(
+        Notification.objects.filter(key__in=keys).values_list(
+            "key", "recipient_id", "channel"
+        )
+    )
+    reasons = _reasons(requests)
+    sla = _sla_hours(requests)
+    choices = _settings_of([user for user, _ in people.values()])
+    rows = []
+    for request in requests:
+        found = people.get(_site_login(request))
+        if found is None:
+            continue  # nobody here has that login linked
+        user, profile = found
+        message = _review_requested(request, reasons, sla, profile)
+        key = _key(request)
+        rows.append(
+            _row(
+                user, Channel.IN_APP, key, message, now, status=Notification.Status.SENT
+            )
+        )
+        choice = choices.get(user.pk)
+        if user.email and (choice is None or choice.email_review_requests):
+            quiet = choice is None or choice.quiet_outside_working_hours
+            due = _working_hour(now, profile) if quiet else now
+            rows.append(_row(user, Channel.EMAIL, key, message, due))
+    rows = [row for row in rows if (row.key, row.recipient_id, row.channel) not in told]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    for row in rows:
+        if row.channel == Channel.IN_APP:
+            metrics.notifications.labels(row.channel, row.kind, "sent").inc()
+    if any(row.channel != Channel.IN_APP and row.due_at <= now for row in rows):
+        transaction.on_commit(notifications_send_due_task.delay)
+    return len(rows)
+
+
+def _key(request: ReviewRequest) -> str:
+    """One message per request episode: a request made again is news again."""
+    return f"review_request:{request.pk}:{int(request.requested_at.timestamp())}"
+
+
+def _site_login(request: ReviewRequest) -> tuple[str, str, str]:
+    repository = request.pull_request.repository
+    return (repository.provider, repository.host, request.reviewer_login.lower())
+
+
+def _people_of(
+    requests: list[ReviewRequest],
+) -> dict[tuple[str, str, str], tuple[Any, ReviewerProfile | None]]:
+    """The person (an account) behind each requested login, with the reviewer
+    profile of that login (their working hours): one query."""
+    match = Q()
+    for provider, host, login in {_site_login(request) for request in requests}:
+        match |= Q(provider=provider, host=host, login__iexact=login)
+    found = {}
+    for identity in (
+        ProviderIdentity.objects.filter(match, member__user__isnull=False)
+        .select_related("member__user", "reviewer_profile")
+        .order_by("pk")
+    ):
+        profile = getattr(identity, "reviewer_profile", None)
+        user = identity.member.user  # type: ignore[union-attr]
+        if user.is_active:
+            found[(identity.provider, identity.host, identity.login.lower())] = (
+                user,
+                profile,
+            )
+    return found
+
+
+def _reasons(requests: list[ReviewRequest]) -> dict[tuple[int, str], list[str]]:
+    """Why CodeQuest chose each person, where it did (its latest automatic
+    choice for the pull request)."""
+    reasons: dict[tuple[int, str], list[str]] = {}
+    for assignment in ReviewAssignment.objects.filter(
+        pull_request_id__in={request.pull_request_id for request in requests},
+        is_automatic=True,
+    ).order_by("created_at", "pk"):
+        pool = (assignment.explanation or {}).get("pool") or {}
+        for login in assignment.reviewers or []:
+            why = pool.get(login)
+            if isinstance(why, list):
+                reasons[(assignment.pull_request_id, login.lower())] = [
+                    str(item) for item in why
+                ]
+    return reasons
+
+
+def _sla_hours(requests: list[ReviewRequest]) -> dict[int, int]:
+    default = RepositoryReviewSettings._meta.get_field("sla_hours").get_default()
+    saved = dict(
+        RepositoryReviewSettings.objects.filter(
+            repository_id__in={r.pull_request.repository_id for r in requests}
+        ).values_list("repository_id", "sla_hours")
+    )
+    return defaultdict(lambda: default, saved)
+
+
+def _settings_of(users: list[Any]) -> dict[int, NotificationSettings]:
+    return {
+        row.user_id: row
+        for row in NotificationSettings.objects.filter(
+            user_id__in={user.pk for user in users}
+        )
+    }
+
+
+def _working_day(profile: ReviewerProfile | None) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    return {
+        "zone": profile.timezone,
+        "start_hour": profile.workday_start_hour,
+        "end_hour": profile.workday_end_hour,
+    }
+
+
+def _working_hour(now: datetime, profile: ReviewerProfile | None) -> datetime:
+    return next_working_moment(now, **_working_day(profile))
+
+
+def _review_requested(
+    request: ReviewRequest,
+    reasons: dict[tuple[int, str], list[str]],
+    sla: dict[int, int],
+    profile: ReviewerProfile | None,
+) -> Message:
+    pull = request.pull_request
+    repository = pull.repository
+    hours = sla[repository.pk]
+    due = business_deadline(request.requested_at, hours, **_working_day(profile))
+    zone = due.tzinfo
+    why = reasons.get((pull.pk, request.reviewer_login.lower()))
+    link = pull.link
+    lines = [
+        f"{pull.author_login or 'Someone'} asks for your review of "
+        f"{repository.full_name}#{pull.number}: {pull.title}",
+        "",
+        "Why you: " + ("; ".join(why) if why else "requested on the pull request."),
+        f"Due: {due:%a %d %b, %H:%M} ({zone}), {hours} working hours after the "
+        "request.",
+    ]
+    if link:
+        lines += ["", link]
+    lines += [
+        "",
+        "You get this because your review was requested. Change what CodeQuest "
+        "sends you on the dashboard, under Notifications.",
+    ]
+    return Message(
+        subject=f"Review requested: {repository.full_name}#{pull.number} {pull.title}"[
+            :300
+        ],
+        body="\n".join(lines),
+        url=link,
+    )
+
+
+def _row(
+    user: Any,
+    channel: str,
+    key: str,
+    message: Message,
+    due: datetime,
+    *,
+    status: str = Notification.Status.PENDING,
+) -> Notification:
+    return Notification(
+        recipient=user,
+        kind=Kind.REVIEW_REQUESTED,
+        channel=channel,
+        key=key,
+        subject=message.subject,
+        body=message.body,
+        url=message.url,
+        status=status,
+        due_at=due,
+        sent_at=due if status == Notification.Status.SENT else None,
+    )
+
+
+# --- sending --------------------------------------------------------------------
+
+
+def notifications_send_due(*, now: datetime | None = None) -> dict[str, int]:
+    """Send what is due, each row at most once: taken with SKIP LOCKED, marked
+    in the same transaction as the sending. Returns counts by outcome."""
+    now = now or timezone.now()
+    outcomes: dict[str, int] = defaultdict(int)
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(
+                    status=Notification.Status.PENDING,
+                    due_at__lte=now,
+                )
+                .exclude(channel=Channel.IN_APP)
+                .select_related("recipient")
+                .order_by("due_at", "pk")[:SEND_BATCH]
+            )
+            for row in rows:
+                outcomes[_send(row, now)] += 1
+        if len(rows) < SEND_BATCH:
+            return dict(outcomes)
+
+
+def _send(row: Notification, now: datetime) -> str:
+    row.attempts += 1
+    try:
+        CHANNELS[row.channel](row)
+    except Exception as exc:  # noqa: BLE001 - any channel failure is retried
+        row.error = f"{exc.__class__.__name__}: {exc}"[:500]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status, outcome = Notification.Status.FAILED, "failed"
+        else:  # 1, 2, 4, 8, 16 minutes
+            row.due_at = now + timedelta(minutes=2 ** (row.attempts - 1))
+            outcome = "retrying"
+        logger.warning(
+            "notifications.send_failed",
+            extra={"notification": row.pk, "channel": row.channel, "error": row.error},
+        )
+    else:
+        row.status, row.sent_at, row.error, outcome = (
+            Notification.Status.SENT,
+            now,
+            "",
+            "sent",
+        )
+    row.save(update_fields=["attempts", "status", "sent_at", "error", "due_at"])
+    metrics.notifications.labels(row.channel, row.kind, outcome).inc()
+    return outcome
+
+
+def _email(row: Notification) -> None:
+    if not row.recipient.email:
+        raise ValueError("the person has no email address")
+    EmailMessage(
+        subject=row.subject,
+        body=row.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.recipient.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    ).send(fail_silently=False)
+
+
+CHANNELS = {Channel.EMAIL: _email}
+
+
+# --- the person's list ------------------------------------------------------------
+
+
+def inbox_of(user: Any, *, limit: int = 50) -> list[Notification]:
+    return list(
+        Notification.objects.filter(recipient=user, channel=Channel.IN_APP).order_by(
+            "-created_at", "-pk"
+        )[:limit]
+    )
+
+
+def inbox_read(user: Any) -> int:
+    return Notification.objects.filter(
+        recipient=user, channel=Channel.IN_APP, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def settings_for(user: Any) -> NotificationSettings:
+    return NotificationSettings.objects.get_or_create(user=user)[0]

@@ -1,0 +1,18 @@
+"""Celery tasks: find who to tell, and send what is due (beat runs both every
+minute; ingest asks for the first one when requests change)."""
+
+from celery import shared_task
+
+
+@shared_task(name="notifications.review_requests_notify", ignore_result=True)
+def review_requests_notify_task() -> None:
+    from notifications.services import review_requests_notify
+
+    review_requests_notify()
+
+
+@shared_task(name="notifications.send_due", ignore_result=True)
+def notifications_send_due_task() -> None:
+    from notifications.services import notifications_send_due
+
+    notifications_send_due()

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from notifications import api, views
+
+urlpatterns = [
+    path(
+        "api/v1/notifications/",
+        api.NotificationListApi.as_view(),
+        name="notifications",
+    ),
+    path(
+        "dashboard/notifications/",
+        views.notifications_view,
+        name="dashboard-notifications",
+    ),
+    path(
+        "dashboard/notifications/read/",
+        views.notifications_read_view,
+        name="dashboard-notifications-read",
+    ),
+]
