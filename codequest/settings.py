@@ -360,6 +360,20 @@ for _flag, _name in (("TLS", "EMAIL_USE_TLS"), ("SSL", "EMAIL_USE_SSL")):
 _email.pop("OPTIONS", None)
 globals().update(_email)
 EMAIL_TIMEOUT = 10
+# Slack (notifications by direct message): the bot token needs chat:write and
+# users:read.email. SLACK_API_URL for an Enterprise Grid proxy, or tests.
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+try:
+    SLACK_API_URL = (
+        config.check_url(
+            "SLACK_API_URL",
+            env.str("SLACK_API_URL", default="https://slack.com/api/"),
+            ("http", "https"),
+        )
+        + "/"
+    )
+except config.ConfigError as exc:
+    config.fail(str(exc))
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="CodeQuest <codequest@localhost>"
 )

@@ -15,6 +15,7 @@ class Kind(models.TextChoices):
 class Channel(models.TextChoices):
     IN_APP = "in_app", "On the dashboard"
     EMAIL = "email", "Email"
+    SLACK = "slack", "Slack"
 
 
 class Notification(models.Model):
@@ -81,9 +82,18 @@ class NotificationSettings(models.Model):
     email_review_requests = models.BooleanField(
         default=True, help_text="Email me when my review is requested."
     )
+    slack_review_requests = models.BooleanField(
+        default=True, help_text="A Slack message when my review is requested."
+    )
+    slack_user_id = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text="The person's Slack member id; found from their email address "
+        "when empty.",
+    )
     quiet_outside_working_hours = models.BooleanField(
         default=True,
-        help_text="Hold emails until my next working hour.",
+        help_text="Hold emails and Slack messages until my next working hour.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

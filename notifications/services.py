@@ -23,6 +23,8 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from integrations import metrics
 from notifications.models import Channel, Kind, Notification, NotificationSettings
@@ -100,10 +102,14 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
             )
         )
         choice = choices.get(user.pk)
+        quiet = choice is None or choice.quiet_outside_working_hours
+        due = _working_hour(now, profile) if quiet else now
         if user.email and (choice is None or choice.email_review_requests):
-            quiet = choice is None or choice.quiet_outside_working_hours
-            due = _working_hour(now, profile) if quiet else now
             rows.append(_row(user, Channel.EMAIL, key, message, due))
+        if _slack_reaches(user, choice) and (
+            choice is None or choice.slack_review_requests
+        ):
+            rows.append(_row(user, Channel.SLACK, key, message, due))
     rows = [row for row in rows if (row.key, row.recipient_id, row.channel) not in told]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     for row in rows:
@@ -112,6 +118,13 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
     if any(row.channel != Channel.IN_APP and row.due_at <= now for row in rows):
         transaction.on_commit(notifications_send_due_task.delay)
     return len(rows)
+
+
+def _slack_reaches(user: Any, choice: NotificationSettings | None) -> bool:
+    """Slack is set up here, and the person can be found on it."""
+    return bool(settings.SLACK_BOT_TOKEN) and bool(
+        user.email or (choice is not None and choice.slack_user_id)
+    )
 
 
 def _key(request: ReviewRequest) -> str:
@@ -291,7 +304,7 @@ def _send(row: Notification, now: datetime) -> str:
         CHANNELS[row.channel](row)
     except Exception as exc:  # noqa: BLE001 - any channel failure is retried
         row.error = f"{exc.__class__.__name__}: {exc}"[:500]
-        if row.attempts >= MAX_ATTEMPTS:
+        if row.attempts >= MAX_ATTEMPTS or isinstance(exc, Unreachable):
             row.status, outcome = Notification.Status.FAILED, "failed"
         else:  # 1, 2, 4, 8, 16 minutes
             row.due_at = now + timedelta(minutes=2 ** (row.attempts - 1))
@@ -324,7 +337,60 @@ def _email(row: Notification) -> None:
     ).send(fail_silently=False)
 
 
-CHANNELS = {Channel.EMAIL: _email}
+class Unreachable(Exception):
+    """The channel cannot reach this person (no Slack account with their
+    address, say): trying again would not help."""
+
+
+# Slack answers that no retry will change (https://docs.slack.dev/reference/methods).
+SLACK_FINAL_ERRORS = {
+    "users_not_found",
+    "user_not_found",
+    "channel_not_found",
+    "not_authed",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "user_disabled",
+}
+
+
+def _slack(row: Notification) -> None:
+    """A direct message from the bot: ``chat.postMessage`` to the person's
+    member id, found once with ``users.lookupByEmail`` and kept."""
+    client = WebClient(
+        token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=10
+    )
+    choice = settings_for(row.recipient)
+    try:
+        if not choice.slack_user_id:
+            if not row.recipient.email:
+                raise Unreachable("no Slack member id and no email address to find one")
+            found = client.users_lookupByEmail(email=row.recipient.email)
+            choice.slack_user_id = str(found["user"]["id"])[:30]
+            choice.save(update_fields=["slack_user_id", "updated_at"])
+        text = f"*{_slack_escaped(row.subject)}*\n{_slack_escaped(row.body)}"
+        client.chat_postMessage(
+            channel=choice.slack_user_id,
+            text=text,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "unknown")
+        if error in SLACK_FINAL_ERRORS:
+            raise Unreachable(f"Slack answered {error}") from None
+        raise RuntimeError(f"Slack answered {error}") from None
+
+
+def _slack_escaped(text: str) -> str:
+    """Slack reads <…> as links and mentions (``<!channel>``): a pull request
+    title is the author's text, so &, < and > are escaped as Slack asks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+CHANNELS = {Channel.EMAIL: _email, Channel.SLACK: _slack}
 
 
 # --- the person's list ------------------------------------------------------------
