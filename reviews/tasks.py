@@ -73,3 +73,11 @@ def pull_size_label_task(pull_request_id: int) -> None:
             "reviews.size_label.refused",
             extra={"pull": pull_request_id, "error": str(exc)[:200]},
         )
+
+
+@shared_task(name="reviews.removed_reviewers_replace", ignore_result=True)
+def removed_reviewers_replace_task() -> None:
+    """Replace, once, a reviewer CodeQuest asked who was taken off unreviewed."""
+    from reviews.assignment.sla import removed_reviewers_replace
+
+    removed_reviewers_replace()

@@ -8,10 +8,11 @@ database before the provider is called, so two beat runs never remind twice.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from integrations.credentials import repository_client
@@ -32,6 +33,7 @@ from reviews.models import (
     ReviewAssignment,
     ReviewerProfile,
     ReviewRequest,
+    ReviewRequestSighting,
     SlaReminder,
 )
 
@@ -117,7 +119,7 @@ def _remind(request: ReviewRequest, settings_, waited: float, now: datetime) -> 
         f"@{request.reviewer_login}, a friendly nudge from CodeQuest: this has been "
         f"waiting for your review for {waited:.0f} business hours (the team aims "
         f"for {settings_.sla_hours}). If you can't get to it soon, remove yourself "
-        "as a reviewer and someone else will be asked."
+        "as a reviewer and CodeQuest will ask someone else."
     )
     try:
         _client(pull.repository).comment_create(
@@ -160,3 +162,67 @@ def _reassign(request: ReviewRequest, now: datetime) -> bool:
 
 def _client(repository: ConnectedRepository) -> RepoClient:
     return repository_client(repository)
+
+
+# A reviewer taken off a pull request is replaced only once the change has
+# settled: GitHub takes a reviewer off when they review, and the review may
+# arrive a little after the snapshot that no longer shows them.
+REPLACE_GRACE = timedelta(minutes=5)
+REPLACE_WITHIN = timedelta(days=14)  # CodeQuest's own choices this recent
+
+
+def removed_reviewers_replace(*, now: datetime | None = None) -> list[str]:
+    """Someone CodeQuest asked to review who was taken off the pull request
+    without reviewing (they removed themselves, as the reminder suggests) is
+    replaced by the pipeline, once: the request is claimed before anyone is
+    asked, so two runs never replace twice."""
+    now = now or timezone.now()
+    asked: dict[int, set[str]] = defaultdict(set)
+    for pull_id, reviewers in ReviewAssignment.objects.filter(
+        status=ReviewAssignment.Status.REQUESTED,
+        created_at__gte=now - REPLACE_WITHIN,
+        pull_request__state=PullState.OPEN,
+        pull_request__draft=False,
+    ).values_list("pull_request_id", "reviewers"):
+        asked[pull_id] |= {login.lower() for login in reviewers or ()}
+    if not asked:
+        return []
+    settled = {
+        pull_id
+        for pull_id, latest in ReviewRequestSighting.objects.filter(
+            pull_request_id__in=list(asked)
+        )
+        .values("pull_request_id")
+        .annotate(latest=Max("seen_at"))
+        .values_list("pull_request_id", "latest")
+        if latest <= now - REPLACE_GRACE
+    }
+    replaced = []
+    for request in (
+        ReviewRequest.objects.filter(
+            pull_request_id__in=settled,
+            is_active=False,
+            responded_at__isnull=True,
+            reassigned_at__isnull=True,
+        )
+        .select_related("pull_request__repository")
+        .order_by("pk")
+    ):
+        if request.reviewer_login.lower() not in asked[request.pull_request_id]:
+            continue  # a person asked for them, not CodeQuest
+        if not ReviewRequest.objects.filter(
+            pk=request.pk, reassigned_at__isnull=True
+        ).update(reassigned_at=now):
+            continue
+        assignment = reviewer_assign(
+            pull_request_id=request.pull_request_id,
+            trigger="reviewer_removed",
+            exclude=[request.reviewer_login],
+        )
+        pull = request.pull_request
+        label = f"{pull.repository.full_name}#{pull.number}"
+        if assignment is None or assignment.status != ReviewAssignment.Status.REQUESTED:
+            logger.info("reviews.removed.nobody_else", extra={"pull": pull.pk})
+            continue
+        replaced.append(f"{request.reviewer_login} on {label}")
+    return replaced

@@ -129,3 +129,66 @@ def test_reassignment_is_off_by_default(waiting):
     ReviewRequest.objects.filter(pk=waiting.pk).update(reminded_at=at(17, 10))
     with responses.RequestsMock():
         assert review_sla_check(now=at(20, 12)).reassigned == []
+
+
+def removed(waiting, *, seen_at: datetime) -> None:
+    """CodeQuest asked alice; then a snapshot without her (she took herself
+    off), applied as ingest does."""
+    from reviews.models import ReviewRequestSighting
+
+    ReviewAssignment.objects.create(
+        pull_request=waiting.pull_request,
+        trigger="opened",
+        strategy="load_balance",
+        status="requested",
+        reviewers=["alice"],
+    )
+    ReviewRequestSighting.objects.create(
+        pull_request=waiting.pull_request, seen_at=MONDAY_9, logins=["alice"]
+    )
+    ReviewRequestSighting.objects.create(
+        pull_request=waiting.pull_request, seen_at=seen_at, logins=[]
+    )
+    ReviewRequest.objects.filter(pk=waiting.pk).update(is_active=False)
+    PullRequest.objects.update(requested_reviewers=[])
+
+
+def test_a_reviewer_who_took_themselves_off_is_replaced_once(waiting):
+    from reviews.assignment.sla import removed_reviewers_replace
+
+    removed(waiting, seen_at=at(16, 10))
+    with responses.RequestsMock():  # settling: her review may still be coming
+        assert removed_reviewers_replace(now=at(16, 10, 2)) == []
+    with responses.RequestsMock() as rsps:
+        mock_provider(rsps, "*.py @octo/backend\n")
+        replaced = removed_reviewers_replace(now=at(16, 10, 6))
+        posted = [
+            c for c in rsps.calls if c.request.url.endswith("requested_reviewers")
+        ]
+        asked = json.loads(posted[0].request.body)
+    assert replaced == ["alice on Codertocat/Hello-World#2"]
+    assert asked["reviewers"] == ["bob"]
+    latest = ReviewAssignment.objects.latest("pk")
+    assert latest.trigger == "reviewer_removed"
+    with responses.RequestsMock():  # once
+        assert removed_reviewers_replace(now=at(16, 12)) == []
+
+
+def test_who_is_not_replaced(waiting):
+    from reviews.assignment.sla import removed_reviewers_replace
+
+    removed(waiting, seen_at=at(16, 10))
+    # She reviewed (GitHub takes a reviewer off when they review).
+    ReviewRequest.objects.filter(pk=waiting.pk).update(responded_at=at(16, 10))
+    with responses.RequestsMock():
+        assert removed_reviewers_replace(now=at(16, 11)) == []
+    # A person asked for her, not CodeQuest.
+    ReviewRequest.objects.filter(pk=waiting.pk).update(responded_at=None)
+    ReviewAssignment.objects.update(reviewers=["carol"])
+    with responses.RequestsMock():
+        assert removed_reviewers_replace(now=at(16, 11)) == []
+    # The pull request was closed.
+    ReviewAssignment.objects.update(reviewers=["alice"])
+    PullRequest.objects.update(state="closed")
+    with responses.RequestsMock():
+        assert removed_reviewers_replace(now=at(16, 11)) == []

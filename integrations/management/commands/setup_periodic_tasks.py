@@ -8,6 +8,11 @@ SCHEDULES = [
     # (name, task, every N seconds, or the name of the setting that says)
     ("Re-queue lost webhook deliveries", "integrations.deliveries_sweep", 60),
     ("Remind and reassign overdue review requests", "reviews.review_sla_check", 900),
+    (
+        "Replace reviewers who took themselves off",
+        "reviews.removed_reviewers_replace",
+        120,
+    ),
     # Reconcile every repository; each keeps its own offset inside the interval.
     (
         "Reconcile repositories with providers",
