@@ -257,6 +257,9 @@ class ReviewRequest(models.Model):
         default=True, help_text="Still requested on the provider."
     )
     reminded_at = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(
+        null=True, blank=True, help_text="No reminder before (/codequest snooze)."
+    )
     reassigned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -647,3 +650,43 @@ class PracticeRound(models.Model):
 
     def __str__(self) -> str:
         return f"practice round of {self.member} ({self.status})"
+
+
+class PullCommand(models.Model):
+    """A ``/codequest`` command in a pull request comment: recorded once per
+    comment (a replayed delivery finds it), run once, answered in a reply."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="commands"
+    )
+    comment_kind = models.CharField(max_length=20, choices=CommentKind.choices)
+    comment_external_id = models.CharField(max_length=100)
+    author_login = models.CharField(max_length=255)
+    name = models.CharField(max_length=20)
+    argument = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RECEIVED
+    )
+    reply = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "comment_kind", "comment_external_id"],
+                name="one_command_per_comment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"/codequest {self.name} by {self.author_login} ({self.status})"

@@ -81,3 +81,19 @@ def removed_reviewers_replace_task() -> None:
     from reviews.assignment.sla import removed_reviewers_replace
 
     removed_reviewers_replace()
+
+
+@shared_task(
+    name="reviews.pull_command",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def pull_command_task(command_id: int) -> None:
+    """Run a /codequest command from a pull request comment, once."""
+    from reviews.commands import pull_command_run
+
+    pull_command_run(command_id=command_id)

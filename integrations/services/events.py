@@ -15,6 +15,7 @@ from django.db import transaction
 
 from integrations.models import ConnectedRepository
 from integrations.providers.base import (
+    CommentSnapshot,
     EventKind,
     NormalizedEvent,
     PullState,
@@ -23,11 +24,12 @@ from integrations.providers.base import (
 from integrations.tasks import push_rewrite_check_task, repository_settings_read_task
 from notifications.tasks import review_requests_notify_task
 from reviews.assignment.service import ASSIGN_ON, UNQUIETED
+from reviews.commands import pull_command_record
 from reviews.models import PullRequest, RepositoryReviewSettings
 from reviews.practice import practice_round_score
 from reviews.services import LockedPulls, Pending, event_apply
 from reviews.settings_file import settings_file_paths
-from reviews.tasks import pull_size_label_task, reviewer_assign_task
+from reviews.tasks import pull_command_task, pull_size_label_task, reviewer_assign_task
 from rewards.services import points_award, pulls_reconcile
 
 
@@ -114,6 +116,13 @@ def event_handle(
             transaction.on_commit(review_requests_notify_task.delay)
     elif result.pull_request is not None:
         batch.pulls[result.pull_request.pk] = result.pull_request
+    if (
+        repository is not None
+        and event.kind is EventKind.COMMENT_CREATED
+        and event.comment is not None
+        and result.pull_request is not None
+    ):
+        _schedule_command(event.comment, result.pull_request, repository)
     if repository is not None and repository.is_practice:
         # Practice: the round is scored; no points (rewards), no assignment.
         if result.pull_request is not None and (event.review or event.comment):
@@ -178,6 +187,18 @@ def _unquieted(
     if not quiet or set(quiet) & {label.lower() for label in pull.labels or ()}:
         return ""
     return UNQUIETED
+
+
+def _schedule_command(
+    comment: CommentSnapshot, pull: PullRequest, repository: ConnectedRepository
+) -> None:
+    """A new comment with a /codequest command: recorded once (a replay finds
+    it), run once committed."""
+    command = pull_command_record(
+        pull_request=pull, comment=comment, followed_since=repository.followed_since
+    )
+    if command is not None:
+        transaction.on_commit(lambda: pull_command_task.delay(command.pk))
 
 
 def _schedule_rewrite_check(

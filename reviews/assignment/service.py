@@ -62,12 +62,20 @@ ASSIGN_LOCK = 0x5245_5649  # pg_advisory_xact_lock namespace: "REVI"
 
 
 def reviewer_assign(
-    *, pull_request_id: int, trigger: str, exclude: Iterable[str] = ()
+    *,
+    pull_request_id: int,
+    trigger: str,
+    exclude: Iterable[str] = (),
+    exclude_reason: str = "did not answer in time",
+    keep: Iterable[str] = (),
+    count: int | None = None,
 ) -> ReviewAssignment | None:
     """Choose reviewers for a PR and request them on the provider.
 
-    ``exclude`` maps logins to leave out (SLA reassignment) — they are shown in
-    the explanation as filtered.
+    ``exclude``: logins to leave out (SLA reassignment, a reroll), shown in the
+    explanation as filtered with ``exclude_reason``. ``keep``: people already
+    asked who stay (not chosen again). ``count``: how many to choose, when not
+    the repository's number (replacing one of several).
     """
     pull = PullRequest.objects.select_related("repository").get(pk=pull_request_id)
     if not pull.repository.credential_id and not pull.repository.installation_id:
@@ -80,7 +88,17 @@ def reviewer_assign(
         return None
     try:
         client = repository_client(pull.repository)
-        request = _assignment_request(pull, settings_, client, tuple(exclude))
+        request = _assignment_request(
+            pull,
+            settings_,
+            client,
+            {
+                **dict.fromkeys(keep, "already asked"),
+                **dict.fromkeys(exclude, exclude_reason),
+            },
+        )
+        if count is not None:
+            request = replace(request, count=count)
     except ProviderError as exc:
         return _assignment_save(pull, settings_, trigger, automatic, None, str(exc))
     with transaction.atomic():
@@ -146,7 +164,7 @@ def _assignable(pull: PullRequest, settings_: RepositoryReviewSettings) -> bool:
 
 
 def _assignment_request(
-    pull: PullRequest, settings_, client, exclude: tuple[str, ...]
+    pull: PullRequest, settings_, client, exclude: dict[str, str]
 ) -> Request:
     repository = pull.repository
     dialect = get_provider(repository.provider).codeowners_dialect
@@ -167,9 +185,9 @@ def _assignment_request(
     people = _with_expertise(people, pull, files)
     if get_provider(repository.provider).can(Capability.BUSY_STATUS):
         people = _with_busy_status(people, client, pull.author_login)
-    for login in exclude:
+    for login, reason in exclude.items():
         if login in people:
-            people[login] = replace(people[login], unavailable="did not answer in time")
+            people[login] = replace(people[login], unavailable=reason)
     return Request(
         author=pull.author_login,
         committers=_committers(pull, client),

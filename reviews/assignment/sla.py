@@ -58,6 +58,7 @@ def review_sla_check(*, now: datetime | None = None) -> SlaResult:
             pull_request__state=PullState.OPEN,
         )
         .exclude(pull_request__draft=True)
+        .exclude(snoozed_until__gt=now)
         .select_related("pull_request__repository")
         .order_by("requested_at", "id")
     )
