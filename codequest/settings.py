@@ -360,6 +360,14 @@ for _flag, _name in (("TLS", "EMAIL_USE_TLS"), ("SSL", "EMAIL_USE_SSL")):
 _email.pop("OPTIONS", None)
 globals().update(_email)
 EMAIL_TIMEOUT = 10
+# Mattermost servers and JSON endpoints a team may send its notifications to
+# (host or host:port; https, or http for a host named here). Microsoft Teams
+# and Discord webhook hosts are known and need no entry.
+CODEQUEST_NOTIFY_WEBHOOK_HOSTS = [
+    host.strip().lower()
+    for host in _setting(env.list, "CODEQUEST_NOTIFY_WEBHOOK_HOSTS", default=[])
+    if host.strip()
+]
 # Slack (notifications by direct message): the bot token needs chat:write and
 # users:read.email. SLACK_API_URL for an Enterprise Grid proxy, or tests.
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")

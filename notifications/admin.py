@@ -5,8 +5,8 @@ so only superusers see them."""
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from integrations.admin_scoping import SuperuserOnlyAdmin
-from notifications.models import Notification, NotificationSettings
+from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
+from notifications.models import Notification, NotificationSettings, TeamChannel
 
 
 @admin.register(Notification)
@@ -45,3 +45,24 @@ class NotificationAdmin(SuperuserOnlyAdmin):
 class NotificationSettingsAdmin(SuperuserOnlyAdmin):
     list_display = ("user", "email_review_requests", "quiet_outside_working_hours")
     raw_id_fields = ("user",)
+
+
+@admin.register(TeamChannel)
+class TeamChannelAdmin(OrganizationScopedAdmin):
+    """A team's channels; the URL (a secret) is never shown, only its host."""
+
+    list_display = ("name", "organization", "kind", "host", "is_active", "last_error")
+    list_filter = ("kind", "is_active")
+    fields = (
+        "organization",
+        "name",
+        "kind",
+        "host",
+        "review_requests",
+        "is_active",
+        "last_error",
+    )
+    readonly_fields = ("organization", "kind", "host", "last_error")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # added on the team's page, where the URL is checked

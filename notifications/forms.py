@@ -1,7 +1,8 @@
 from django import forms
 from django.conf import settings
 
-from notifications.models import NotificationSettings
+from notifications.channels import ChannelUrlError, channel_url_check
+from notifications.models import NotificationSettings, TeamChannel
 
 
 class NotificationSettingsForm(forms.ModelForm):
@@ -29,3 +30,24 @@ class NotificationSettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not settings.SLACK_BOT_TOKEN:  # Slack is not set up here
             del self.fields["slack_review_requests"]
+
+
+class TeamChannelForm(forms.Form):
+    kind = forms.ChoiceField(choices=TeamChannel.Kind.choices, label="Service")
+    name = forms.CharField(max_length=100, help_text="For you: #reviews, Backend…")
+    url = forms.CharField(
+        max_length=2000,
+        label="Webhook URL",
+        help_text="The incoming-webhook URL the service gives you. It is kept "
+        "encrypted and never shown again.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if "kind" in data and "url" in data:
+            try:
+                data["url"] = channel_url_check(data["kind"], data["url"])
+            except ChannelUrlError as exc:
+                self.add_error("url", str(exc))
+        return data

@@ -4,8 +4,16 @@ task or a second worker never sends twice (README "Notifications")."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
+
+from integrations import crypto
+
+
+def public_id_new() -> str:
+    return secrets.token_urlsafe(18)
 
 
 class Kind(models.TextChoices):
@@ -16,6 +24,56 @@ class Channel(models.TextChoices):
     IN_APP = "in_app", "On the dashboard"
     EMAIL = "email", "Email"
     SLACK = "slack", "Slack"
+    TEAM = "team", "A team channel"
+
+
+class TeamChannel(models.Model):
+    """Where a team's messages go: an incoming webhook of Microsoft Teams,
+    Mattermost or Discord, or plain JSON to a URL of the team's; the URL is
+    a secret (it lets anyone post), stored encrypted."""
+
+    class Kind(models.TextChoices):
+        TEAMS = "teams", "Microsoft Teams (workflow or incoming webhook)"
+        MATTERMOST = "mattermost", "Mattermost (incoming webhook)"
+        DISCORD = "discord", "Discord (webhook)"
+        JSON = "json", "JSON to a URL"
+
+    public_id = models.CharField(max_length=64, unique=True, default=public_id_new)
+    organization = models.ForeignKey(
+        "integrations.Organization", on_delete=models.CASCADE, related_name="channels"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=100, help_text="What the team calls it.")
+    url_encrypted = models.TextField(editable=False)
+    host = models.CharField(
+        max_length=255, editable=False, help_text="Shown instead of the URL."
+    )
+    review_requests = models.BooleanField(
+        default=True, help_text="Review requests in the team's repositories."
+    )
+    is_active = models.BooleanField(default=True)
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name} ({self.host})"
+
+    @property
+    def url(self) -> str:
+        return crypto.decrypt(self.url_encrypted, purpose=self._purpose())
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.url_encrypted = crypto.encrypt(value, purpose=self._purpose())
+
+    def _purpose(self) -> str:
+        return f"team-channel:{self.public_id}"
 
 
 class Notification(models.Model):
@@ -25,7 +83,19 @@ class Notification(models.Model):
         FAILED = "failed", "Failed (gave up)"
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The person; empty for a message to a team channel.",
+    )
+    team_channel = models.ForeignKey(
+        TeamChannel,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        null=True,
+        blank=True,
     )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     channel = models.CharField(max_length=20, choices=Channel.choices)
@@ -53,7 +123,17 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["key", "recipient", "channel"], name="one_message_per_cause"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["key", "team_channel"],
+                condition=models.Q(team_channel__isnull=False),
+                name="one_team_message_per_cause",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False)
+                | models.Q(team_channel__isnull=False),
+                name="message_has_a_destination",
+            ),
         ]
         indexes = [
             models.Index(

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -27,7 +28,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from integrations import metrics
-from notifications.models import Channel, Kind, Notification, NotificationSettings
+from notifications.channels import ChannelGone, channel_post
+from notifications.models import (
+    Channel,
+    Kind,
+    Notification,
+    NotificationSettings,
+    TeamChannel,
+)
 from notifications.tasks import notifications_send_due_task
 from reviews.business_time import business_deadline, next_working_moment
 from reviews.models import (
@@ -110,7 +118,21 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
             choice is None or choice.slack_review_requests
         ):
             rows.append(_row(user, Channel.SLACK, key, message, due))
-    rows = [row for row in rows if (row.key, row.recipient_id, row.channel) not in told]
+    rows += _team_rows(requests, reasons, sla, now)
+    team_told = set(
+        Notification.objects.filter(
+            key__in=keys, team_channel__isnull=False
+        ).values_list("key", "team_channel_id")
+    )
+    rows = [
+        row
+        for row in rows
+        if (row.key, row.recipient_id, row.channel) not in told
+        and (
+            row.team_channel_id is None
+            or (row.key, row.team_channel_id) not in team_told
+        )
+    ]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     for row in rows:
         if row.channel == Channel.IN_APP:
@@ -118,6 +140,46 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
     if any(row.channel != Channel.IN_APP and row.due_at <= now for row in rows):
         transaction.on_commit(notifications_send_due_task.delay)
     return len(rows)
+
+
+def _team_rows(
+    requests: list[ReviewRequest],
+    reasons: dict[tuple[int, str], list[str]],
+    sla: dict[int, int],
+    now: datetime,
+) -> list[Notification]:
+    """One message per request to each channel of the repository's team that
+    takes review requests (whether or not the person is linked here)."""
+    teams = {
+        request.pull_request.repository.organization_id
+        for request in requests
+        if request.pull_request.repository.organization_id
+    }
+    channels: dict[int, list[TeamChannel]] = defaultdict(list)
+    for channel in TeamChannel.objects.filter(
+        organization_id__in=teams, is_active=True, review_requests=True
+    ).select_related("organization"):
+        channels[channel.organization_id].append(channel)
+    rows = []
+    for request in requests:
+        team = request.pull_request.repository.organization_id
+        if team is None or not channels.get(team):
+            continue
+        message = _review_requested(request, reasons, sla, None, for_team=True)
+        for channel in channels[team]:
+            rows.append(
+                Notification(
+                    team_channel=channel,
+                    kind=Kind.REVIEW_REQUESTED,
+                    channel=Channel.TEAM,
+                    key=_key(request),
+                    subject=message.subject,
+                    body=message.body,
+                    url=message.url,
+                    due_at=now,
+                )
+            )
+    return rows
 
 
 def _slack_reaches(user: Any, choice: NotificationSettings | None) -> bool:
@@ -217,6 +279,8 @@ def _review_requested(
     reasons: dict[tuple[int, str], list[str]],
     sla: dict[int, int],
     profile: ReviewerProfile | None,
+    *,
+    for_team: bool = False,
 ) -> Message:
     pull = request.pull_request
     repository = pull.repository
@@ -225,25 +289,28 @@ def _review_requested(
     zone = due.tzinfo
     why = reasons.get((pull.pk, request.reviewer_login.lower()))
     link = pull.link
+    whose = f"@{request.reviewer_login}'s" if for_team else "your"
     lines = [
-        f"{pull.author_login or 'Someone'} asks for your review of "
+        f"{pull.author_login or 'Someone'} asks for {whose} review of "
         f"{repository.full_name}#{pull.number}: {pull.title}",
         "",
-        "Why you: " + ("; ".join(why) if why else "requested on the pull request."),
+        ("Why them: " if for_team else "Why you: ")
+        + ("; ".join(why) if why else "requested on the pull request."),
         f"Due: {due:%a %d %b, %H:%M} ({zone}), {hours} working hours after the "
         "request.",
     ]
     if link:
         lines += ["", link]
-    lines += [
-        "",
-        "You get this because your review was requested. Change what CodeQuest "
-        "sends you on the dashboard, under Notifications.",
-    ]
+    if not for_team:
+        lines += [
+            "",
+            "You get this because your review was requested. Change what "
+            "CodeQuest sends you on the dashboard, under Notifications.",
+        ]
+    asked = f" from @{request.reviewer_login}" if for_team else ""
+    subject = f"Review requested{asked}: {repository.full_name}#{pull.number}"
     return Message(
-        subject=f"Review requested: {repository.full_name}#{pull.number} {pull.title}"[
-            :300
-        ],
+        subject=f"{subject} {pull.title}"[:300],
         body="\n".join(lines),
         url=link,
     )
@@ -283,13 +350,13 @@ def notifications_send_due(*, now: datetime | None = None) -> dict[str, int]:
     while True:
         with transaction.atomic():
             rows = list(
-                Notification.objects.select_for_update(skip_locked=True)
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(
                     status=Notification.Status.PENDING,
                     due_at__lte=now,
                 )
                 .exclude(channel=Channel.IN_APP)
-                .select_related("recipient")
+                .select_related("recipient", "team_channel__organization")
                 .order_by("due_at", "pk")[:SEND_BATCH]
             )
             for row in rows:
@@ -304,7 +371,12 @@ def _send(row: Notification, now: datetime) -> str:
         CHANNELS[row.channel](row)
     except Exception as exc:  # noqa: BLE001 - any channel failure is retried
         row.error = f"{exc.__class__.__name__}: {exc}"[:500]
-        if row.attempts >= MAX_ATTEMPTS or isinstance(exc, Unreachable):
+        final = isinstance(exc, Unreachable | ChannelGone)
+        if row.team_channel is not None:
+            TeamChannel.objects.filter(pk=row.team_channel_id).update(
+                last_error=row.error
+            )
+        if row.attempts >= MAX_ATTEMPTS or final:
             row.status, outcome = Notification.Status.FAILED, "failed"
         else:  # 1, 2, 4, 8, 16 minutes
             row.due_at = now + timedelta(minutes=2 ** (row.attempts - 1))
@@ -390,7 +462,15 @@ def _slack_escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-CHANNELS = {Channel.EMAIL: _email, Channel.SLACK: _slack}
+def _team(row: Notification) -> None:
+    if row.team_channel is None or not row.team_channel.is_active:
+        raise Unreachable("the team channel was removed")
+    channel_post(row.team_channel, row)
+    if row.team_channel.last_error:
+        TeamChannel.objects.filter(pk=row.team_channel_id).update(last_error="")
+
+
+CHANNELS = {Channel.EMAIL: _email, Channel.SLACK: _slack, Channel.TEAM: _team}
 
 
 # --- the person's list ------------------------------------------------------------
@@ -412,3 +492,39 @@ def inbox_read(user: Any) -> int:
 
 def settings_for(user: Any) -> NotificationSettings:
     return NotificationSettings.objects.get_or_create(user=user)[0]
+
+
+# --- team channels ------------------------------------------------------------------
+
+
+def team_channels_of(team: Any) -> list[TeamChannel]:
+    return list(TeamChannel.objects.filter(organization=team, is_active=True))
+
+
+def team_channel_add(
+    *, team: Any, by: Any, kind: str, name: str, url: str
+) -> TeamChannel:
+    """A channel for the team; ``url`` checked already (``channel_url_check``)."""
+    channel = TeamChannel(
+        organization=team,
+        kind=kind,
+        name=name.strip()[:100],
+        host=(urlsplit(url).hostname or "")[:255],
+        created_by=by,
+    )
+    channel.url = url
+    channel.save()
+    return channel
+
+
+def team_channel_remove(*, team: Any, pk: int) -> str | None:
+    """Stop sending to a team's channel (its messages stay in the history)."""
+    channel = TeamChannel.objects.filter(
+        organization=team, pk=pk, is_active=True
+    ).first()
+    if channel is None:
+        return None
+    channel.is_active = False
+    channel.url_encrypted = ""  # the secret is not kept once unused
+    channel.save(update_fields=["is_active", "url_encrypted"])
+    return channel.name

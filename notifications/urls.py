@@ -14,6 +14,16 @@ urlpatterns = [
         name="dashboard-notifications",
     ),
     path(
+        "dashboard/teams/<slug:slug>/channels/",
+        views.team_channels_view,
+        name="dashboard-team-channels",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/channels/<int:pk>/remove/",
+        views.team_channel_remove_view,
+        name="dashboard-team-channel-remove",
+    ),
+    path(
         "dashboard/notifications/read/",
         views.notifications_read_view,
         name="dashboard-notifications-read",
