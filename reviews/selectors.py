@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integrations.providers.cache import cache_get
 from integrations.selectors import repositories_visible_to
 from reviews.assignment.explanations import reasons_for
 from reviews.business_time import business_hours_between, working_day_of
@@ -113,6 +114,9 @@ class QueueItem:
     why: tuple[str, ...]
     # The issues its description closes that we know of (others by number).
     closes: tuple[Any, ...] = ()
+    # Asked of a team the person is in, not of them by name: the first of the
+    # team who answers takes it.
+    team: str = ""
 
     @property
     def is_overdue(self) -> bool:
@@ -173,7 +177,11 @@ def review_queue(
     ).order_by("-created_at"):
         assignments.setdefault(assignment.pull_request_id, []).append(assignment)
     profiles = {identity.login: identity for identity in identities}
-    closes = issues_closed_by([request.pull_request for request in requests])
+    team_items = _team_requests(user, identities, {r.pull_request_id for r in requests})
+    closes = issues_closed_by(
+        [request.pull_request for request in requests]
+        + [pull for pull, _, _ in team_items]
+    )
     items = []
     for request in requests:
         profile = getattr(
@@ -194,7 +202,81 @@ def review_queue(
                 closes=closes.get(request.pull_request_id, ()),
             )
         )
+    for pull, login, team in team_items:
+        profile = getattr(profiles.get(login), "reviewer_profile", None)
+        settings_ = getattr(pull.repository, "review_settings", None)
+        since = pull.provider_created_at or pull.created_at
+        items.append(
+            QueueItem(
+                pull_request=pull,
+                login=login,
+                requested_at=since,
+                waited_hours=business_hours_between(
+                    since, now, **working_day_of(profile)
+                ),
+                sla_hours=settings_.sla_hours if settings_ else 9,
+                is_reminded=False,
+                why=(
+                    f"asked of {team}, a team you are in: the first to answer takes it",
+                ),
+                closes=closes.get(pull.pk, ()),
+                team=team,
+            )
+        )
+    items.sort(key=lambda item: (item.requested_at, item.pull_request.pk))
     return items
+
+
+def _team_requests(
+    user: Any, identities: list[ProviderIdentity], asked: set[int]
+) -> list[tuple[PullRequest, str, str]]:
+    """Open pull requests asked of a team the person is in (by the repository's
+    review settings, or as the provider listed it when CodeQuest last read the
+    team), that they are not asked by name and have not reviewed: two queries.
+    (pull request, the person's login there, the team)."""
+    logins: dict[tuple[str, str], set[str]] = {}
+    for identity in identities:
+        logins.setdefault((identity.provider, identity.host), set()).add(
+            identity.login.lower()
+        )
+    pulls = list(
+        _scoped(
+            PullRequest.objects.filter(state="open", draft=False)
+            .exclude(requested_teams=[])
+            .exclude(pk__in=asked)
+            .select_related("repository__review_settings"),
+            user,
+            "repository",
+        ).order_by("pk")[:200]
+    )
+    found = []
+    for pull in pulls:
+        repository = pull.repository
+        mine = logins.get((repository.provider, repository.host), set())
+        if not mine or (pull.author_login or "").lower() in mine:
+            continue
+        settings_ = getattr(repository, "review_settings", None)
+        configured = settings_.teams if settings_ else {}
+        owner = repository.full_name.split("/", 1)[0]
+        for slug in pull.requested_teams:
+            team = slug if slug.startswith("@") else f"@{owner}/{slug}"
+            members = configured.get(team) or cache_get(
+                f"team-members:{repository.provider}:{repository.host}:{team}",
+                "team_members",
+            )
+            hit = mine & {str(member).lower() for member in members or ()}
+            if hit:
+                found.append((pull, sorted(hit)[0], team))
+                break
+    if not found:
+        return []
+    reviewed = set(
+        Review.objects.filter(
+            pull_request__in=[pull for pull, _, _ in found],
+            reviewer_login__in=[login for _, login, _ in found],
+        ).values_list("pull_request_id", "reviewer_login")
+    )
+    return [item for item in found if (item[0].pk, item[1]) not in reviewed]
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,16 @@ def _load(repositories: QuerySet, since: datetime) -> list[tuple[str, int, int]]
         .annotate(total=Count("id"))
         .order_by()
     )
+    # Requests made of a team wait too (for whoever of it answers first).
+    for full_name, teams in (
+        PullRequest.objects.filter(repository__in=repositories, state=PullState.OPEN)
+        .exclude(requested_teams=[])
+        .values_list("repository__full_name", "requested_teams")
+    ):
+        owner = full_name.split("/", 1)[0]
+        for slug in teams or ():
+            team = slug if slug.startswith("@") else f"@{owner}/{slug}"
+            waiting[team] = waiting.get(team, 0) + 1
     logins = set(waiting) | set(done)
     rows = [(login, waiting.get(login, 0), done.get(login, 0)) for login in logins]
     return sorted(rows, key=lambda row: (-(row[1] + row[2]), row[0]))[:20]

@@ -15,6 +15,7 @@ from reviews.models import (
     AvailabilityWindow,
     Member,
     ProviderIdentity,
+    PullRequest,
     ReviewAssignment,
     ReviewerProfile,
     ReviewRequest,
@@ -137,9 +138,11 @@ def test_pages_make_a_constant_number_of_queries(
         pull = waiting_pull(repository, 100 + number, hours_ago=number)
         ledger_line(mona[0], 10, pull, source=f"seed:{number}")
     cache.clear()
+    # The queue's requests, then those asked of a team the person is in: one
+    # more query each on the two pages that show it.
     limits = {
-        "/dashboard/": 18,
-        "/dashboard/queue/": 7,
+        "/dashboard/": 19,
+        "/dashboard/queue/": 8,
         "/dashboard/leaderboard/": 9,
         "/dashboard/points/": 8,
         "/dashboard/stats/": 13,
@@ -365,3 +368,46 @@ def test_repositories_show_their_latest_health(client, team, mona):
     page = client.get("/dashboard/").content.decode()
     assert '<span class="status status-unhealthy">Unhealthy</span>' in page
     assert "webhook deleted on the provider" in page
+
+
+def test_a_request_to_a_team_shows_in_each_members_queue_until_they_review(
+    client, team, mona
+):
+    from reviews.models import RepositoryReviewSettings
+
+    repository = RepositoryFactory(organization=team, full_name="octo/shop")
+    RepositoryReviewSettings.objects.create(
+        repository=repository, teams={"@octo/payments": ["Mona", "kim"]}
+    )
+    pull = waiting_pull(repository, 31, hours_ago=3)
+    ReviewRequest.objects.filter(pull_request=pull).delete()  # no one by name
+    PullRequest.objects.filter(pk=pull.pk).update(requested_teams=["payments"])
+    page = client.get("/dashboard/queue/").content.decode()
+    assert "Make checkout faster #31" in page
+    assert "team request · @octo/payments" in page
+    assert "a team you are in: the first to answer takes it" in page
+
+    ReviewFactory(pull_request=pull, reviewer_login="mona", state="commented")
+    page = client.get("/dashboard/queue/").content.decode()
+    assert "#31" not in page
+
+    other = waiting_pull(repository, 32, hours_ago=3)
+    ReviewRequest.objects.filter(pull_request=other).delete()
+    PullRequest.objects.filter(pk=other.pk).update(requested_teams=["infra"])
+    assert "#32" not in client.get("/dashboard/queue/").content.decode()
+
+
+def test_team_stats_count_requests_waiting_on_a_team(team):
+    repository = RepositoryFactory(organization=team, full_name="octo/shop")
+    for number, teams in ((41, ["payments"]), (42, ["payments", "infra"])):
+        PullRequestFactory(
+            repository=repository, number=number, state="open", requested_teams=teams
+        )
+    PullRequestFactory(
+        repository=repository, number=43, state="merged", requested_teams=["infra"]
+    )
+    from integrations.models import ConnectedRepository
+
+    stats = _compute(ConnectedRepository.objects.all(), 28, timezone.now())
+    assert ("@octo/payments", 2, 0) in stats.load
+    assert ("@octo/infra", 1, 0) in stats.load
