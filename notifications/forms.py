@@ -11,11 +11,13 @@ class NotificationSettingsForm(forms.ModelForm):
         fields = [
             "email_review_requests",
             "slack_review_requests",
+            "daily_digest",
             "quiet_outside_working_hours",
         ]
         labels = {
             "email_review_requests": "Email me when my review is requested",
             "slack_review_requests": "Message me on Slack when my review is requested",
+            "daily_digest": "A digest at the start of my working day",
             "quiet_outside_working_hours": "Hold messages until my next working hour",
         }
         help_texts = {

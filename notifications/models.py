@@ -18,6 +18,7 @@ def public_id_new() -> str:
 
 class Kind(models.TextChoices):
     REVIEW_REQUESTED = "review_requested", "Review requested"
+    DAILY_DIGEST = "daily_digest", "Daily digest"
 
 
 class Channel(models.TextChoices):
@@ -161,6 +162,11 @@ class NotificationSettings(models.Model):
     )
     email_review_requests = models.BooleanField(
         default=True, help_text="Email me when my review is requested."
+    )
+    daily_digest = models.BooleanField(
+        default=True,
+        help_text="A summary at the start of my working day: what waits for my "
+        "review, and where my own pull requests stand.",
     )
     slack_review_requests = models.BooleanField(
         default=True, help_text="A Slack message when my review is requested."

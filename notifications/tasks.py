@@ -16,3 +16,13 @@ def notifications_send_due_task() -> None:
     from notifications.services import notifications_send_due
 
     notifications_send_due()
+
+
+@shared_task(name="notifications.daily_digests", ignore_result=True)
+def daily_digests_task() -> None:
+    """Everyone whose working day starts this hour gets their digest, once."""
+    from notifications.digests import daily_digests_prepare
+    from notifications.services import notifications_send_due
+
+    if daily_digests_prepare():
+        notifications_send_due()

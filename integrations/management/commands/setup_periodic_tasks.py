@@ -38,6 +38,11 @@ SCHEDULES = [
     ),
     ("Send notifications that are due", "notifications.send_due", 60),
     (
+        "Daily digests at the start of each person's working day",
+        "notifications.daily_digests",
+        900,
+    ),
+    (
         "Suggest CODEOWNERS where owners no longer review their paths",
         "integrations.codeowners_drift_all",
         86400,
