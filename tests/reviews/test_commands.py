@@ -29,7 +29,7 @@ from reviews.models import (
     ReviewerProfile,
     ReviewRequest,
 )
-from tests.conftest import load_payload, post_webhook
+from tests.conftest import SHARED_FIXTURES, load_payload, post_webhook
 from tests.reviews.test_assignment_flow import API, mock_provider, repo_body
 from tests.reviews.test_assignment_flow import (
     pytestmark as corpus_marks,
@@ -288,3 +288,62 @@ def test_old_comments_bots_and_replies_run_nothing(asked):
         )
         is None
     )
+
+
+@pytest.mark.skipif(
+    not (SHARED_FIXTURES / "gitlab").exists(), reason="payload corpus not found"
+)
+def test_commands_on_gitlab_are_answered_with_a_merge_request_note(settings):
+    """A recorded note hook on the documented project: /codequest why is
+    answered with a note (POST …/merge_requests/:iid/notes)."""
+    from integrations.models import ProviderCredential
+    from integrations.providers import get_provider
+    from reviews.commands import pull_command_record
+    from tests.integrations.test_connect_repo_gitlab import BASE, recorded
+
+    settings.CODEQUEST_ALLOWED_API_HOSTS = ["gitlab.example.com"]
+    team = Organization.objects.create(name="Core", slug="core")
+    credential = ProviderCredential(
+        provider="gitlab", api_url=BASE, kind="access_token"
+    )
+    credential.token = "glpat-commands"
+    credential.save()
+    project = ConnectedRepository.objects.create(
+        organization=team,
+        provider="gitlab",
+        host="gitlab.example.com",
+        external_id=3,
+        full_name="diaspora/diaspora-project-site",
+        credential=credential,
+    )
+    user = get_user_model().objects.create_user("root", password="pw")
+    OrganizationMembership.objects.create(organization=team, user=user)
+    person = Member.objects.create(display_name="root", user=user)
+    ProviderIdentity.objects.create(
+        provider="gitlab", host="gitlab.example.com", login="root", member=person
+    )
+    payload = load_payload("gitlab", "note.create.1.json")
+    payload["object_attributes"].update(
+        note="/codequest why", created_at=timezone.now().isoformat()
+    )
+    event = get_provider("gitlab").parse("Note Hook", payload)
+    pull = PullRequest.objects.create(
+        repository=project,
+        number=event.pull_request.number,
+        state="open",
+        author_login="someone",
+    )
+    command = pull_command_record(
+        pull_request=pull, comment=event.comment, followed_since=None
+    )
+    assert (command.author_login, command.name) == ("root", "why")
+    notes = f"{BASE}/api/v4/projects/3/merge_requests/{pull.number}/notes"
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            f"{BASE}/api/v4/projects/diaspora%2Fdiaspora-project-site",
+            json=recorded("project.json"),
+        )
+        rsps.post(notes, status=201, json=recorded("merge_request_note.json"))
+        assert pull_command_run(command_id=command.pk) == "done"
+        body = json.loads(rsps.calls[-1].request.body)["body"]
+    assert body == "@root: CodeQuest has not chosen reviewers here; asked: nobody yet."
