@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from integrations.models import OrganizationMembership
 from notifications.models import Channel, Kind, Notification, NotificationSettings
-from notifications.services import Message, _slack_reaches
+from notifications.services import Message, message_row, slack_reaches
 from reviews.business_time import (
     DEFAULT_END_HOUR,
     DEFAULT_START_HOUR,
@@ -97,28 +97,24 @@ def daily_digests_prepare(*, now: datetime | None = None) -> int:
         channels = [Channel.IN_APP]
         if person.user.email:
             channels.append(Channel.EMAIL)
-        if _slack_reaches(person.user, choice) and (
+        if slack_reaches(person.user, choice) and (
             choice is None or choice.slack_review_requests
         ):
             channels.append(Channel.SLACK)
-        for channel in channels:
-            in_app = channel == Channel.IN_APP
-            rows.append(
-                Notification(
-                    recipient=person.user,
-                    kind=Kind.DAILY_DIGEST,
-                    channel=channel,
-                    key=key,
-                    subject=message.subject,
-                    body=message.body,
-                    url=message.url,
-                    status=Notification.Status.SENT
-                    if in_app
-                    else Notification.Status.PENDING,
-                    due_at=now,
-                    sent_at=now if in_app else None,
-                )
+        rows += [
+            message_row(
+                person.user,
+                channel,
+                key,
+                message,
+                now,
+                kind=Kind.DAILY_DIGEST,
+                status=Notification.Status.SENT
+                if channel == Channel.IN_APP
+                else Notification.Status.PENDING,
             )
+            for channel in channels
+        ]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len({row.recipient_id for row in rows})
 

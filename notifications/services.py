@@ -105,7 +105,7 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
         message = _review_requested(request, reasons, sla, profile)
         key = _key(request)
         rows.append(
-            _row(
+            message_row(
                 user, Channel.IN_APP, key, message, now, status=Notification.Status.SENT
             )
         )
@@ -113,11 +113,11 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
         quiet = choice is None or choice.quiet_outside_working_hours
         due = _working_hour(now, profile) if quiet else now
         if user.email and (choice is None or choice.email_review_requests):
-            rows.append(_row(user, Channel.EMAIL, key, message, due))
-        if _slack_reaches(user, choice) and (
+            rows.append(message_row(user, Channel.EMAIL, key, message, due))
+        if slack_reaches(user, choice) and (
             choice is None or choice.slack_review_requests
         ):
-            rows.append(_row(user, Channel.SLACK, key, message, due))
+            rows.append(message_row(user, Channel.SLACK, key, message, due))
     rows += _team_rows(requests, reasons, sla, now)
     team_told = set(
         Notification.objects.filter(
@@ -182,7 +182,7 @@ def _team_rows(
     return rows
 
 
-def _slack_reaches(user: Any, choice: NotificationSettings | None) -> bool:
+def slack_reaches(user: Any, choice: NotificationSettings | None) -> bool:
     """Slack is set up here, and the person can be found on it."""
     return bool(settings.SLACK_BOT_TOKEN) and bool(
         user.email or (choice is not None and choice.slack_user_id)
@@ -316,18 +316,20 @@ def _review_requested(
     )
 
 
-def _row(
+def message_row(
     user: Any,
     channel: str,
     key: str,
     message: Message,
     due: datetime,
     *,
+    kind: str = Kind.REVIEW_REQUESTED,
     status: str = Notification.Status.PENDING,
 ) -> Notification:
+    """A person's outbox row (dashboard entries are sent as they are written)."""
     return Notification(
         recipient=user,
-        kind=Kind.REVIEW_REQUESTED,
+        kind=kind,
         channel=channel,
         key=key,
         subject=message.subject,
