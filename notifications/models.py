@@ -19,6 +19,7 @@ def public_id_new() -> str:
 class Kind(models.TextChoices):
     REVIEW_REQUESTED = "review_requested", "Review requested"
     DAILY_DIGEST = "daily_digest", "Daily digest"
+    STUCK = "stuck_pull", "Stuck pull request"
 
 
 class Channel(models.TextChoices):

@@ -26,3 +26,13 @@ def daily_digests_task() -> None:
 
     if daily_digests_prepare():
         notifications_send_due()
+
+
+@shared_task(name="notifications.stuck_pulls", ignore_result=True)
+def stuck_pulls_task() -> None:
+    """Nudge about pull requests that are stuck, once per episode."""
+    from notifications.services import notifications_send_due
+    from notifications.stuck import stuck_pulls_notify
+
+    if stuck_pulls_notify():
+        notifications_send_due()

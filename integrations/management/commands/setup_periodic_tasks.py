@@ -37,6 +37,7 @@ SCHEDULES = [
         60,
     ),
     ("Send notifications that are due", "notifications.send_due", 60),
+    ("Nudge about stuck pull requests", "notifications.stuck_pulls", 3600),
     (
         "Daily digests at the start of each person's working day",
         "notifications.daily_digests",
