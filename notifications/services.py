@@ -86,6 +86,17 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
     )
     if not requests:
         return 0
+    # A late snapshot can move a request's start back (the same request, seen
+    # earlier): only a start later than any already told is a new request.
+    told_since = _told_since(requests)
+    requests = [
+        request
+        for request in requests
+        if request.requested_at.timestamp() > told_since.get(request.pk, float("-inf"))
+        or _key(request) in told_since.get(("key", request.pk), ())
+    ]
+    if not requests:
+        return 0
     people = _people_of(requests)
     keys = {_key(request) for request in requests}
     told = set(
@@ -187,6 +198,25 @@ def slack_reaches(user: Any, choice: NotificationSettings | None) -> bool:
     return bool(settings.SLACK_BOT_TOKEN) and bool(
         user.email or (choice is not None and choice.slack_user_id)
     )
+
+
+def _told_since(requests: list[ReviewRequest]) -> dict[Any, Any]:
+    """Per request, the latest start already told about (and its keys): one
+    query."""
+    pattern = "|".join(str(request.pk) for request in requests)
+    found: dict[Any, Any] = {}
+    for key in (
+        Notification.objects.filter(
+            kind=Kind.REVIEW_REQUESTED, key__regex=rf"^review_request:({pattern}):"
+        )
+        .values_list("key", flat=True)
+        .distinct()
+    ):
+        _, pk_text, stamp = key.split(":")
+        pk = int(pk_text)
+        found[pk] = max(found.get(pk, float("-inf")), float(stamp))
+        found.setdefault(("key", pk), set()).add(key)
+    return found
 
 
 def _key(request: ReviewRequest) -> str:

@@ -237,3 +237,16 @@ def _stored_request(*, at: datetime) -> ReviewRequest:
     repository.save(update_fields=["followed_since"])
     event_handle(event=event, repository=repository)
     return ReviewRequest.objects.get()
+
+
+def test_a_late_snapshot_that_moves_the_start_back_is_not_news(settings):
+    """Found by bench/notifications/alerts.py: an older snapshot arriving late
+    extends the request back; that is the same request, not a new one."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    person(quiet_outside_working_hours=False)
+    now = timezone.now()
+    _stored_request(at=now - timedelta(minutes=1))
+    review_requests_notify(now=now)
+    ReviewRequest.objects.update(requested_at=now - timedelta(hours=3))  # moved back
+    assert review_requests_notify(now=now) == 0
+    assert Notification.objects.filter(channel="email").count() == 1
