@@ -23,6 +23,7 @@ from integrations.services.api_tokens import (
 )
 from reviews.selectors import (
     my_identities,
+    my_turn,
     pull_request_list,
     pulls_with_stale_approval,
     review_queue,
@@ -80,6 +81,7 @@ def _my_day(user) -> dict:
     return {
         "identities": identities,
         "queue": review_queue(user=user, identities=identities)[:5],
+        "turn": my_turn(user=user, identities=identities)[:5],
         "points": my_points_summary(user=user, identities=identities),
         "leaders": leaderboard_list(user=user, period="week")[:5],
         "me": user.get_username(),

@@ -32,10 +32,9 @@ from reviews.models import (
     PullRequest,
     PullState,
     RepositoryReviewSettings,
-    Review,
     ReviewRequest,
-    ReviewState,
 )
+from reviews.selectors import pull_verdicts
 
 LIST_AT_MOST = 10  # lines per section; the dashboard has the rest
 
@@ -206,26 +205,12 @@ def _facts(
 
 
 def _verdicts(pulls: list[PullRequest]) -> dict[int, str]:
-    """Where each pull request stands by its reviewers' latest verdicts."""
-    latest: dict[tuple[int, str], str] = {}
-    for pull_id, login, state in (
-        Review.objects.filter(pull_request__in=pulls)
-        .exclude(state__in=[ReviewState.COMMENTED])
-        .order_by("submitted_at", "pk")
-        .values_list("pull_request_id", "reviewer_login", "state")
-    ):
-        latest[(pull_id, login)] = state
-    states: dict[int, set[str]] = defaultdict(set)
-    for (pull_id, _login), state in latest.items():
-        states[pull_id].add(state)
-    found = {}
-    for pull in pulls:
-        seen = states.get(pull.pk, set())
-        if ReviewState.CHANGES_REQUESTED in seen:
-            found[pull.pk] = "changes requested: your turn"
-        elif ReviewState.APPROVED in seen:
-            found[pull.pk] = "approved: ready to merge?"
-    return found
+    """Where each pull request stands, as the dashboard's "Your turn" says."""
+    words = {
+        "changes requested": "changes requested: your turn",
+        "approved": "approved: ready to merge?",
+    }
+    return {pk: words[verdict] for pk, verdict in pull_verdicts(pulls).items()}
 
 
 def _digest(

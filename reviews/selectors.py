@@ -388,3 +388,66 @@ def my_stale_approvals(
         .order_by("-submitted_at", "-id")
     )
     return list(reviews[:50])
+
+
+@dataclass(frozen=True)
+class TurnItem:
+    """One of the person's own pull requests that waits on them."""
+
+    pull_request: PullRequest
+    reason: str  # "changes requested", "approved: ready to merge?"
+
+
+def pull_verdicts(pulls: list[PullRequest]) -> dict[int, str]:
+    """Where each pull request stands by its reviewers' latest verdicts:
+    "changes requested", "approved", or absent (waiting for a verdict). One
+    query."""
+    latest: dict[tuple[int, str], str] = {}
+    for pull_id, login, state in (
+        Review.objects.filter(pull_request__in=pulls)
+        .exclude(state=ReviewState.COMMENTED)
+        .order_by("submitted_at", "pk")
+        .values_list("pull_request_id", "reviewer_login", "state")
+    ):
+        latest[(pull_id, login.lower())] = state
+    states: dict[int, set[str]] = {}
+    for (pull_id, _login), state in latest.items():
+        states.setdefault(pull_id, set()).add(state)
+    found = {}
+    for pull_id, seen in states.items():
+        if ReviewState.CHANGES_REQUESTED in seen:
+            found[pull_id] = "changes requested"
+        elif ReviewState.APPROVED in seen:
+            found[pull_id] = "approved"
+    return found
+
+
+def my_turn(*, user: Any, identities: list[ProviderIdentity]) -> list[TurnItem]:
+    """The person's own open pull requests where the ball is with them: a
+    reviewer asked for changes, or it is approved and not merged. Two queries."""
+    if not identities:
+        return []
+    mine = Q()
+    for identity in identities:
+        mine |= Q(
+            author_login__iexact=identity.login,
+            repository__provider=identity.provider,
+            repository__host=identity.host,
+        )
+    pulls = list(
+        _scoped(
+            PullRequest.objects.filter(mine, state="open").select_related("repository"),
+            user,
+            "repository",
+        ).order_by("provider_created_at", "pk")[:50]
+    )
+    verdicts = pull_verdicts(pulls)
+    reasons = {
+        "changes requested": "changes requested: your turn",
+        "approved": "approved: ready to merge?",
+    }
+    return [
+        TurnItem(pull, reasons[verdicts[pull.pk]])
+        for pull in pulls
+        if pull.pk in verdicts
+    ]

@@ -139,9 +139,10 @@ def test_pages_make_a_constant_number_of_queries(
         ledger_line(mona[0], 10, pull, source=f"seed:{number}")
     cache.clear()
     # The queue's requests, then those asked of a team the person is in: one
-    # more query each on the two pages that show it.
+    # more query each on the two pages that show it; Today also reads the
+    # person's own pull requests and their verdicts ("Your turn").
     limits = {
-        "/dashboard/": 19,
+        "/dashboard/": 21,
         "/dashboard/queue/": 8,
         "/dashboard/leaderboard/": 9,
         "/dashboard/points/": 8,
@@ -411,3 +412,45 @@ def test_team_stats_count_requests_waiting_on_a_team(team):
     stats = _compute(ConnectedRepository.objects.all(), 28, timezone.now())
     assert ("@octo/payments", 2, 0) in stats.load
     assert ("@octo/infra", 1, 0) in stats.load
+
+
+def test_your_turn_lists_own_pull_requests_waiting_on_their_author(client, team, mona):
+    repository = RepositoryFactory(organization=team, full_name="octo/shop")
+    changes = PullRequestFactory(
+        repository=repository,
+        number=51,
+        state="open",
+        title="Fix rounding",
+        author_login="mona",
+    )
+    ReviewFactory(pull_request=changes, reviewer_login="kim", state="approved")
+    ReviewFactory(pull_request=changes, reviewer_login="lee", state="changes_requested")
+    approved = PullRequestFactory(
+        repository=repository,
+        number=52,
+        state="open",
+        title="Faster search",
+        author_login="mona",
+    )
+    ReviewFactory(pull_request=approved, reviewer_login="kim", state="approved")
+    waiting = PullRequestFactory(
+        repository=repository,
+        number=53,
+        state="open",
+        title="Untouched",
+        author_login="mona",
+    )
+    others = PullRequestFactory(
+        repository=repository,
+        number=54,
+        state="open",
+        title="Not mine",
+        author_login="kim",
+    )
+    ReviewFactory(pull_request=others, reviewer_login="mona", state="approved")
+    page = client.get("/dashboard/").content.decode()
+    start = page.index("Your turn on your own pull requests")
+    turn = page[start : page.index("</section>", start)]
+    assert "Fix rounding" in turn and "changes requested: your turn" in turn
+    assert "Faster search" in turn and "approved: ready to merge?" in turn
+    assert waiting.title not in turn and "Not mine" not in turn
