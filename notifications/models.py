@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     REVIEW_REQUESTED = "review_requested", "Review requested"
     DAILY_DIGEST = "daily_digest", "Daily digest"
     STUCK = "stuck_pull", "Stuck pull request"
+    WEEKLY = "weekly_team", "Weekly team digest"
 
 
 class Channel(models.TextChoices):

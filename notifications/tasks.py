@@ -36,3 +36,13 @@ def stuck_pulls_task() -> None:
 
     if stuck_pulls_notify():
         notifications_send_due()
+
+
+@shared_task(name="notifications.weekly_team_digests", ignore_result=True)
+def weekly_team_digests_task() -> None:
+    """Monday morning: each team's week, to its channels and members."""
+    from notifications.services import notifications_send_due
+    from notifications.weekly import weekly_team_digests
+
+    if weekly_team_digests():
+        notifications_send_due()
