@@ -34,7 +34,7 @@ from reviews.models import (
     RepositoryReviewSettings,
     ReviewRequest,
 )
-from reviews.selectors import pull_verdicts
+from reviews.selectors import TURN_WORDS, pull_verdicts
 
 LIST_AT_MOST = 10  # lines per section; the dashboard has the rest
 
@@ -206,11 +206,7 @@ def _facts(
 
 def _verdicts(pulls: list[PullRequest]) -> dict[int, str]:
     """Where each pull request stands, as the dashboard's "Your turn" says."""
-    words = {
-        "changes requested": "changes requested: your turn",
-        "approved": "approved: ready to merge?",
-    }
-    return {pk: words[verdict] for pk, verdict in pull_verdicts(pulls).items()}
+    return {pk: TURN_WORDS[verdict] for pk, verdict in pull_verdicts(pulls).items()}
 
 
 def _digest(

@@ -178,18 +178,7 @@ def _team_rows(
             continue
         message = _review_requested(request, reasons, sla, None, for_team=True)
         for channel in channels[team]:
-            rows.append(
-                Notification(
-                    team_channel=channel,
-                    kind=Kind.REVIEW_REQUESTED,
-                    channel=Channel.TEAM,
-                    key=_key(request),
-                    subject=message.subject,
-                    body=message.body,
-                    url=message.url,
-                    due_at=now,
-                )
-            )
+            rows.append(team_row(channel, _key(request), message, now))
     return rows
 
 
@@ -368,6 +357,27 @@ def message_row(
         status=status,
         due_at=due,
         sent_at=due if status == Notification.Status.SENT else None,
+    )
+
+
+def team_row(
+    channel: TeamChannel,
+    key: str,
+    message: Message,
+    due: datetime,
+    *,
+    kind: str = Kind.REVIEW_REQUESTED,
+) -> Notification:
+    """A team channel's outbox row."""
+    return Notification(
+        team_channel=channel,
+        kind=kind,
+        channel=Channel.TEAM,
+        key=key,
+        subject=message.subject,
+        body=message.body,
+        url=message.url,
+        due_at=due,
     )
 
 

@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from notifications.models import Channel, Kind, Notification, TeamChannel
-from notifications.services import Message, message_row
+from notifications.services import Message, message_row, team_row
 from reviews.business_time import business_hours_between
 from reviews.models import (
     ProviderIdentity,
@@ -179,17 +179,6 @@ def _write(
                 )
         else:
             for channel in channels.get(pull.repository.organization_id or 0, ()):
-                rows.append(
-                    Notification(
-                        team_channel=channel,
-                        kind=Kind.STUCK,
-                        channel=Channel.TEAM,
-                        key=key,
-                        subject=message.subject,
-                        body=message.body,
-                        url=message.url,
-                        due_at=now,
-                    )
-                )
+                rows.append(team_row(channel, key, message, now, kind=Kind.STUCK))
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)

@@ -15,14 +15,14 @@ from django.utils import timezone
 
 from integrations.models import Organization, OrganizationMembership
 from notifications.models import Channel, Kind, Notification, TeamChannel
-from notifications.services import Message, message_row
+from notifications.services import Message, message_row, team_row
+from notifications.stuck import IDLE_WORKING_HOURS
 from reviews.business_time import business_hours_between
 from reviews.models import PullRequest, PullState, Review
 from reviews.stats import first_review_hours
 from rewards.selectors import leaderboard_list
 
 SEND_HOUR = 8  # UTC, Mondays
-IDLE_WORKING_HOURS = 27
 
 
 def weekly_team_digests(*, now: datetime | None = None) -> int:
@@ -41,15 +41,7 @@ def weekly_team_digests(*, now: datetime | None = None) -> int:
             continue
         message = _digest(team, repositories, now)
         rows = [
-            Notification(
-                team_channel=channel,
-                kind=Kind.WEEKLY,
-                channel=Channel.TEAM,
-                key=key,
-                subject=message.subject,
-                body=message.body,
-                due_at=now,
-            )
+            team_row(channel, key, message, now, kind=Kind.WEEKLY)
             for channel in TeamChannel.objects.filter(organization=team, is_active=True)
         ]
         rows += [

@@ -398,6 +398,13 @@ class TurnItem:
     reason: str  # "changes requested", "approved: ready to merge?"
 
 
+# What each verdict means for the author, wherever it is shown.
+TURN_WORDS = {
+    "changes requested": "changes requested: your turn",
+    "approved": "approved: ready to merge?",
+}
+
+
 def pull_verdicts(pulls: list[PullRequest]) -> dict[int, str]:
     """Where each pull request stands by its reviewers' latest verdicts:
     "changes requested", "approved", or absent (waiting for a verdict). One
@@ -442,12 +449,8 @@ def my_turn(*, user: Any, identities: list[ProviderIdentity]) -> list[TurnItem]:
         ).order_by("provider_created_at", "pk")[:50]
     )
     verdicts = pull_verdicts(pulls)
-    reasons = {
-        "changes requested": "changes requested: your turn",
-        "approved": "approved: ready to merge?",
-    }
     return [
-        TurnItem(pull, reasons[verdicts[pull.pk]])
+        TurnItem(pull, TURN_WORDS[verdicts[pull.pk]])
         for pull in pulls
         if pull.pk in verdicts
     ]
