@@ -43,7 +43,7 @@ class NotificationAdmin(SuperuserOnlyAdmin):
 
 @admin.register(NotificationSettings)
 class NotificationSettingsAdmin(SuperuserOnlyAdmin):
-    list_display = ("user", "email_review_requests", "quiet_outside_working_hours")
+    list_display = ("user", "quiet_outside_working_hours", "urgent_breaks_through")
     raw_id_fields = ("user",)
 
 

@@ -18,8 +18,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from integrations.models import OrganizationMembership
-from notifications.models import Channel, Kind, Notification, NotificationSettings
-from notifications.services import Message, message_row, slack_reaches
+from notifications.models import Kind, Notification
+from notifications.services import Message, person_rows, settings_of
 from reviews.business_time import (
     DEFAULT_END_HOUR,
     DEFAULT_START_HOUR,
@@ -72,17 +72,7 @@ def daily_digests_prepare(*, now: datetime | None = None) -> int:
         ).values_list("key", flat=True)
     )
     people = [person for key, person in keys.items() if key not in done]
-    choices = {
-        row.user_id: row
-        for row in NotificationSettings.objects.filter(
-            user_id__in=[person.user.pk for person in people]
-        )
-    }
-    people = [
-        person
-        for person in people
-        if person.user.pk not in choices or choices[person.user.pk].daily_digest
-    ]
+    choices = settings_of([person.user for person in people])
     waiting, mine = _facts(people, now)
     rows = []
     for person in people:
@@ -91,29 +81,14 @@ def daily_digests_prepare(*, now: datetime | None = None) -> int:
         )
         if message is None:
             continue  # nothing to say: no message
-        key = f"digest:{person.user.pk}:{person.local_day(now)}"
-        choice = choices.get(person.user.pk)
-        channels = [Channel.IN_APP]
-        if person.user.email:
-            channels.append(Channel.EMAIL)
-        if slack_reaches(person.user, choice) and (
-            choice is None or choice.slack_review_requests
-        ):
-            channels.append(Channel.SLACK)
-        rows += [
-            message_row(
-                person.user,
-                channel,
-                key,
-                message,
-                now,
-                kind=Kind.DAILY_DIGEST,
-                status=Notification.Status.SENT
-                if channel == Channel.IN_APP
-                else Notification.Status.PENDING,
-            )
-            for channel in channels
-        ]
+        rows += person_rows(
+            person.user,
+            Kind.DAILY_DIGEST,
+            f"digest:{person.user.pk}:{person.local_day(now)}",
+            message,
+            now,
+            choice=choices.get(person.user.pk),
+        )
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len({row.recipient_id for row in rows})
 

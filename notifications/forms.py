@@ -3,35 +3,92 @@ from django.conf import settings
 
 from notifications.channels import ChannelUrlError, channel_url_check
 from notifications.models import NotificationSettings, TeamChannel
+from notifications.preferences import (
+    BATCHABLE,
+    DESCRIPTIONS,
+    FIXED_WHEN,
+    NOW,
+    WHEN_CHOICES,
+    preference,
+)
 
 
 class NotificationSettingsForm(forms.ModelForm):
+    """The person's choices: a row per kind of message (email, Slack, when),
+    then when to be quiet. The per-kind fields are named ``<kind>__email``,
+    ``<kind>__slack`` and ``<kind>__when``."""
+
     class Meta:
         model = NotificationSettings
-        fields = [
-            "email_review_requests",
-            "slack_review_requests",
-            "daily_digest",
-            "quiet_outside_working_hours",
-        ]
+        fields = ["quiet_outside_working_hours", "urgent_breaks_through", "mute_bots"]
         labels = {
-            "email_review_requests": "Email me when my review is requested",
-            "slack_review_requests": "Message me on Slack when my review is requested",
-            "daily_digest": "A digest at the start of my working day",
             "quiet_outside_working_hours": "Hold messages until my next working hour",
+            "urgent_breaks_through": "Urgent pull requests reach me at once",
+            "mute_bots": "Nothing about pull requests opened by bots",
         }
         help_texts = {
-            "email_review_requests": "",
-            "slack_review_requests": "Found by your email address in the "
-            "workspace CodeQuest's Slack app is in.",
             "quiet_outside_working_hours": "Your working hours and time zone are "
             "the ones under Availability.",
+            "urgent_breaks_through": "Labelled urgent: sent right away, even "
+            "outside your working hours or when you chose a summary.",
+            "mute_bots": "Dependabot, Renovate and other bot accounts; they "
+            "still show on this page.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not settings.SLACK_BOT_TOKEN:  # Slack is not set up here
-            del self.fields["slack_review_requests"]
+        self.slack = bool(settings.SLACK_BOT_TOKEN)  # Slack is set up here
+        kinds = {}
+        for kind, description in DESCRIPTIONS.items():
+            chosen = preference(self.instance, kind)
+            names = {"email": f"{kind}__email"}
+            kinds[kind] = (description, names)
+            self.fields[names["email"]] = forms.BooleanField(
+                required=False, initial=chosen.email, label="Email"
+            )
+            if self.slack:
+                names["slack"] = f"{kind}__slack"
+                self.fields[names["slack"]] = forms.BooleanField(
+                    required=False, initial=chosen.slack, label="Slack"
+                )
+            if kind in BATCHABLE:
+                names["when"] = f"{kind}__when"
+                self.fields[names["when"]] = forms.ChoiceField(
+                    choices=WHEN_CHOICES, initial=chosen.when, label="When"
+                )
+        self.kinds = kinds
+
+    def kind_rows(self) -> list[dict]:
+        """For the template: per kind its description and bound fields."""
+        return [
+            {
+                "description": description,
+                "fixed_when": FIXED_WHEN.get(kind, ""),
+                **{part: self[name] for part, name in names.items()},
+            }
+            for kind, (description, names) in self.kinds.items()
+        ]
+
+    def flag_fields(self) -> list:
+        return [self[name] for name in self.Meta.fields]
+
+    def save(self, commit: bool = True) -> NotificationSettings:
+        choice = super().save(commit=False)
+        kinds = dict(choice.kinds or {})
+        for kind, (_description, names) in self.kinds.items():
+            before = preference(choice, kind)
+            kinds[kind] = {
+                "email": self.cleaned_data[names["email"]],
+                # Slack not set up here: what the person chose before stays.
+                "slack": self.cleaned_data[names["slack"]]
+                if "slack" in names
+                else before.slack,
+                "when": self.cleaned_data[names["when"]] if "when" in names else NOW,
+            }
+        choice.kinds = kinds
+        if commit:
+            choice.save()
+        return choice
 
 
 class TeamChannelForm(forms.Form):

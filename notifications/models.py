@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     DAILY_DIGEST = "daily_digest", "Daily digest"
     STUCK = "stuck_pull", "Stuck pull request"
     WEEKLY = "weekly_team", "Weekly team digest"
+    OPERATIONS = "operations", "A connection or integration needs attention"
 
 
 class Channel(models.TextChoices):
@@ -115,6 +116,11 @@ class Notification(models.Model):
     due_at = models.DateTimeField(
         help_text="Not sent before (quiet outside the person's working hours)."
     )
+    batched = models.BooleanField(
+        default=False,
+        help_text="Sent in one message with the person's other batched rows due "
+        "by then (an hourly or daily summary).",
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -162,16 +168,11 @@ class NotificationSettings(models.Model):
         on_delete=models.CASCADE,
         related_name="notification_settings",
     )
-    email_review_requests = models.BooleanField(
-        default=True, help_text="Email me when my review is requested."
-    )
-    daily_digest = models.BooleanField(
-        default=True,
-        help_text="A summary at the start of my working day: what waits for my "
-        "review, and where my own pull requests stand.",
-    )
-    slack_review_requests = models.BooleanField(
-        default=True, help_text="A Slack message when my review is requested."
+    kinds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per kind of message: {kind: {email, slack, when}}; a kind not "
+        "named here gets its default (notifications.preferences.DEFAULTS).",
     )
     slack_user_id = models.CharField(
         max_length=30,
@@ -182,6 +183,16 @@ class NotificationSettings(models.Model):
     quiet_outside_working_hours = models.BooleanField(
         default=True,
         help_text="Hold emails and Slack messages until my next working hour.",
+    )
+    urgent_breaks_through = models.BooleanField(
+        default=False,
+        help_text="A pull request labelled urgent reaches me at once, even "
+        "outside my working hours and even when I asked for a summary.",
+    )
+    mute_bots = models.BooleanField(
+        default=False,
+        help_text="Send nothing about pull requests that bots opened "
+        "(they still show on the dashboard).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -36,8 +36,13 @@ from notifications.models import (
     NotificationSettings,
     TeamChannel,
 )
+from notifications.preferences import DAILY, HOURLY, Preference, preference
 from notifications.tasks import notifications_send_due_task
-from reviews.business_time import business_deadline, next_working_moment
+from reviews.business_time import (
+    business_deadline,
+    next_working_day_start,
+    next_working_moment,
+)
 from reviews.models import (
     ProviderIdentity,
     PullState,
@@ -106,29 +111,25 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
     )
     reasons = _reasons(requests)
     sla = _sla_hours(requests)
-    choices = _settings_of([user for user, _ in people.values()])
+    choices = settings_of([user for user, _ in people.values()])
+    bots = bot_authored([request.pull_request for request in requests])
     rows = []
     for request in requests:
         found = people.get(_site_login(request))
         if found is None:
             continue  # nobody here has that login linked
         user, profile = found
-        message = _review_requested(request, reasons, sla, profile)
-        key = _key(request)
-        rows.append(
-            message_row(
-                user, Channel.IN_APP, key, message, now, status=Notification.Status.SENT
-            )
+        rows += person_rows(
+            user,
+            Kind.REVIEW_REQUESTED,
+            _key(request),
+            _review_requested(request, reasons, sla, profile),
+            now,
+            choice=choices.get(user.pk),
+            profile=profile,
+            urgent=is_urgent(request.pull_request),
+            from_bot=request.pull_request.pk in bots,
         )
-        choice = choices.get(user.pk)
-        quiet = choice is None or choice.quiet_outside_working_hours
-        due = _working_hour(now, profile) if quiet else now
-        if user.email and (choice is None or choice.email_review_requests):
-            rows.append(message_row(user, Channel.EMAIL, key, message, due))
-        if slack_reaches(user, choice) and (
-            choice is None or choice.slack_review_requests
-        ):
-            rows.append(message_row(user, Channel.SLACK, key, message, due))
     rows += _team_rows(requests, reasons, sla, now)
     team_told = set(
         Notification.objects.filter(
@@ -180,6 +181,39 @@ def _team_rows(
         for channel in channels[team]:
             rows.append(team_row(channel, _key(request), message, now))
     return rows
+
+
+def is_urgent(pull: Any) -> bool:
+    """Labelled urgent (the label assignment reads too)."""
+    return "urgent" in {str(label).lower() for label in pull.labels or ()}
+
+
+def bot_authored(pulls: list[Any]) -> set[int]:
+    """The pull requests of these that a bot opened: an account the provider
+    marks as a bot or that an admin marked so, or a ``[bot]`` login. One query."""
+    found = {pull.pk for pull in pulls if pull.author_login.endswith("[bot]")}
+    wanted = Q()
+    for pull in pulls:
+        if pull.author_login and pull.pk not in found:
+            wanted |= Q(
+                provider=pull.repository.provider,
+                host=pull.repository.host,
+                login__iexact=pull.author_login,
+            )
+    if not wanted:
+        return found
+    marked = {
+        (provider, host, login.lower())
+        for provider, host, login in ProviderIdentity.objects.filter(
+            wanted, is_bot=True
+        ).values_list("provider", "host", "login")
+    }
+    return found | {
+        pull.pk
+        for pull in pulls
+        if (pull.repository.provider, pull.repository.host, pull.author_login.lower())
+        in marked
+    }
 
 
 def slack_reaches(user: Any, choice: NotificationSettings | None) -> bool:
@@ -270,7 +304,7 @@ def _sla_hours(requests: list[ReviewRequest]) -> dict[int, int]:
     return defaultdict(lambda: default, saved)
 
 
-def _settings_of(users: list[Any]) -> dict[int, NotificationSettings]:
+def settings_of(users: list[Any]) -> dict[int, NotificationSettings]:
     return {
         row.user_id: row
         for row in NotificationSettings.objects.filter(
@@ -333,6 +367,63 @@ def _review_requested(
         body="\n".join(lines),
         url=link,
     )
+
+
+def person_rows(
+    user: Any,
+    kind: str,
+    key: str,
+    message: Message,
+    now: datetime,
+    *,
+    choice: NotificationSettings | None,
+    profile: ReviewerProfile | None = None,
+    urgent: bool = False,
+    from_bot: bool = False,
+) -> list[Notification]:
+    """The rows one message becomes for one person, as they chose: always the
+    dashboard entry, then email and Slack if they want this kind there, due
+    right away, at their next working hour, or with their hourly or daily
+    summary. An urgent pull request skips the waiting when they allow it."""
+    rows = [message_row(user, Channel.IN_APP, key, message, now, kind=kind)]
+    rows[0].status, rows[0].sent_at = Notification.Status.SENT, now
+    if from_bot and choice is not None and choice.mute_bots:
+        return rows
+    wanted = preference(choice, kind)
+    due, batched = _when(now, wanted, choice, profile, urgent=urgent)
+    channels = []
+    if wanted.email and user.email:
+        channels.append(Channel.EMAIL)
+    if wanted.slack and slack_reaches(user, choice):
+        channels.append(Channel.SLACK)
+    for channel in channels:
+        row = message_row(user, channel, key, message, due, kind=kind)
+        row.batched = batched
+        rows.append(row)
+    return rows
+
+
+def _when(
+    now: datetime,
+    wanted: Preference,
+    choice: NotificationSettings | None,
+    profile: ReviewerProfile | None,
+    *,
+    urgent: bool,
+) -> tuple[datetime, bool]:
+    """When a row is due, and whether it waits for a summary."""
+    if urgent and choice is not None and choice.urgent_breaks_through:
+        return now, False
+    quiet = choice is None or choice.quiet_outside_working_hours
+    due = _working_hour(now, profile) if quiet else now
+    if wanted.when == HOURLY:
+        hour = due.replace(minute=0, second=0, microsecond=0)
+        return (hour if hour == due else hour + timedelta(hours=1)), True
+    if wanted.when == DAILY:
+        day = _working_day(profile)
+        day.pop("end_hour", None)
+        return next_working_day_start(now, **day), True
+    return due, False
 
 
 def message_row(
@@ -401,42 +492,80 @@ def notifications_send_due(*, now: datetime | None = None) -> dict[str, int]:
                 .select_related("recipient", "team_channel__organization")
                 .order_by("due_at", "pk")[:SEND_BATCH]
             )
+            groups: dict[Any, list[Notification]] = defaultdict(list)
             for row in rows:
-                outcomes[_send(row, now)] += 1
+                group = (row.recipient_id, row.channel) if row.batched else row.pk
+                groups[group].append(row)
+            for group_rows in groups.values():
+                outcome = _send(group_rows, now)
+                outcomes[outcome] += len(group_rows)
         if len(rows) < SEND_BATCH:
             return dict(outcomes)
 
 
-def _send(row: Notification, now: datetime) -> str:
-    row.attempts += 1
+def _send(rows: list[Notification], now: datetime) -> str:
+    """Send one row, or a person's batched rows for one channel as one summary;
+    every row takes the outcome."""
+    first = rows[0]
     try:
-        CHANNELS[row.channel](row)
+        CHANNELS[first.channel](first if len(rows) == 1 else summary_of(rows))
     except Exception as exc:  # noqa: BLE001 - any channel failure is retried
-        row.error = f"{exc.__class__.__name__}: {exc}"[:500]
+        error = f"{exc.__class__.__name__}: {exc}"[:500]
         final = isinstance(exc, Unreachable | ChannelGone)
-        if row.team_channel is not None:
-            TeamChannel.objects.filter(pk=row.team_channel_id).update(
-                last_error=row.error
+        if first.team_channel is not None:
+            TeamChannel.objects.filter(pk=first.team_channel_id).update(
+                last_error=error
             )
-        if row.attempts >= MAX_ATTEMPTS or final:
-            row.status, outcome = Notification.Status.FAILED, "failed"
-        else:  # 1, 2, 4, 8, 16 minutes
-            row.due_at = now + timedelta(minutes=2 ** (row.attempts - 1))
-            outcome = "retrying"
+        outcome = "retrying"
+        for row in rows:
+            row.attempts += 1
+            row.error = error
+            if row.attempts >= MAX_ATTEMPTS or final:
+                row.status, outcome = Notification.Status.FAILED, "failed"
+            else:  # 1, 2, 4, 8, 16 minutes
+                row.due_at = now + timedelta(minutes=2 ** (row.attempts - 1))
         logger.warning(
             "notifications.send_failed",
-            extra={"notification": row.pk, "channel": row.channel, "error": row.error},
+            extra={
+                "notification": first.pk,
+                "rows": len(rows),
+                "channel": first.channel,
+                "error": error,
+            },
         )
     else:
-        row.status, row.sent_at, row.error, outcome = (
-            Notification.Status.SENT,
-            now,
-            "",
-            "sent",
-        )
-    row.save(update_fields=["attempts", "status", "sent_at", "error", "due_at"])
-    metrics.notifications.labels(row.channel, row.kind, outcome).inc()
+        outcome = "sent"
+        for row in rows:
+            row.attempts += 1
+            row.status, row.sent_at, row.error = Notification.Status.SENT, now, ""
+    Notification.objects.bulk_update(
+        rows, ["attempts", "status", "sent_at", "error", "due_at"]
+    )
+    for row in rows:
+        metrics.notifications.labels(row.channel, row.kind, outcome).inc()
     return outcome
+
+
+def summary_of(rows: list[Notification]) -> Notification:
+    """One message for a person's batched rows (their hourly or daily summary):
+    each row's subject and link, oldest first. Not stored: the rows are."""
+    rows = sorted(rows, key=lambda row: (row.created_at or row.due_at, row.pk or 0))
+    lines = []
+    for row in rows:
+        lines += [f"- {row.subject}", *([f"  {row.url}"] if row.url else [])]
+    lines += [
+        "",
+        "You get these together because you asked for a summary. Change what "
+        "CodeQuest sends you on the dashboard, under Notifications.",
+    ]
+    return Notification(
+        recipient=rows[0].recipient,
+        channel=rows[0].channel,
+        kind=rows[0].kind,
+        subject=f"CodeQuest: {len(rows)} updates for you",
+        body="\n".join(lines),
+        url="",
+    )
 
 
 def _email(row: Notification) -> None:

@@ -13,8 +13,14 @@ from typing import Any
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from notifications.models import Channel, Kind, Notification, TeamChannel
-from notifications.services import Message, message_row, team_row
+from notifications.models import Kind, Notification, TeamChannel
+from notifications.services import (
+    Message,
+    is_urgent,
+    person_rows,
+    settings_of,
+    team_row,
+)
 from reviews.business_time import business_hours_between
 from reviews.models import (
     ProviderIdentity,
@@ -148,6 +154,7 @@ def _write(
         review_requests=True,
     ):
         channels[channel.organization_id].append(channel)
+    choices = settings_of(list(authors.values()))
     rows = []
     for pull, to, key, message in nudges:
         if key in told:
@@ -162,21 +169,15 @@ def _write(
             )
             if user is None:
                 continue
-            rows.append(
-                message_row(
-                    user,
-                    Channel.IN_APP,
-                    key,
-                    message,
-                    now,
-                    kind=Kind.STUCK,
-                    status=Notification.Status.SENT,
-                )
+            rows += person_rows(
+                user,
+                Kind.STUCK,
+                key,
+                message,
+                now,
+                choice=choices.get(user.pk),
+                urgent=is_urgent(pull),
             )
-            if user.email:
-                rows.append(
-                    message_row(user, Channel.EMAIL, key, message, now, kind=Kind.STUCK)
-                )
         else:
             for channel in channels.get(pull.repository.organization_id or 0, ()):
                 rows.append(team_row(channel, key, message, now, kind=Kind.STUCK))

@@ -14,8 +14,8 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from integrations.models import Organization, OrganizationMembership
-from notifications.models import Channel, Kind, Notification, TeamChannel
-from notifications.services import Message, message_row, team_row
+from notifications.models import Kind, Notification, TeamChannel
+from notifications.services import Message, person_rows, settings_of, team_row
 from notifications.stuck import IDLE_WORKING_HOURS
 from reviews.business_time import business_hours_between
 from reviews.models import PullRequest, PullState, Review
@@ -44,19 +44,16 @@ def weekly_team_digests(*, now: datetime | None = None) -> int:
             team_row(channel, key, message, now, kind=Kind.WEEKLY)
             for channel in TeamChannel.objects.filter(organization=team, is_active=True)
         ]
-        rows += [
-            message_row(
-                membership.user,
-                Channel.IN_APP,
-                key,
-                message,
-                now,
-                kind=Kind.WEEKLY,
-                status=Notification.Status.SENT,
-            )
+        members = [
+            membership.user
             for membership in team.memberships.select_related("user")
             if membership.user.is_active
         ]
+        choices = settings_of(members)
+        for user in members:
+            rows += person_rows(
+                user, Kind.WEEKLY, key, message, now, choice=choices.get(user.pk)
+            )
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         made += 1
     return made

@@ -95,10 +95,23 @@ def next_working_moment(
         moment, zone=zone, start_hour=start_hour, end_hour=end_hour
     ):
         return moment
+    return next_working_day_start(moment, zone=zone, start_hour=start_hour)
+
+
+def next_working_day_start(
+    moment: datetime, *, zone: str = DEFAULT_ZONE, start_hour: int = DEFAULT_START_HOUR
+) -> datetime:
+    """The first start of a working day (Monday to Friday, in the zone) after
+    ``moment``, or at it."""
     tz = zone_get(zone)
     local = moment.astimezone(tz)
     day = local.date()
-    if local.hour >= start_hour:  # after today's hours: tomorrow at the earliest
+    if (local.hour, local.minute, local.second, local.microsecond) > (
+        start_hour,
+        0,
+        0,
+        0,
+    ):  # past today's start: tomorrow at the earliest
         day = date.fromordinal(day.toordinal() + 1)
     while day.weekday() >= 5:
         day = date.fromordinal(day.toordinal() + 1)

@@ -57,9 +57,16 @@ def test_notifications_in_a_real_browser(live_server):
 
         page.get_by_role("button", name="Mark all as read").click()
         expect(page.get_by_role("status")).to_contain_text("Marked 1 as read.")
-        page.get_by_label("Email me when my review is requested").uncheck()
+        page.get_by_label("Email: My review is requested").uncheck()
+        page.get_by_label("When: My review is requested").select_option(
+            "Hourly summary"
+        )
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("status")).to_contain_text("Saved")
         browser.close()
-    assert NotificationSettings.objects.get(user=user).email_review_requests is False
+    assert NotificationSettings.objects.get(user=user).kinds["review_requested"] == {
+        "email": False,
+        "slack": True,
+        "when": "hourly",
+    }
     assert Notification.objects.get().read_at is not None

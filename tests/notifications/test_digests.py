@@ -95,8 +95,12 @@ def test_nothing_to_say_or_turned_off_means_no_digest(world):
     PullRequest.objects.filter(author_login="Mona").update(state="merged")
     assert daily_digests_prepare(now=MONDAY_0905_PARIS) == 0
     ReviewRequest.objects.update(is_active=True)
-    NotificationSettings.objects.create(user=mona, daily_digest=False)
-    assert daily_digests_prepare(now=MONDAY_0905_PARIS) == 0
+    NotificationSettings.objects.create(
+        user=mona, kinds={"daily_digest": {"email": False, "slack": False}}
+    )
+    # Turned off by email and Slack: on the dashboard only.
+    assert daily_digests_prepare(now=MONDAY_0905_PARIS) == 1
+    assert list(Notification.objects.values_list("channel", flat=True)) == ["in_app"]
 
 
 @pytest.mark.parametrize("people", [1, 30])

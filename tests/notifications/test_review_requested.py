@@ -166,7 +166,7 @@ def test_who_is_not_told(settings):
     assert review_requests_notify(now=now) == 0
     # Linked, but the request is old news (an import, an outage).
     ReviewRequest.objects.update(requested_at=now - timedelta(days=2))
-    user, _ = person(email_review_requests=False)
+    user, _ = person(kinds={"review_requested": {"email": False}})
     assert review_requests_notify(now=now) == 0
     # Recent: told on the dashboard only, as they chose.
     ReviewRequest.objects.update(requested_at=now - timedelta(minutes=1))
@@ -211,14 +211,33 @@ def test_choices_are_saved_and_admin_is_for_superusers(client, admin_client):
     user, _ = person()
     client.force_login(user)
     answer = client.post(
-        "/dashboard/notifications/", {"quiet_outside_working_hours": "on"}
+        "/dashboard/notifications/",
+        {
+            "quiet_outside_working_hours": "on",
+            "review_requested__when": "hourly",
+            "stuck_pull__email": "on",
+            "stuck_pull__when": "now",
+        },
     )
     assert answer.status_code == 302
     choice = NotificationSettings.objects.get(user=user)
-    assert (choice.email_review_requests, choice.quiet_outside_working_hours) == (
-        False,
-        True,
+    assert choice.quiet_outside_working_hours is True
+    assert choice.kinds["review_requested"] == {
+        "email": False,
+        "slack": True,  # Slack is not set up here: what was chosen stays
+        "when": "hourly",
+    }
+    assert choice.kinds["stuck_pull"] == {"email": True, "slack": False, "when": "now"}
+    assert choice.kinds["daily_digest"]["email"] is False
+    # A choice that is not one is refused, and nothing is changed.
+    answer = client.post(
+        "/dashboard/notifications/",
+        {"review_requested__when": "weekly", "stuck_pull__when": "now"},
     )
+    assert answer.status_code == 400
+    assert "Select a valid choice" in answer.content.decode()
+    choice.refresh_from_db()
+    assert choice.kinds["review_requested"]["when"] == "hourly"
     user.is_staff = True
     user.save()
     assert client.get("/admin/notifications/notification/").status_code == 403

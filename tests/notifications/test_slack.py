@@ -70,7 +70,10 @@ def test_the_member_id_found_once_is_kept(slack):
 
 
 def test_no_slack_account_is_final_a_rate_limit_is_retried(slack):
-    person(quiet_outside_working_hours=False, email_review_requests=False)
+    person(
+        quiet_outside_working_hours=False,
+        kinds={"review_requested": {"email": False}},
+    )
     slack.answers["users.lookupByEmail"] = (200, recorded("users_not_found.json"), {})
     told()
     assert notifications_send_due() == {"failed": 1}
