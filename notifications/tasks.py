@@ -46,3 +46,13 @@ def weekly_team_digests_task() -> None:
 
     if weekly_team_digests():
         notifications_send_due()
+
+
+@shared_task(name="notifications.operations", ignore_result=True)
+def operations_task() -> None:
+    """Connections to renew and integrations that turned unhealthy."""
+    from notifications.operations import operations_notify
+    from notifications.services import notifications_send_due
+
+    if operations_notify():
+        notifications_send_due()

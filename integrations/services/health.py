@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -35,7 +34,6 @@ from integrations.models import (
     ConnectedRepository,
     HealthStatus,
     IntegrationHealth,
-    OrganizationMembership,
     SyncRun,
     WebhookDelivery,
 )
@@ -274,7 +272,8 @@ def _record(
 
 
 def _announce(repository, previous: str | None, health: IntegrationHealth) -> None:
-    """Say it once: a status change is logged and mailed to the team's admins."""
+    """Say it once: a status change is logged. The team's admins are told by
+    notifications (``notifications.operations``), from the stored checks."""
     logger.warning(
         "integrations.health.changed",
         extra={
@@ -284,26 +283,6 @@ def _announce(repository, previous: str | None, health: IntegrationHealth) -> No
             "reasons": health.reasons,
         },
     )
-    if repository.organization is None:
-        return
-    emails = list(
-        OrganizationMembership.objects.filter(
-            organization=repository.organization,
-            role=OrganizationMembership.Role.ADMIN,
-        )
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
-    if emails:
-        reasons = "\n".join(f"- {reason}" for reason in health.reasons) or "- all clear"
-        send_mail(
-            f"[CodeQuest] {repository.full_name} is {health.status}",
-            f"{repository} changed from {previous or 'unknown'} to "
-            f"{health.status}.\n\n{reasons}\n",
-            None,
-            emails,
-            fail_silently=True,
-        )
 
 
 def _export(results: list[IntegrationHealth]) -> None:

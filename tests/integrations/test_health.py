@@ -25,6 +25,9 @@ from integrations.models import (
     WebhookEndpoint,
 )
 from integrations.services.health import integrations_check
+from notifications.models import Notification, NotificationSettings
+from notifications.operations import operations_notify
+from notifications.services import notifications_send_due
 from tests.factories import DeliveryFactory, OrganizationFactory
 from tests.integrations.test_connect_repo_gitlab import BASE, documented_project
 from tests.integrations.test_connect_repo_gitlab import recorded as gitlab_recorded
@@ -108,21 +111,34 @@ def test_a_healthy_integration(repository):
 
 
 def test_a_deleted_webhook_is_unhealthy_and_announced_once(repository, caplog):
+    """The team's admins are told by notifications, from the stored checks."""
+    lead = get_user_model().objects.get(username="lead")
+    NotificationSettings.objects.create(user=lead, quiet_outside_working_hours=False)
+
+    def announced() -> list[str]:
+        operations_notify()
+        notifications_send_due()
+        return [message.subject for message in mail.outbox]
+
     check()
+    assert announced() == []  # healthy from the start is nothing to announce
     caplog.clear()
     first = check(hook_status=404)
     assert first.status == "unhealthy"
     assert first.reasons == ["webhook deleted on the provider"]
-    assert len(mail.outbox) == 1
+    assert announced() == ["acme/shop is unhealthy"]
     assert mail.outbox[0].to == ["lead@example.com"]
-    assert mail.outbox[0].subject == "[CodeQuest] acme/shop is unhealthy"
-    assert "webhook deleted on the provider" in mail.outbox[0].body
+    assert "- webhook deleted on the provider" in mail.outbox[0].body
+    assert "/dashboard/repositories/" in mail.outbox[0].body
     assert [r.msg for r in caplog.records].count("integrations.health.changed") == 1
     check(hook_status=404)  # the same state again: no second alert
-    assert len(mail.outbox) == 1
+    assert len(announced()) == 1
     back = check()
-    assert back.status == "healthy" and len(mail.outbox) == 2  # recovery is news
+    assert back.status == "healthy"
+    assert announced() == ["acme/shop is unhealthy", "acme/shop is healthy again"]
     assert IntegrationHealth.objects.count() == 4  # the history is kept
+    # On the admin's dashboard list too, once each.
+    assert Notification.objects.filter(recipient=lead, channel="in_app").count() == 2
 
 
 def test_a_hook_paused_by_a_team_admin_is_not_read_as_disabled(repository):

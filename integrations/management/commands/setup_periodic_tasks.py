@@ -39,6 +39,11 @@ SCHEDULES = [
     ("Send notifications that are due", "notifications.send_due", 60),
     ("Nudge about stuck pull requests", "notifications.stuck_pulls", 3600),
     (
+        "Tell about connections to renew and unhealthy integrations",
+        "notifications.operations",
+        300,
+    ),
+    (
         "Weekly team digests (Mondays, 08:00 UTC)",
         "notifications.weekly_team_digests",
         900,
