@@ -58,11 +58,12 @@ class TeamChannelAdmin(OrganizationScopedAdmin):
         "name",
         "kind",
         "host",
+        "slack_channel",
         "review_requests",
         "is_active",
         "last_error",
     )
-    readonly_fields = ("organization", "kind", "host", "last_error")
+    readonly_fields = ("organization", "kind", "host", "slack_channel", "last_error")
 
     def has_add_permission(self, request) -> bool:
         return False  # added on the team's page, where the URL is checked

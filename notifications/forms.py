@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.conf import settings
 
@@ -91,22 +93,59 @@ class NotificationSettingsForm(forms.ModelForm):
         return choice
 
 
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,20}$")
+
+
 class TeamChannelForm(forms.Form):
     kind = forms.ChoiceField(choices=TeamChannel.Kind.choices, label="Service")
     name = forms.CharField(max_length=100, help_text="For you: #reviews, Backend…")
     url = forms.CharField(
         max_length=2000,
+        required=False,
         label="Webhook URL",
         help_text="The incoming-webhook URL the service gives you. It is kept "
-        "encrypted and never shown again.",
+        "encrypted and never shown again. (Not for Slack.)",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    slack_channel = forms.CharField(
+        max_length=30,
+        required=False,
+        label="Slack channel id",
+        help_text="Slack only: the channel's details show its id at the bottom "
+        "(C0123ABCD). Add the CodeQuest app to the channel first "
+        "(/invite @CodeQuest).",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not settings.SLACK_BOT_TOKEN:  # Slack is not set up here
+            self.fields["kind"].choices = [
+                choice
+                for choice in TeamChannel.Kind.choices
+                if choice[0] != TeamChannel.Kind.SLACK
+            ]
+            del self.fields["slack_channel"]
+
     def clean(self):
         data = super().clean()
-        if "kind" in data and "url" in data:
-            try:
-                data["url"] = channel_url_check(data["kind"], data["url"])
-            except ChannelUrlError as exc:
-                self.add_error("url", str(exc))
+        kind = data.get("kind")
+        if kind == TeamChannel.Kind.SLACK:
+            channel = (data.get("slack_channel") or "").strip().upper()
+            if not SLACK_CHANNEL_ID.match(channel):
+                self.add_error(
+                    "slack_channel",
+                    "A Slack channel id looks like C0123ABCD (the channel's "
+                    "details show it; a #name can be renamed).",
+                )
+            data["slack_channel"], data["url"] = channel, ""
+        elif kind is not None:
+            data["slack_channel"] = ""
+            if not data.get("url"):
+                self.add_error("url", "The service's webhook URL is needed.")
+            else:
+                try:
+                    data["url"] = channel_url_check(kind, data["url"])
+                except ChannelUrlError as exc:
+                    self.add_error("url", str(exc))
         return data

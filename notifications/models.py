@@ -41,6 +41,7 @@ class TeamChannel(models.Model):
         MATTERMOST = "mattermost", "Mattermost (incoming webhook)"
         DISCORD = "discord", "Discord (webhook)"
         JSON = "json", "JSON to a URL"
+        SLACK = "slack", "Slack (a channel the CodeQuest app is in)"
 
     public_id = models.CharField(max_length=64, unique=True, default=public_id_new)
     organization = models.ForeignKey(
@@ -49,6 +50,12 @@ class TeamChannel(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     name = models.CharField(max_length=100, help_text="What the team calls it.")
     url_encrypted = models.TextField(editable=False)
+    slack_channel = models.CharField(
+        max_length=30,
+        blank=True,
+        editable=False,
+        help_text="The Slack channel's id, posted to by the bot (Slack only).",
+    )
     host = models.CharField(
         max_length=255, editable=False, help_text="Shown instead of the URL."
     )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -596,35 +598,47 @@ SLACK_FINAL_ERRORS = {
     "token_revoked",
     "missing_scope",
     "user_disabled",
+    # A team's channel: the app was not added to it, or it was archived.
+    "not_in_channel",
+    "is_archived",
 }
 
 
 def _slack(row: Notification) -> None:
     """A direct message from the bot: ``chat.postMessage`` to the person's
     member id, found once with ``users.lookupByEmail`` and kept."""
-    client = WebClient(
-        token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=10
-    )
     choice = settings_for(row.recipient)
-    try:
+    with _slack_client() as client:
         if not choice.slack_user_id:
             if not row.recipient.email:
                 raise Unreachable("no Slack member id and no email address to find one")
             found = client.users_lookupByEmail(email=row.recipient.email)
             choice.slack_user_id = str(found["user"]["id"])[:30]
             choice.save(update_fields=["slack_user_id", "updated_at"])
-        text = f"*{_slack_escaped(row.subject)}*\n{_slack_escaped(row.body)}"
-        client.chat_postMessage(
-            channel=choice.slack_user_id,
-            text=text,
-            unfurl_links=False,
-            unfurl_media=False,
+        _slack_post(client, choice.slack_user_id, row)
+
+
+@contextmanager
+def _slack_client() -> Iterator[WebClient]:
+    """The bot's client; Slack's refusals that no retry changes are final."""
+    try:
+        yield WebClient(
+            token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=10
         )
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "unknown")
         if error in SLACK_FINAL_ERRORS:
             raise Unreachable(f"Slack answered {error}") from None
         raise RuntimeError(f"Slack answered {error}") from None
+
+
+def _slack_post(client: WebClient, channel: str, row: Notification) -> None:
+    client.chat_postMessage(
+        channel=channel,
+        text=f"*{_slack_escaped(row.subject)}*\n{_slack_escaped(row.body)}",
+        unfurl_links=False,
+        unfurl_media=False,
+    )
 
 
 def _slack_escaped(text: str) -> str:
@@ -636,7 +650,13 @@ def _slack_escaped(text: str) -> str:
 def _team(row: Notification) -> None:
     if row.team_channel is None or not row.team_channel.is_active:
         raise Unreachable("the team channel was removed")
-    channel_post(row.team_channel, row)
+    if row.team_channel.kind == TeamChannel.Kind.SLACK:
+        if not settings.SLACK_BOT_TOKEN:
+            raise Unreachable("Slack is not set up here (SLACK_BOT_TOKEN)")
+        with _slack_client() as client:
+            _slack_post(client, row.team_channel.slack_channel, row)
+    else:
+        channel_post(row.team_channel, row)
     if row.team_channel.last_error:
         TeamChannel.objects.filter(pk=row.team_channel_id).update(last_error="")
 
@@ -673,14 +693,16 @@ def team_channels_of(team: Any) -> list[TeamChannel]:
 
 
 def team_channel_add(
-    *, team: Any, by: Any, kind: str, name: str, url: str
+    *, team: Any, by: Any, kind: str, name: str, url: str = "", slack_channel: str = ""
 ) -> TeamChannel:
-    """A channel for the team; ``url`` checked already (``channel_url_check``)."""
+    """A channel for the team; ``url`` checked already (``channel_url_check``),
+    or for Slack the channel's id, posted to by the bot."""
     channel = TeamChannel(
         organization=team,
         kind=kind,
         name=name.strip()[:100],
-        host=(urlsplit(url).hostname or "")[:255],
+        host="slack.com" if slack_channel else (urlsplit(url).hostname or "")[:255],
+        slack_channel=slack_channel,
         created_by=by,
     )
     channel.url = url

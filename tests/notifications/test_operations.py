@@ -84,9 +84,11 @@ def test_a_team_token_is_told_to_the_team_admins_as_they_chose():
     )
     refused(credential)
     operations_notify()
-    assert set(
-        Notification.objects.values_list("recipient__username", "channel")
-    ) == {("lead", "in_app"), ("lead", "email"), ("quiet", "in_app")}
+    assert set(Notification.objects.values_list("recipient__username", "channel")) == {
+        ("lead", "in_app"),
+        ("lead", "email"),
+        ("quiet", "in_app"),
+    }
     notifications_send_due()
     assert [message.to for message in mail.outbox] == [["lead@example.com"]]
     assert "(token for core)" in mail.outbox[0].body

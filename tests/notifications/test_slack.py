@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.models import Notification, NotificationSettings
+from integrations.models import ConnectedRepository
+from notifications.models import Notification, NotificationSettings, TeamChannel
 from notifications.services import notifications_send_due, review_requests_notify
+from reviews.models import ReviewRequest
 from tests.notifications.fake_slack import FakeSlack, recorded
 from tests.notifications.test_review_requested import (
     _stored_request,
@@ -117,3 +119,64 @@ def test_without_a_bot_token_slack_is_not_offered(settings, client):
     assert not Notification.objects.filter(channel="slack").exists()
     client.force_login(user)
     assert "Slack" not in client.get("/dashboard/notifications/").content.decode()
+
+
+def test_a_team_channel_on_slack_gets_each_request_once(slack, client, team_admin):
+    """Added on the team's page by its id (a #name can be renamed); the bot
+    posts there; a replay posts nothing more; an app not in the channel is a
+    final failure the page shows."""
+    bad = client.post(
+        "/dashboard/teams/core/channels/",
+        {"kind": "slack", "name": "Reviews", "slack_channel": "#reviews"},
+    )
+    assert bad.status_code == 400
+    assert "A Slack channel id looks like C0123ABCD" in bad.content.decode()
+    answer = client.post(
+        "/dashboard/teams/core/channels/",
+        {"kind": "slack", "name": "Reviews", "slack_channel": " c1h9resgl "},
+    )
+    assert answer.status_code == 302
+    channel = TeamChannel.objects.get()
+    assert (channel.kind, channel.slack_channel, channel.host) == (
+        "slack",
+        "C1H9RESGL",
+        "slack.com",
+    )
+    assert (
+        "channel C1H9RESGL"
+        in client.get("/dashboard/teams/core/channels/").content.decode()
+    )
+
+    now = timezone.now()
+    _stored_request(at=now - timedelta(minutes=1))
+    ConnectedRepository.objects.update(organization=team_admin)
+    assert review_requests_notify(now=now) == 1  # octocat is not linked: the team
+    assert notifications_send_due(now=now) == {"sent": 1}
+    (post,) = slack.calls("chat.postMessage")
+    assert post["channel"] == "C1H9RESGL"
+    assert post["text"].startswith("*Review requested from @octocat:")
+    review_requests_notify(now=now)
+    notifications_send_due(now=now)
+    assert len(slack.calls("chat.postMessage")) == 1
+
+    # Removed from the channel: chat.postMessage documents "not_in_channel",
+    # answered in the shape of Slack's error example.
+    not_in_channel = {**recorded("users_not_found.json"), "error": "not_in_channel"}
+    slack.answers["chat.postMessage"] = (200, not_in_channel, {})
+    ReviewRequest.objects.update(requested_at=now)  # asked again: news again
+    review_requests_notify(now=now + timedelta(minutes=1))
+    assert notifications_send_due(now=now + timedelta(minutes=1)) == {"failed": 1}
+    channel.refresh_from_db()
+    assert channel.last_error == "Unreachable: Slack answered not_in_channel"
+
+
+def test_without_slack_set_up_a_team_cannot_choose_it(client, team_admin, settings):
+    settings.SLACK_BOT_TOKEN = ""
+    page = client.get("/dashboard/teams/core/channels/").content.decode()
+    assert 'value="slack"' not in page and "Slack channel id" not in page
+    answer = client.post(
+        "/dashboard/teams/core/channels/",
+        {"kind": "slack", "name": "Reviews", "slack_channel": "C1H9RESGL"},
+    )
+    assert answer.status_code == 400
+    assert TeamChannel.objects.count() == 0
