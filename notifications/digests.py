@@ -34,7 +34,7 @@ from reviews.models import (
     RepositoryReviewSettings,
     ReviewRequest,
 )
-from reviews.selectors import TURN_WORDS, pull_verdicts
+from reviews.selectors import author_turns
 
 LIST_AT_MOST = 10  # lines per section; the dashboard has the rest
 
@@ -181,7 +181,7 @@ def _facts(
 
 def _verdicts(pulls: list[PullRequest]) -> dict[int, str]:
     """Where each pull request stands, as the dashboard's "Your turn" says."""
-    return {pk: TURN_WORDS[verdict] for pk, verdict in pull_verdicts(pulls).items()}
+    return {pk: turn.words for pk, turn in author_turns(pulls).items()}
 
 
 def _digest(

@@ -56,7 +56,10 @@ class NotificationSettingsForm(forms.ModelForm):
             if kind in BATCHABLE:
                 names["when"] = f"{kind}__when"
                 self.fields[names["when"]] = forms.ChoiceField(
-                    choices=WHEN_CHOICES, initial=chosen.when, label="When"
+                    choices=WHEN_CHOICES,
+                    initial=chosen.when,
+                    label="When",
+                    required=False,  # left out: what was chosen before stays
                 )
         self.kinds = kinds
 
@@ -85,7 +88,9 @@ class NotificationSettingsForm(forms.ModelForm):
                 "slack": self.cleaned_data[names["slack"]]
                 if "slack" in names
                 else before.slack,
-                "when": self.cleaned_data[names["when"]] if "when" in names else NOW,
+                "when": (self.cleaned_data[names["when"]] or before.when)
+                if "when" in names
+                else NOW,
             }
         choice.kinds = kinds
         if commit:

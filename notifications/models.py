@@ -22,6 +22,7 @@ class Kind(models.TextChoices):
     STUCK = "stuck_pull", "Stuck pull request"
     WEEKLY = "weekly_team", "Weekly team digest"
     OPERATIONS = "operations", "A connection or integration needs attention"
+    YOUR_TURN = "your_turn", "Your turn on your pull request"
 
 
 class Channel(models.TextChoices):

@@ -34,6 +34,8 @@ class Preference:
 DEFAULTS: dict[str, Preference] = {
     Kind.REVIEW_REQUESTED: Preference(email=True, slack=True),
     Kind.STUCK: Preference(email=True, slack=False),
+    # The code host emails authors about reviews already.
+    Kind.YOUR_TURN: Preference(email=False, slack=True),
     Kind.DAILY_DIGEST: Preference(email=True, slack=True),
     Kind.WEEKLY: Preference(email=False, slack=False),
     Kind.OPERATIONS: Preference(email=True, slack=True),
@@ -41,10 +43,12 @@ DEFAULTS: dict[str, Preference] = {
 
 # The kinds that can wait for a summary: the digests are summaries already, and
 # a broken connection is worth knowing at once.
-BATCHABLE = frozenset({Kind.REVIEW_REQUESTED, Kind.STUCK})
+BATCHABLE = frozenset({Kind.REVIEW_REQUESTED, Kind.STUCK, Kind.YOUR_TURN})
 
 DESCRIPTIONS = {
     Kind.REVIEW_REQUESTED: "My review is requested",
+    Kind.YOUR_TURN: "My pull request is my turn (changes requested, a question, "
+    "approved)",
     Kind.STUCK: "My pull request is stuck (approved but not merged, or idle)",
     Kind.DAILY_DIGEST: "Daily digest at the start of my working day",
     Kind.WEEKLY: "My team's week, on Monday morning",

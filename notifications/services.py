@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -47,6 +48,7 @@ from reviews.business_time import (
 )
 from reviews.models import (
     ProviderIdentity,
+    PullRequest,
     PullState,
     RepositoryReviewSettings,
     ReviewAssignment,
@@ -216,6 +218,28 @@ def bot_authored(pulls: list[Any]) -> set[int]:
         if (pull.repository.provider, pull.repository.host, pull.author_login.lower())
         in marked
     }
+
+
+def authors_of(pulls: list[PullRequest]) -> dict[tuple[str, str, str], Any]:
+    """The account behind each author login (when linked): one query."""
+    wanted = {
+        (pull.repository.provider, pull.repository.host, pull.author_login.lower())
+        for pull in pulls
+        if pull.author_login
+    }
+    found = {}
+    for identity in (
+        ProviderIdentity.objects.annotate(lowered=Lower("login"))
+        .filter(
+            lowered__in={login for _, _, login in wanted},
+            member__user__isnull=False,
+        )
+        .select_related("member__user")
+    ):
+        key = (identity.provider, identity.host, identity.login.lower())
+        if key in wanted and identity.member.user.is_active:  # type: ignore[union-attr]
+            found[key] = identity.member.user  # type: ignore[union-attr]
+    return found
 
 
 def slack_reaches(user: Any, choice: NotificationSettings | None) -> bool:

@@ -10,12 +10,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from notifications.models import Kind, Notification, TeamChannel
 from notifications.services import (
     Message,
+    authors_of,
     is_urgent,
     person_rows,
     settings_of,
@@ -23,7 +23,6 @@ from notifications.services import (
 )
 from reviews.business_time import business_hours_between
 from reviews.models import (
-    ProviderIdentity,
     PullRequest,
     PullState,
     Review,
@@ -55,7 +54,7 @@ def stuck_pulls_notify(*, now: datetime | None = None) -> int:
             pull_request__in=pulls, is_active=True, responded_at__isnull=True
         ).values_list("pull_request_id", flat=True)
     )
-    authors = _authors(pulls)
+    authors = authors_of(pulls)
     nudges: list[tuple[PullRequest, str, str, Message]] = []  # pull, to, key, text
     for pull in pulls:
         label = f"{pull.repository.full_name}#{pull.number} {pull.title}"[:250]
@@ -116,28 +115,6 @@ def _standing_approvals(pulls: list[PullRequest]) -> dict[int, tuple[int, dateti
     return {
         pull_id: value for pull_id, value in found.items() if pull_id not in blocked
     }
-
-
-def _authors(pulls: list[PullRequest]) -> dict[tuple[str, str, str], Any]:
-    """The account behind each author login (when linked): one query."""
-    wanted = {
-        (pull.repository.provider, pull.repository.host, pull.author_login.lower())
-        for pull in pulls
-        if pull.author_login
-    }
-    found = {}
-    for identity in (
-        ProviderIdentity.objects.annotate(lowered=Lower("login"))
-        .filter(
-            lowered__in={login for _, _, login in wanted},
-            member__user__isnull=False,
-        )
-        .select_related("member__user")
-    ):
-        key = (identity.provider, identity.host, identity.login.lower())
-        if key in wanted and identity.member.user.is_active:  # type: ignore[union-attr]
-            found[key] = identity.member.user  # type: ignore[union-attr]
-    return found
 
 
 def _write(

@@ -56,3 +56,13 @@ def operations_task() -> None:
 
     if operations_notify():
         notifications_send_due()
+
+
+@shared_task(name="notifications.your_turn", ignore_result=True)
+def your_turn_task() -> None:
+    """Tell authors whose pull request came back to them."""
+    from notifications.services import notifications_send_due
+    from notifications.turns import your_turn_notify
+
+    if your_turn_notify():
+        notifications_send_due()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -398,40 +399,103 @@ class TurnItem:
     reason: str  # "changes requested", "approved: ready to merge?"
 
 
-# What each verdict means for the author, wherever it is shown.
-TURN_WORDS = {
-    "changes requested": "changes requested: your turn",
-    "approved": "approved: ready to merge?",
-}
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Why a pull request waits on its author, and what put the ball there."""
+
+    words: str  # "changes requested: your turn"
+    cause: str  # "review:12" or "comment:34": one message per cause
+    by: str  # the login that asked
+    at: datetime
 
 
-def pull_verdicts(pulls: list[PullRequest]) -> dict[int, str]:
-    """Where each pull request stands by its reviewers' latest verdicts:
-    "changes requested", "approved", or absent (waiting for a verdict). One
-    query."""
-    latest: dict[tuple[int, str], str] = {}
-    for pull_id, login, state in (
+APPROVED_WORDS = "approved: ready to merge?"
+CHANGES_WORDS = "changes requested: your turn"
+
+
+def author_turns(pulls: list[PullRequest]) -> dict[int, Turn]:
+    """The pull requests of these that wait on their author, and why: a
+    reviewer's latest verdict asks for changes; else a question in a comment
+    the author has not answered since; else approved and not merged. Two
+    queries, whatever the number of pull requests."""
+    latest: dict[tuple[int, str], tuple[str, int, str, datetime]] = {}
+    for pk, pull_id, login, state, when in (
         Review.objects.filter(pull_request__in=pulls)
         .exclude(state=ReviewState.COMMENTED)
         .order_by("submitted_at", "pk")
-        .values_list("pull_request_id", "reviewer_login", "state")
+        .values_list("pk", "pull_request_id", "reviewer_login", "state", "submitted_at")
     ):
-        latest[(pull_id, login.lower())] = state
-    states: dict[int, set[str]] = {}
-    for (pull_id, _login), state in latest.items():
-        states.setdefault(pull_id, set()).add(state)
-    found = {}
-    for pull_id, seen in states.items():
+        latest[(pull_id, login.lower())] = (state, pk, login, when)
+    verdicts: dict[int, dict[str, tuple[int, str, datetime]]] = {}
+    for (pull_id, _login), (state, pk, login, when) in latest.items():
+        seen = verdicts.setdefault(pull_id, {})
+        if state not in seen or pk > seen[state][0]:
+            seen[state] = (pk, login, when)
+    questions = open_questions(pulls)
+    turns = {}
+    for pull in pulls:
+        seen = verdicts.get(pull.pk, {})
         if ReviewState.CHANGES_REQUESTED in seen:
-            found[pull_id] = "changes requested"
+            pk, login, when = seen[ReviewState.CHANGES_REQUESTED]
+            turns[pull.pk] = Turn(CHANGES_WORDS, f"review:{pk}", login, when)
+        elif pull.pk in questions:
+            turns[pull.pk] = questions[pull.pk]
         elif ReviewState.APPROVED in seen:
-            found[pull_id] = "approved"
+            pk, login, when = seen[ReviewState.APPROVED]
+            turns[pull.pk] = Turn(APPROVED_WORDS, f"review:{pk}", login, when)
+    return turns
+
+
+def open_questions(pulls: list[PullRequest]) -> dict[int, Turn]:
+    """Per pull request, the latest question someone else asked in a comment
+    that its author has not answered with a comment since (bots' comments and
+    resolved threads do not ask). One query."""
+    authors = {pull.pk: pull.author_login.lower() for pull in pulls}
+    found: dict[int, Turn] = {}
+    for pk, pull_id, login, body, when, resolved in (
+        Comment.objects.filter(pull_request__in=pulls, is_deleted=False)
+        .order_by("provider_created_at", "pk")
+        .values_list(
+            "pk",
+            "pull_request_id",
+            "author_login",
+            "body",
+            "provider_created_at",
+            "is_resolved",
+        )
+    ):
+        if login.lower() == authors[pull_id]:
+            found.pop(pull_id, None)  # the author answered
+        elif not resolved and not login.endswith("[bot]") and asks(body):
+            found[pull_id] = Turn(
+                f"a question from @{login}: your turn", f"comment:{pk}", login, when
+            )
     return found
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def asks(body: str) -> bool:
+    """A comment asks something: a line of its own text (not quoted, not code,
+    not a command) ends with a question mark."""
+    fenced = False
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        text = re.sub(r"`[^`]*`", "", line).strip()
+        if fenced or text.startswith((">", "/")):
+            continue
+        if text.rstrip(" )*_").endswith("?"):
+            return True
+    return False
 
 
 def my_turn(*, user: Any, identities: list[ProviderIdentity]) -> list[TurnItem]:
     """The person's own open pull requests where the ball is with them: a
-    reviewer asked for changes, or it is approved and not merged. Two queries."""
+    reviewer asked for changes, someone asked a question, or it is approved
+    and not merged. Three queries."""
     if not identities:
         return []
     mine = Q()
@@ -448,9 +512,5 @@ def my_turn(*, user: Any, identities: list[ProviderIdentity]) -> list[TurnItem]:
             "repository",
         ).order_by("provider_created_at", "pk")[:50]
     )
-    verdicts = pull_verdicts(pulls)
-    return [
-        TurnItem(pull, TURN_WORDS[verdicts[pull.pk]])
-        for pull in pulls
-        if pull.pk in verdicts
-    ]
+    turns = author_turns(pulls)
+    return [TurnItem(pull, turns[pull.pk].words) for pull in pulls if pull.pk in turns]

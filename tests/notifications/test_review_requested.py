@@ -87,9 +87,9 @@ def requested(minutes_ago: int = 1, at: datetime | None = None) -> dict:
     return payload
 
 
-def deliver(client, payload, capture) -> None:
+def deliver(client, payload, capture, event: str = "pull_request") -> None:
     with capture(execute=True):
-        answer = post_webhook(client, "github", copy.deepcopy(payload), "pull_request")
+        answer = post_webhook(client, "github", copy.deepcopy(payload), event)
     assert answer.status_code == 202
 
 

@@ -37,6 +37,7 @@ SCHEDULES = [
         60,
     ),
     ("Send notifications that are due", "notifications.send_due", 60),
+    ("Tell authors when it is their turn", "notifications.your_turn", 60),
     ("Nudge about stuck pull requests", "notifications.stuck_pulls", 3600),
     (
         "Tell about connections to renew and unhealthy integrations",
