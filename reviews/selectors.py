@@ -492,10 +492,24 @@ def asks(body: str) -> bool:
     return False
 
 
-def my_turn(*, user: Any, identities: list[ProviderIdentity]) -> list[TurnItem]:
-    """The person's own open pull requests where the ball is with them: a
-    reviewer asked for changes, someone asked a question, or it is approved
-    and not merged. Three queries."""
+@dataclass(frozen=True)
+class MyPull:
+    """One of the person's own open pull requests, and who the ball is with
+    (its attention set): the author, for ``turn``; else the people and teams
+    asked who have not answered."""
+
+    pull_request: PullRequest
+    turn: str  # why it waits on the author, or ""
+    waiting_on: tuple[str, ...]  # "@login" or "team <slug>"
+
+    @property
+    def with_author(self) -> bool:
+        return bool(self.turn)
+
+
+def my_pulls(*, user: Any, identities: list[ProviderIdentity]) -> list[MyPull]:
+    """The person's own open pull requests (any of their linked logins), oldest
+    first, each with who it waits on. Four queries."""
     if not identities:
         return []
     mine = Q()
@@ -513,4 +527,34 @@ def my_turn(*, user: Any, identities: list[ProviderIdentity]) -> list[TurnItem]:
         ).order_by("provider_created_at", "pk")[:50]
     )
     turns = author_turns(pulls)
-    return [TurnItem(pull, turns[pull.pk].words) for pull in pulls if pull.pk in turns]
+    asked: dict[int, list[str]] = {}
+    for pull_id, login in (
+        ReviewRequest.objects.filter(
+            pull_request__in=pulls, is_active=True, responded_at__isnull=True
+        )
+        .order_by("requested_at", "pk")
+        .values_list("pull_request_id", "reviewer_login")
+    ):
+        asked.setdefault(pull_id, []).append(f"@{login}")
+    return [
+        MyPull(
+            pull,
+            turns[pull.pk].words if pull.pk in turns else "",
+            tuple(
+                asked.get(pull.pk, [])
+                + [f"team {team}" for team in pull.requested_teams or ()]
+            ),
+        )
+        for pull in pulls
+    ]
+
+
+def my_turn(*, user: Any, identities: list[ProviderIdentity]) -> list[TurnItem]:
+    """The person's own open pull requests where the ball is with them: a
+    reviewer asked for changes, someone asked a question, or it is approved
+    and not merged."""
+    return [
+        TurnItem(item.pull_request, item.turn)
+        for item in my_pulls(user=user, identities=identities)
+        if item.with_author
+    ]

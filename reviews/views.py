@@ -22,12 +22,14 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     identities = selectors.my_identities(request.user)
     queue = selectors.review_queue(user=request.user, identities=identities)
     stale = selectors.my_stale_approvals(user=request.user, identities=identities)
+    mine = selectors.my_pulls(user=request.user, identities=identities)
     return render(
         request,
         "dashboard/queue.html",
         {
             "queue": queue,
             "stale": stale,
+            "mine": mine,
             "identities": identities,
             "section": "queue",
         },

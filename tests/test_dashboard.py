@@ -24,6 +24,7 @@ from reviews.stats import _compute
 from rewards.models import PointsEntry
 from rewards.services import rule_get
 from tests.factories import (
+    CommentFactory,
     OrganizationFactory,
     PullRequestFactory,
     RepositoryFactory,
@@ -122,6 +123,45 @@ def test_queue_shows_why_you_and_the_sla(client, team, mona):
     assert page.index("#7") < page.index("#8")  # oldest request first
 
 
+def test_queue_shows_who_each_of_my_pull_requests_waits_on(client, team, mona):
+    """The attention set of each of the person's own open pull requests, under
+    any of their linked logins."""
+    repository = RepositoryFactory(organization=team)
+    asked = PullRequestFactory(
+        repository=repository,
+        number=51,
+        title="Asked of people and a team",
+        author_login="Mona",
+        requested_teams=["backend"],
+    )
+    ReviewRequest.objects.create(
+        pull_request=asked, reviewer_login="hubot", requested_at=timezone.now()
+    )
+    answered = PullRequestFactory(
+        repository=repository, number=52, title="Changes wanted", author_login="mona"
+    )
+    ReviewFactory(
+        pull_request=answered, reviewer_login="hubot", state="changes_requested"
+    )
+    questioned = PullRequestFactory(
+        repository=repository, number=53, title="A question", author_login="mona"
+    )
+    CommentFactory(
+        pull_request=questioned, author_login="hubot", body="Why two caches?"
+    )
+    PullRequestFactory(
+        repository=repository, number=54, title="Nobody yet", author_login="mona"
+    )
+    PullRequestFactory(repository=repository, number=55, author_login="octocat")
+    page = client.get("/dashboard/queue/").content.decode()
+    mine = page[page.index("Your pull requests") :]
+    assert "waiting on @hubot, team backend" in mine
+    assert "changes requested: your turn" in mine
+    assert "a question from @hubot: your turn" in mine
+    assert "nobody is asked yet" in mine
+    assert "#55" not in mine  # someone else's
+
+
 def test_queue_without_a_linked_account_says_how_to_get_one(client, team):
     user = get_user_model().objects.create_user("newbie")
     client.force_login(user)
@@ -140,10 +180,11 @@ def test_pages_make_a_constant_number_of_queries(
     cache.clear()
     # The queue's requests, then those asked of a team the person is in: one
     # more query each on the two pages that show it; Today also reads the
-    # person's own pull requests and their verdicts ("Your turn").
+    # person's own pull requests, their verdicts and comments ("Your turn"),
+    # and the queue, with the requests of those, who each one waits on.
     limits = {
-        "/dashboard/": 21,
-        "/dashboard/queue/": 8,
+        "/dashboard/": 22,
+        "/dashboard/queue/": 12,
         "/dashboard/leaderboard/": 9,
         "/dashboard/points/": 8,
         "/dashboard/stats/": 13,
