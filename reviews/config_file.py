@@ -58,6 +58,7 @@ _SECTIONS = {
         "sla_hours",
         "auto_assign",
         "quiet_labels",
+        "status_comment",
     },
     "points": {"exclude_paths"},
     "labels": {"size", "size_thresholds"},
@@ -156,11 +157,12 @@ def _assignment(section: dict, problems: list[str]) -> dict[str, Any]:
             problems.append("assignment.sla_hours: between 1 and 200 business hours")
         else:
             values["sla_hours"] = hours
-    if "auto_assign" in section:
-        if not isinstance(section["auto_assign"], bool):
-            problems.append("assignment.auto_assign: true or false")
-        else:
-            values["auto_assign"] = section["auto_assign"]
+    for key in ("auto_assign", "status_comment"):
+        if key in section:
+            if not isinstance(section[key], bool):
+                problems.append(f"assignment.{key}: true or false")
+            else:
+                values[key] = section[key]
     pool = _strings(
         section, "pool", "assignment", problems, lambda v: POOL_ENTRY.fullmatch(v)
     )
@@ -281,6 +283,7 @@ FIELD_KEYS: dict[str, tuple[str, str]] = {
     "pool": ("assignment", "pool"),
     "sla_hours": ("assignment", "sla_hours"),
     "auto_assign": ("assignment", "auto_assign"),
+    "status_comment": ("assignment", "status_comment"),
     "quiet_labels": ("assignment", "quiet_labels"),
     "points_exclude_paths": ("points", "exclude_paths"),
     "size_labels": ("labels", "size"),

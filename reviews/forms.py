@@ -142,6 +142,7 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
             "sla_hours",
             "sla_reminder",
             "sla_reassign",
+            "status_comment",
             "quiet_labels",
             "points_exclude_paths",
             "size_labels",
@@ -153,6 +154,7 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
             "sla_hours": "Review within (business hours)",
             "sla_reminder": "When a review is late",
             "sla_reassign": "Ask someone else when it stays late",
+            "status_comment": "Keep a status comment on each pull request",
             "size_labels": "Label pull requests by size (size/XS … size/XL)",
         }
 

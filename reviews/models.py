@@ -475,6 +475,11 @@ class RepositoryReviewSettings(models.Model):
         default=False,
         help_text="After a second SLA period, request someone else instead.",
     )
+    status_comment = models.BooleanField(
+        default=False,
+        help_text="Keep one comment on each open pull request: who was asked, "
+        "why, and by when, edited in place as that changes.",
+    )
     quiet_labels = models.JSONField(
         default=list,
         blank=True,
@@ -690,3 +695,22 @@ class PullCommand(models.Model):
 
     def __str__(self) -> str:
         return f"/codequest {self.name} by {self.author_login} ({self.status})"
+
+
+class StatusComment(models.Model):
+    """The one comment CodeQuest keeps on a pull request (where its repository
+    asks for it): who was asked, why, and by when, edited in place. ``digest``
+    is of the text last written, so an unchanged state writes nothing."""
+
+    pull_request = models.OneToOneField(
+        PullRequest, on_delete=models.CASCADE, related_name="status_comment"
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+    digest = models.CharField(max_length=64, blank=True)
+    written_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        made = self.external_id or "(not yet)"
+        return f"status comment {made} on pull request {self.pull_request_id}"

@@ -97,3 +97,11 @@ def pull_command_task(command_id: int) -> None:
     from reviews.commands import pull_command_run
 
     pull_command_run(command_id=command_id)
+
+
+@shared_task(name="reviews.status_comments_follow", ignore_result=True)
+def status_comments_follow_task() -> None:
+    """Edit each status comment whose pull request changed (where asked for)."""
+    from reviews.status_comment import status_comments_follow
+
+    status_comments_follow()

@@ -605,6 +605,13 @@ class RepoClient(Protocol):
 
     def comment_create(self, full_name: str, number: int, body: str) -> None: ...
 
+    def comment_put(
+        self, full_name: str, number: int, body: str, *, comment_id: str = ""
+    ) -> str:
+        """A conversation comment edited in place (``comment_id``), or made
+        when there is none or it was deleted; returns the comment's id."""
+        ...
+
     def team_members(self, full_name: str, team: str) -> list[str]: ...
 
     def users_busy(self, logins: list[str]) -> dict[str, str]: ...

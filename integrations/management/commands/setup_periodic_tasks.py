@@ -21,6 +21,11 @@ SCHEDULES = [
     ),
     ("Check integration health", "integrations.provider_health_check", 300),
     (
+        "Keep status comments on pull requests up to date",
+        "reviews.status_comments_follow",
+        60,
+    ),
+    (
         "Prune old sync, health and rate-limit history",
         "integrations.history_prune",
         86400,

@@ -861,6 +861,32 @@ class GitHubClient:
                 "POST", f"{repo.url}/issues/{number}/comments", input={"body": body}
             )
 
+    def comment_put(
+        self, full_name: str, number: int, body: str, *, comment_id: str = ""
+    ) -> str:
+        """Edit an issue comment in place, or make it (deleted on GitHub: made
+        again).
+
+        https://docs.github.com/en/rest/issues/comments#update-an-issue-comment
+        """
+        repo = self._repo(full_name)
+        if comment_id.isdigit():
+            try:
+                with self._call("comment_update", f"comment on {full_name}#{number}"):
+                    _, data = self._gh.requester.requestJsonAndCheck(
+                        "PATCH",
+                        f"{repo.url}/issues/comments/{comment_id}",
+                        input={"body": body},
+                    )
+                return _comment_id(data)
+            except ProviderNotFoundError:
+                pass
+        with self._call("comment_create", f"comment on {full_name}#{number}"):
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "POST", f"{repo.url}/issues/{number}/comments", input={"body": body}
+            )
+        return _comment_id(data)
+
     def team_members(self, full_name: str, team: str) -> list[str]:
         """Logins of ``@org/team``, or of the whole organization for ``@org``
         (all pages); private membership needs read:org or members read.
@@ -934,3 +960,9 @@ def _git_path(full_name: str) -> str:
 
 def _label_url(full_name: str, name: str) -> str:
     return f"/repos/{quote(full_name, safe='/')}/labels/{quote(name, safe='')}"
+
+
+def _comment_id(data: Any) -> str:
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise PayloadError("GitHub's comment answer has no id")
+    return str(data["id"])

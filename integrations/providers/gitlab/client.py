@@ -687,6 +687,23 @@ class GitLabClient:
         with _translated("comment_create", f"note on {full_name}!{number}"):
             project.mergerequests.get(number, lazy=True).notes.create({"body": body})
 
+    def comment_put(
+        self, full_name: str, number: int, body: str, *, comment_id: str = ""
+    ) -> str:
+        """Edit a merge request note in place, or make it (deleted on GitLab:
+        made again). ``PUT …/merge_requests/:iid/notes/:note_id``."""
+        notes = self._project(full_name).mergerequests.get(number, lazy=True).notes
+        if comment_id.isdigit():
+            try:
+                with _translated("comment_update", f"note on {full_name}!{number}"):
+                    data = notes.update(int(comment_id), {"body": body})
+                return _note_id(data)
+            except ProviderNotFoundError:
+                pass
+        with _translated("comment_create", f"note on {full_name}!{number}"):
+            note = notes.create({"body": body})
+        return _note_id(note.attributes)
+
     def team_members(self, full_name: str, team: str) -> list[str]:
         """Usernames of group ``@group/sub`` including inherited members."""
         path = team.lstrip("@")
@@ -891,3 +908,9 @@ def _project_path(full_name: str) -> str:
 
 def _label_path(full_name: str, name: str) -> str:
     return f"{_project_path(full_name)}/labels/{quote(name, safe='')}"
+
+
+def _note_id(data: Any) -> str:
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise PayloadError("GitLab's note answer has no id")
+    return str(data["id"])
