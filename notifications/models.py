@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     WEEKLY = "weekly_team", "Weekly team digest"
     OPERATIONS = "operations", "A connection or integration needs attention"
     YOUR_TURN = "your_turn", "Your turn on your pull request"
+    REVIEW_NUDGE = "review_nudge", "Your review is overdue, or was passed on"
 
 
 class Channel(models.TextChoices):

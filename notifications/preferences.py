@@ -33,6 +33,7 @@ class Preference:
 # In the order the settings page lists them.
 DEFAULTS: dict[str, Preference] = {
     Kind.REVIEW_REQUESTED: Preference(email=True, slack=True),
+    Kind.REVIEW_NUDGE: Preference(email=True, slack=True),
     Kind.STUCK: Preference(email=True, slack=False),
     # The code host emails authors about reviews already.
     Kind.YOUR_TURN: Preference(email=False, slack=True),
@@ -43,10 +44,13 @@ DEFAULTS: dict[str, Preference] = {
 
 # The kinds that can wait for a summary: the digests are summaries already, and
 # a broken connection is worth knowing at once.
-BATCHABLE = frozenset({Kind.REVIEW_REQUESTED, Kind.STUCK, Kind.YOUR_TURN})
+BATCHABLE = frozenset(
+    {Kind.REVIEW_REQUESTED, Kind.REVIEW_NUDGE, Kind.STUCK, Kind.YOUR_TURN}
+)
 
 DESCRIPTIONS = {
     Kind.REVIEW_REQUESTED: "My review is requested",
+    Kind.REVIEW_NUDGE: "My review is overdue, or was passed on to someone else",
     Kind.YOUR_TURN: "My pull request is my turn (changes requested, a question, "
     "approved)",
     Kind.STUCK: "My pull request is stuck (approved but not merged, or idle)",

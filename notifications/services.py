@@ -106,7 +106,7 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
     ]
     if not requests:
         return 0
-    people = _people_of(requests)
+    people = people_of(requests)
     keys = {_key(request) for request in requests}
     told = set(
         Notification.objects.filter(key__in=keys).values_list(
@@ -119,7 +119,7 @@ def review_requests_notify(*, now: datetime | None = None) -> int:
     bots = bot_authored([request.pull_request for request in requests])
     rows = []
     for request in requests:
-        found = people.get(_site_login(request))
+        found = people.get(site_login(request))
         if found is None:
             continue  # nobody here has that login linked
         user, profile = found
@@ -242,6 +242,18 @@ def authors_of(pulls: list[PullRequest]) -> dict[tuple[str, str, str], Any]:
     return found
 
 
+def chat_reaches_people(repository: Any) -> bool:
+    """Slack direct messages are set up here, or the repository's team has a
+    channel: then an overdue review is told there, not in a comment."""
+    if settings.SLACK_BOT_TOKEN:
+        return True
+    return bool(repository.organization_id) and (
+        TeamChannel.objects.filter(
+            organization_id=repository.organization_id, is_active=True
+        ).exists()
+    )
+
+
 def slack_reaches(user: Any, choice: NotificationSettings | None) -> bool:
     """Slack is set up here, and the person can be found on it."""
     return bool(settings.SLACK_BOT_TOKEN) and bool(
@@ -273,18 +285,18 @@ def _key(request: ReviewRequest) -> str:
     return f"review_request:{request.pk}:{int(request.requested_at.timestamp())}"
 
 
-def _site_login(request: ReviewRequest) -> tuple[str, str, str]:
+def site_login(request: ReviewRequest) -> tuple[str, str, str]:
     repository = request.pull_request.repository
     return (repository.provider, repository.host, request.reviewer_login.lower())
 
 
-def _people_of(
+def people_of(
     requests: list[ReviewRequest],
 ) -> dict[tuple[str, str, str], tuple[Any, ReviewerProfile | None]]:
     """The person (an account) behind each requested login, with the reviewer
     profile of that login (their working hours): one query."""
     match = Q()
-    for provider, host, login in {_site_login(request) for request in requests}:
+    for provider, host, login in {site_login(request) for request in requests}:
         match |= Q(provider=provider, host=host, login__iexact=login)
     found = {}
     for identity in (

@@ -66,3 +66,13 @@ def your_turn_task() -> None:
 
     if your_turn_notify():
         notifications_send_due()
+
+
+@shared_task(name="notifications.review_nudges", ignore_result=True)
+def review_nudges_task() -> None:
+    """Tell reviewers whose review is overdue or was passed on."""
+    from notifications.nudges import review_nudges_notify
+    from notifications.services import notifications_send_due
+
+    if review_nudges_notify():
+        notifications_send_due()

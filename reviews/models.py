@@ -422,6 +422,13 @@ class AssignmentStrategy(models.TextChoices):
 
 
 class SlaReminder(models.TextChoices):
+    AUTO = (
+        "auto",
+        (
+            "Message the reviewer where they get messages; comment on the pull "
+            "request when no chat channel is set up"
+        ),
+    )
     COMMENT = "comment", "Comment on the pull request and nudge on the dashboard"
     DASHBOARD = "dashboard", "Dashboard nudge only"
     OFF = "off", "No reminder"
@@ -469,7 +476,7 @@ class RepositoryReviewSettings(models.Model):
     sla_reminder = models.CharField(
         max_length=20,
         choices=SlaReminder.choices,
-        default=SlaReminder.COMMENT,
+        default=SlaReminder.AUTO,
     )
     sla_reassign = models.BooleanField(
         default=False,

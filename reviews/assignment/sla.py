@@ -36,6 +36,7 @@ from reviews.models import (
     ReviewRequestSighting,
     SlaReminder,
 )
+from reviews.reminders import chat_reaches
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +114,11 @@ def _remind(request: ReviewRequest, settings_, waited: float, now: datetime) -> 
     if not claimed:
         return False
     request.reminded_at = now
-    if settings_.sla_reminder != SlaReminder.COMMENT:
-        return True
     pull = request.pull_request
+    if settings_.sla_reminder == SlaReminder.DASHBOARD:
+        return True
+    if settings_.sla_reminder == SlaReminder.AUTO and chat_reaches(pull.repository):
+        return True  # the reviewer is messaged (notifications follow reminded_at)
     body = (
         f"@{request.reviewer_login}, a friendly nudge from CodeQuest: this has been "
         f"waiting for your review for {waited:.0f} business hours (the team aims "

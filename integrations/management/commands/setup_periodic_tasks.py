@@ -43,6 +43,11 @@ SCHEDULES = [
     ),
     ("Send notifications that are due", "notifications.send_due", 60),
     ("Tell authors when it is their turn", "notifications.your_turn", 60),
+    (
+        "Tell reviewers whose review is overdue or was passed on",
+        "notifications.review_nudges",
+        300,
+    ),
     ("Nudge about stuck pull requests", "notifications.stuck_pulls", 3600),
     (
         "Tell about connections to renew and unhealthy integrations",
