@@ -144,8 +144,8 @@ def _facts(
             is_active=True,
             responded_at__isnull=True,
             pull_request__state=PullState.OPEN,
-            pull_request__draft=False,
         )
+        .exclude(pull_request__draft=True)  # empty: no payload said it is one
         .select_related("pull_request__repository")
     )
     waiting: dict[int, list[_Waiting]] = defaultdict(list)
@@ -205,9 +205,7 @@ def _digest(
                 end_hour=person.end_hour,
             )
             late = " (overdue)" if hours >= sla else ""
-            lines.append(
-                f"- {_label(item.pull)}: waiting {hours:.0f} working hours{late}"
-            )
+            lines.append(f"- {_label(item.pull)}: {_waited(hours)}{late}")
         lines.append("")
     if mine:
         lines.append(f"Your open pull requests ({len(mine)}):")
@@ -215,14 +213,25 @@ def _digest(
             lines.append(f"- {_label(pull)}: {state}")
         lines.append("")
     lines.append(
-        "Your queue and notifications are on the dashboard. Turn this digest off "
-        "under Notifications."
+        "Your queue and notifications are on the dashboard. Choose how this "
+        "digest reaches you, or turn it off, under Notifications."
     )
-    subject = (
-        f"Today: {len(waiting)} review{'s' if len(waiting) != 1 else ''} waiting"
-        f" for you, {len(mine)} of yours open"
-    )
-    return Message(subject=subject, body="\n".join(lines), url="")
+    parts = []
+    if waiting:
+        parts.append(f"{_count(len(waiting), 'review')} waiting for you")
+    if mine:
+        parts.append(f"{len(mine)} of yours open")
+    return Message(subject=f"Today: {', '.join(parts)}", body="\n".join(lines), url="")
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+def _waited(hours: float) -> str:
+    if hours < 1:
+        return "asked less than a working hour ago"
+    return f"waiting {_count(round(hours), 'working hour')}"
 
 
 def _label(pull: PullRequest) -> str:

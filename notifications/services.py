@@ -670,11 +670,13 @@ def _slack_client() -> Iterator[WebClient]:
 
 def _slack_post(client: WebClient, channel: str, row: Notification) -> None:
     client.chat_postMessage(
-        channel=channel,
-        text=f"*{_slack_escaped(row.subject)}*\n{_slack_escaped(row.body)}",
-        unfurl_links=False,
-        unfurl_media=False,
+        channel=channel, text=slack_text(row), unfurl_links=False, unfurl_media=False
     )
+
+
+def slack_text(row: Notification) -> str:
+    """What a Slack message says: the subject in bold, then the text."""
+    return f"*{_slack_escaped(row.subject)}*\n{_slack_escaped(row.body)}"
 
 
 def _slack_escaped(text: str) -> str:

@@ -39,9 +39,8 @@ def stuck_pulls_notify(*, now: datetime | None = None) -> int:
     """Write the nudges due now; returns how many rows were written."""
     now = now or timezone.now()
     pulls = list(
-        PullRequest.objects.filter(
-            state=PullState.OPEN, draft=False, repository__is_active=True
-        )
+        PullRequest.objects.filter(state=PullState.OPEN, repository__is_active=True)
+        .exclude(draft=True)  # empty: no payload said it is one
         .exclude(repository__is_practice=True)
         .select_related("repository")
         .order_by("pk")[:5000]
@@ -65,8 +64,11 @@ def stuck_pulls_notify(*, now: datetime | None = None) -> int:
             days = (now - approval[1]).days
             text = Message(
                 f"Approved, not merged: {label}"[:300],
-                f"{label} was approved {days} days ago and is still open. Merge "
-                "it, or say what it waits for.",
+                _body(
+                    pull,
+                    f"{label} was approved {days} days ago and is still open. "
+                    "Merge it, or say what it waits for.",
+                ),
                 pull.link,
             )
             nudges.append(
@@ -75,8 +77,11 @@ def stuck_pulls_notify(*, now: datetime | None = None) -> int:
         elif business_hours_between(updated, now) >= IDLE_WORKING_HOURS:
             text = Message(
                 f"No activity for three working days: {label}"[:300],
-                f"Nothing has happened on {label} since {updated:%a %d %b}. Ask a "
-                "reviewer, close it, or mark it as a draft.",
+                _body(
+                    pull,
+                    f"Nothing has happened on {label} since {updated:%a %d %b}. "
+                    "Ask a reviewer, close it, or mark it as a draft.",
+                ),
                 pull.link,
             )
             nudges.append((pull, "author", f"stuck:idle:{pull.pk}:{since}", text))
@@ -84,12 +89,28 @@ def stuck_pulls_notify(*, now: datetime | None = None) -> int:
             hours = int((now - updated).total_seconds() // 3600)
             text = Message(
                 f"Waiting on a team for {hours} hours: {label}"[:300],
-                f"{label} is asked only of {', '.join(pull.requested_teams)}, and "
-                "nobody has taken it. Comment `/codequest claim` on it to take it.",
+                _body(
+                    pull,
+                    f"{label} is asked only of {', '.join(pull.requested_teams)}, "
+                    "and nobody has taken it. Comment `/codequest claim` on it to "
+                    "take it.",
+                    for_team=True,
+                ),
                 pull.link,
             )
             nudges.append((pull, "team", f"stuck:team:{pull.pk}:{since}", text))
     return _write(nudges, authors, now)
+
+
+def _body(pull: PullRequest, text: str, *, for_team: bool = False) -> str:
+    lines = [text, *(["", pull.link] if pull.link else [])]
+    if not for_team:
+        lines += [
+            "",
+            "You get this because you opened the pull request. Change what "
+            "CodeQuest sends you on the dashboard, under Notifications.",
+        ]
+    return "\n".join(lines)
 
 
 def _standing_approvals(pulls: list[PullRequest]) -> dict[int, tuple[int, datetime]]:

@@ -32,10 +32,10 @@ def your_turn_notify(*, now: datetime | None = None) -> int:
     pulls = list(
         PullRequest.objects.filter(
             state=PullState.OPEN,
-            draft=False,
             repository__is_active=True,
             provider_updated_at__gte=now - RECENT,
         )
+        .exclude(draft=True)  # empty: no payload said it is one
         .exclude(repository__is_practice=True)
         .select_related("repository")
         .order_by("pk")[:2000]

@@ -108,7 +108,8 @@ def _digest(team: Organization, repositories, now: datetime) -> Message:
         f"(the week before: {_hours(last.median_hours)})"
     )
     lines.append(
-        f"- Reviews: {this.first_reviews} pull requests got a first review "
+        f"- Reviews: {this.first_reviews} pull "
+        f"request{'' if this.first_reviews == 1 else 's'} got a first review "
         f"(the week before: {last.first_reviews})"
     )
     lines.append(
@@ -121,8 +122,10 @@ def _digest(team: Organization, repositories, now: datetime) -> Message:
     stuck = [
         pull
         for pull in PullRequest.objects.filter(
-            repository__in=repositories, state=PullState.OPEN, draft=False
-        ).select_related("repository")
+            repository__in=repositories, state=PullState.OPEN
+        )
+        .exclude(draft=True)
+        .select_related("repository")
         if business_hours_between(pull.provider_updated_at or pull.updated_at, now)
         >= IDLE_WORKING_HOURS
     ]

@@ -242,7 +242,8 @@ def _team_requests(
         )
     pulls = list(
         _scoped(
-            PullRequest.objects.filter(state="open", draft=False)
+            PullRequest.objects.filter(state="open")
+            .exclude(draft=True)
             .exclude(requested_teams=[])
             .exclude(pk__in=asked)
             .select_related("repository__review_settings"),

@@ -62,7 +62,9 @@ def _counts(
     return {
         "open_pulls": _grouped(open_pulls, "repository_id"),
         "stuck_pulls": _grouped(
-            open_pulls.filter(draft=False, provider_updated_at__lt=now - STUCK_AFTER),
+            open_pulls.exclude(draft=True).filter(
+                provider_updated_at__lt=now - STUCK_AFTER
+            ),
             "repository_id",
         ),
         "waiting_requests": _grouped(

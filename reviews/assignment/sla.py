@@ -182,12 +182,15 @@ def removed_reviewers_replace(*, now: datetime | None = None) -> list[str]:
     asked, so two runs never replace twice."""
     now = now or timezone.now()
     asked: dict[int, set[str]] = defaultdict(set)
-    for pull_id, reviewers in ReviewAssignment.objects.filter(
-        status=ReviewAssignment.Status.REQUESTED,
-        created_at__gte=now - REPLACE_WITHIN,
-        pull_request__state=PullState.OPEN,
-        pull_request__draft=False,
-    ).values_list("pull_request_id", "reviewers"):
+    for pull_id, reviewers in (
+        ReviewAssignment.objects.filter(
+            status=ReviewAssignment.Status.REQUESTED,
+            created_at__gte=now - REPLACE_WITHIN,
+            pull_request__state=PullState.OPEN,
+        )
+        .exclude(pull_request__draft=True)
+        .values_list("pull_request_id", "reviewers")
+    ):
         asked[pull_id] |= {login.lower() for login in reviewers or ()}
     if not asked:
         return []

@@ -62,7 +62,7 @@ def test_each_team_gets_its_week_once(settings):
     ]
     body = rows.first().body
     assert body.startswith("Core, the last seven days:")
-    assert "Reviews: 1 pull requests got a first review (the week before: 0)" in body
+    assert "Reviews: 1 pull request got a first review (the week before: 0)" in body
     assert "Merged: 1, of which reviewed: 1" in body
     assert "core/shop#2 Old and quiet" in body
     assert weekly_team_digests(now=MONDAY_8 + timedelta(minutes=30)) == 0  # once
