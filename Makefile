@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PORT ?= 8000
 OCTOKIT_EXAMPLES := @octokit/webhooks-examples@7.6.1
 
-.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard bench-sync bench-processing bench-steady clean
+.PHONY: run test lint format services bench-ingest bench-assignment bench-dashboard bench-sync bench-processing bench-steady message-images clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,9 @@ bench-processing: $(VENV)/.dev
 
 bench-steady: $(VENV)/.dev
 	$(BIN)/python -m bench.processing.steady
+
+message-images: $(VENV)/.dev
+	$(BIN)/python -m scripts.message_images
 
 clean:
 	rm -rf var/broker var/staticfiles .pytest_cache
