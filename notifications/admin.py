@@ -59,7 +59,7 @@ class TeamChannelAdmin(OrganizationScopedAdmin):
         "kind",
         "host",
         "slack_channel",
-        "review_requests",
+        "kinds",
         "is_active",
         "last_error",
     )

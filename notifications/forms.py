@@ -4,7 +4,12 @@ from django import forms
 from django.conf import settings
 
 from notifications.channels import ChannelUrlError, channel_url_check
-from notifications.models import NotificationSettings, TeamChannel
+from notifications.models import (
+    TEAM_KINDS,
+    NotificationSettings,
+    TeamChannel,
+    team_kinds_default,
+)
 from notifications.preferences import (
     BATCHABLE,
     DESCRIPTIONS,
@@ -112,6 +117,13 @@ class TeamChannelForm(forms.Form):
         "encrypted and never shown again. (Not for Slack.)",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    kinds = forms.MultipleChoiceField(
+        choices=TEAM_KINDS,
+        initial=team_kinds_default,
+        widget=forms.CheckboxSelectMultiple,
+        label="What goes there",
+        error_messages={"required": "Choose at least one thing to send there."},
+    )
     slack_channel = forms.CharField(
         max_length=30,
         required=False,
@@ -154,3 +166,14 @@ class TeamChannelForm(forms.Form):
                 except ChannelUrlError as exc:
                     self.add_error("url", str(exc))
         return data
+
+
+class TeamChannelKindsForm(forms.Form):
+    """Which messages go to one of the team's channels."""
+
+    kinds = forms.MultipleChoiceField(
+        choices=TEAM_KINDS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="What goes there",
+    )

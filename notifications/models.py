@@ -26,6 +26,18 @@ class Kind(models.TextChoices):
     REVIEW_NUDGE = "review_nudge", "Your review is overdue, or was passed on"
 
 
+# What a team's channel can get, in the order the team's page lists them.
+TEAM_KINDS = [
+    (Kind.REVIEW_REQUESTED, "Review requests in the team's repositories"),
+    (Kind.STUCK, "Pull requests asked only of a team that nobody took"),
+    (Kind.WEEKLY, "The weekly team digest (Monday morning)"),
+]
+
+
+def team_kinds_default() -> list[str]:
+    return [str(kind) for kind, _ in TEAM_KINDS]
+
+
 class Channel(models.TextChoices):
     IN_APP = "in_app", "On the dashboard"
     EMAIL = "email", "Email"
@@ -61,8 +73,10 @@ class TeamChannel(models.Model):
     host = models.CharField(
         max_length=255, editable=False, help_text="Shown instead of the URL."
     )
-    review_requests = models.BooleanField(
-        default=True, help_text="Review requests in the team's repositories."
+    kinds = models.JSONField(
+        default=team_kinds_default,
+        blank=True,
+        help_text="Which messages go there: review_requested, stuck_pull, weekly_team.",
     )
     is_active = models.BooleanField(default=True)
     last_error = models.CharField(max_length=500, blank=True, editable=False)
@@ -76,6 +90,11 @@ class TeamChannel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name} ({self.host})"
+
+    @property
+    def kind_labels(self) -> list[str]:
+        """What goes there, in words, in the team page's order."""
+        return [label for kind, label in TEAM_KINDS if kind in (self.kinds or ())]
 
     @property
     def url(self) -> str:

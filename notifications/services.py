@@ -38,6 +38,7 @@ from notifications.models import (
     Notification,
     NotificationSettings,
     TeamChannel,
+    team_kinds_default,
 )
 from notifications.preferences import DAILY, HOURLY, Preference, preference
 from notifications.tasks import notifications_send_due_task
@@ -173,7 +174,9 @@ def _team_rows(
     }
     channels: dict[int, list[TeamChannel]] = defaultdict(list)
     for channel in TeamChannel.objects.filter(
-        organization_id__in=teams, is_active=True, review_requests=True
+        organization_id__in=teams,
+        is_active=True,
+        kinds__contains=[Kind.REVIEW_REQUESTED],
     ).select_related("organization"):
         channels[channel.organization_id].append(channel)
     rows = []
@@ -731,10 +734,18 @@ def team_channels_of(team: Any) -> list[TeamChannel]:
 
 
 def team_channel_add(
-    *, team: Any, by: Any, kind: str, name: str, url: str = "", slack_channel: str = ""
+    *,
+    team: Any,
+    by: Any,
+    kind: str,
+    name: str,
+    url: str = "",
+    slack_channel: str = "",
+    kinds: list[str] | None = None,
 ) -> TeamChannel:
     """A channel for the team; ``url`` checked already (``channel_url_check``),
-    or for Slack the channel's id, posted to by the bot."""
+    or for Slack the channel's id, posted to by the bot. ``kinds``: which
+    messages go there (default: all a team channel can get)."""
     channel = TeamChannel(
         organization=team,
         kind=kind,
@@ -742,10 +753,23 @@ def team_channel_add(
         host="slack.com" if slack_channel else (urlsplit(url).hostname or "")[:255],
         slack_channel=slack_channel,
         created_by=by,
+        kinds=team_kinds_default() if kinds is None else sorted(set(kinds)),
     )
     channel.url = url
     channel.save()
     return channel
+
+
+def team_channel_kinds_set(*, team: Any, pk: int, kinds: list[str]) -> str | None:
+    """Choose which messages go to a team's channel; its name, or None."""
+    channel = TeamChannel.objects.filter(
+        organization=team, pk=pk, is_active=True
+    ).first()
+    if channel is None:
+        return None
+    channel.kinds = sorted(set(kinds))
+    channel.save(update_fields=["kinds"])
+    return channel.name
 
 
 def team_channel_remove(*, team: Any, pk: int) -> str | None:

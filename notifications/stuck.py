@@ -149,7 +149,7 @@ def _write(
     for channel in TeamChannel.objects.filter(
         organization_id__in={pull.repository.organization_id for pull, *_ in nudges},
         is_active=True,
-        review_requests=True,
+        kinds__contains=[Kind.STUCK],
     ):
         channels[channel.organization_id].append(channel)
     choices = settings_of(list(authors.values()))

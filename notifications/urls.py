@@ -19,6 +19,11 @@ urlpatterns = [
         name="dashboard-team-channels",
     ),
     path(
+        "dashboard/teams/<slug:slug>/channels/<int:pk>/kinds/",
+        views.team_channel_kinds_view,
+        name="dashboard-team-channel-kinds",
+    ),
+    path(
         "dashboard/teams/<slug:slug>/channels/<int:pk>/remove/",
         views.team_channel_remove_view,
         name="dashboard-team-channel-remove",

@@ -12,7 +12,12 @@ from django.views.decorators.http import require_POST
 from integrations.models import OrganizationMembership
 from integrations.selectors import TeamPage, team_page_get
 from notifications import services
-from notifications.forms import NotificationSettingsForm, TeamChannelForm
+from notifications.forms import (
+    NotificationSettingsForm,
+    TeamChannelForm,
+    TeamChannelKindsForm,
+)
+from notifications.models import TEAM_KINDS
 
 
 @login_required
@@ -79,10 +84,30 @@ def team_channels_view(request: HttpRequest, slug: str) -> HttpResponse:
             "team": page.team,
             "is_admin": is_admin,
             "channels": services.team_channels_of(page.team),
+            "team_kinds": TEAM_KINDS,
             "form": form,
         },
         status=400 if form is not None and form.is_bound and form.errors else 200,
     )
+
+
+@login_required
+@require_POST
+def team_channel_kinds_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    page = _team_page(request, slug)
+    if page.role != ADMIN:
+        raise PermissionDenied(ADMINS_ONLY)
+    form = TeamChannelKindsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not saved: choose from the list.")
+        return redirect("dashboard-team-channels", slug=slug)
+    name = services.team_channel_kinds_set(
+        team=page.team, pk=pk, kinds=form.cleaned_data["kinds"]
+    )
+    if name is None:
+        raise Http404("no such channel of this team")
+    messages.success(request, f"Saved: {name} gets what is ticked from now on.")
+    return redirect("dashboard-team-channels", slug=slug)
 
 
 @login_required

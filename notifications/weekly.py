@@ -42,7 +42,9 @@ def weekly_team_digests(*, now: datetime | None = None) -> int:
         message = _digest(team, repositories, now)
         rows = [
             team_row(channel, key, message, now, kind=Kind.WEEKLY)
-            for channel in TeamChannel.objects.filter(organization=team, is_active=True)
+            for channel in TeamChannel.objects.filter(
+                organization=team, is_active=True, kinds__contains=[Kind.WEEKLY]
+            )
         ]
         members = [
             membership.user

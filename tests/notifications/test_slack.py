@@ -133,7 +133,12 @@ def test_a_team_channel_on_slack_gets_each_request_once(slack, client, team_admi
     assert "A Slack channel id looks like C0123ABCD" in bad.content.decode()
     answer = client.post(
         "/dashboard/teams/core/channels/",
-        {"kind": "slack", "name": "Reviews", "slack_channel": " c1h9resgl "},
+        {
+            "kind": "slack",
+            "name": "Reviews",
+            "slack_channel": " c1h9resgl ",
+            "kinds": ["review_requested"],
+        },
     )
     assert answer.status_code == 302
     channel = TeamChannel.objects.get()

@@ -176,11 +176,17 @@ def test_admins_add_and_remove_members_only_look(client, team_admin, hooks, sett
     url = teams_hook.url("/workflows/secret-signature-xyz")
     answer = client.post(
         "/dashboard/teams/core/channels/",
-        {"kind": "teams", "name": "Reviews", "url": url},
+        {"kind": "teams", "name": "Reviews", "url": url, "kinds": ["weekly_team"]},
     )
     assert answer.status_code == 302
     channel = TeamChannel.objects.get()
     assert channel.url == url and "secret-signature" not in channel.url_encrypted
+    nothing = client.post(
+        "/dashboard/teams/core/channels/",
+        {"kind": "teams", "name": "Nothing", "url": url},
+    )
+    assert nothing.status_code == 400
+    assert "Choose at least one thing to send there." in nothing.content.decode()
     page = client.get("/dashboard/teams/core/channels/").content.decode()
     assert "Reviews" in page and "127.0.0.1" in page
     assert "secret-signature" not in page  # the URL is never shown again
@@ -220,3 +226,52 @@ def test_admins_add_and_remove_members_only_look(client, team_admin, hooks, sett
     channel.refresh_from_db()
     assert (channel.is_active, channel.url_encrypted) == (False, "")
     assert Notification.objects.count() == 0
+
+
+def test_admins_choose_what_each_channel_gets(client, team_admin, hooks):
+    """A channel gets only the kinds ticked for it; members see which."""
+    teams_hook, _ = hooks
+    answer = client.post(
+        "/dashboard/teams/core/channels/",
+        {
+            "kind": "teams",
+            "name": "Digest only",
+            "url": teams_hook.url("/workflows/x"),
+            "kinds": ["weekly_team"],
+        },
+    )
+    assert answer.status_code == 302
+    channel = TeamChannel.objects.get()
+    assert channel.kinds == ["weekly_team"]
+    now = timezone.now()
+    _stored_request(at=now - timedelta(minutes=1))
+    ConnectedRepository.objects.update(organization=team_admin)
+    assert review_requests_notify(now=now) == 0  # not ticked: nothing there
+
+    kinds_url = f"/dashboard/teams/core/channels/{channel.pk}/kinds/"
+    bad = client.post(kinds_url, {"kinds": ["everything"]})
+    assert bad.status_code == 302  # refused with a message, nothing changed
+    channel.refresh_from_db()
+    assert channel.kinds == ["weekly_team"]
+    client.post(kinds_url, {"kinds": ["review_requested", "weekly_team"]})
+    channel.refresh_from_db()
+    assert channel.kinds == ["review_requested", "weekly_team"]
+    assert review_requests_notify(now=now) == 1
+
+    from django.contrib.auth import get_user_model
+
+    member = get_user_model().objects.create_user("kim", password="pw")
+    OrganizationMembership.objects.create(organization=team_admin, user=member)
+    client.force_login(member)
+    page = client.get("/dashboard/teams/core/channels/").content.decode()
+    assert "Gets: review requests in the team&#x27;s repositories; the weekly" in page
+    assert client.post(kinds_url, {"kinds": []}).status_code == 403
+    other = Organization.objects.create(name="Other", slug="other")
+    OrganizationMembership.objects.create(organization=other, user=member, role="admin")
+    # An admin of another team cannot reach this team's channel through theirs.
+    assert (
+        client.post(
+            f"/dashboard/teams/other/channels/{channel.pk}/kinds/", {"kinds": []}
+        ).status_code
+        == 404
+    )
