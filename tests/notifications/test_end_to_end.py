@@ -2,7 +2,9 @@
 requests them (provider HTTP mocked with recorded answers) → the provider's
 review_requested delivery → the chosen reviewer gets exactly one email (a
 real SMTP conversation) and one Slack message (a local Web API stand-in),
-each with CodeQuest's reasons; replaying every delivery sends nothing more."""
+each with CodeQuest's reasons, and one post to each of the team's channels (a
+Microsoft Teams workflow and a Mattermost webhook, local servers); replaying
+every delivery sends nothing more."""
 
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ import responses
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from integrations.models import ConnectedRepository, Organization
 from notifications.models import NotificationSettings
+from notifications.services import team_channel_add
 from reviews.models import Member, ProviderIdentity, ReviewAssignment
 from tests.conftest import load_payload, post_webhook
 from tests.notifications.fake_slack import FakeSlack
 from tests.notifications.test_review_requested import smtp as smtp  # noqa: F401
+from tests.notifications.test_team_channels import Hook
 from tests.reviews.test_assignment_flow import mock_provider
 from tests.reviews.test_assignment_flow import pytestmark as corpus_marks
 from tests.reviews.test_assignment_flow import (
@@ -38,11 +43,26 @@ def slack(settings):
     fake.close()
 
 
+@pytest.fixture
+def team_hooks(settings):
+    """A Teams workflow (202, no body) and a Mattermost webhook (200 "ok") on
+    loopback, allowed as an operator allows them."""
+    teams, mattermost = Hook(202, b""), Hook(200, b"ok")
+    settings.CODEQUEST_NOTIFY_WEBHOOK_HOSTS = [
+        f"127.0.0.1:{teams.port}",
+        f"127.0.0.1:{mattermost.port}",
+    ]
+    yield teams, mattermost
+    teams.close()
+    mattermost.close()
+
+
 def test_opened_chosen_requested_told_once_by_email_and_slack(
     client,
     repository,  # noqa: F811
     smtp,  # noqa: F811
     slack,
+    team_hooks,
     eager_celery,
     django_capture_on_commit_callbacks,
 ):
@@ -54,6 +74,15 @@ def test_opened_chosen_requested_told_once_by_email_and_slack(
         provider="github", host="github.com", login="alice", member=member
     )
     NotificationSettings.objects.create(user=user, quiet_outside_working_hours=False)
+    # The team has a Microsoft Teams workflow and a Mattermost webhook (local
+    # servers answering as those do).
+    team = Organization.objects.create(name="Core", slug="core")
+    ConnectedRepository.objects.filter(pk=repository.pk).update(organization=team)
+    teams_hook, mattermost_hook = team_hooks
+    for kind, hook in (("teams", teams_hook), ("mattermost", mattermost_hook)):
+        team_channel_add(
+            team=team, by=None, kind=kind, name=kind, url=hook.url(f"/{kind}")
+        )
 
     opened = load_payload("github", "pull_request.opened.1.json")
     requested = load_payload("github", "pull_request.review_requested.1.json")
@@ -74,6 +103,7 @@ def test_opened_chosen_requested_told_once_by_email_and_slack(
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         mock_provider(rsps, "* @global\n*.py @octo/backend\n")
+        rsps.add_passthru("http://127.0.0.1")  # the team's webhook stand-ins
         deliver_all()
     assignment = ReviewAssignment.objects.get()
     assert assignment.reviewers == ["alice"]
@@ -84,10 +114,17 @@ def test_opened_chosen_requested_told_once_by_email_and_slack(
     assert "Why you: code owner (codeowners)" in text
     (post,) = slack.calls("chat.postMessage")
     assert "Why you: code owner (codeowners)" in post["text"]
+    (card,) = teams_hook.posts
+    blocks = card["attachments"][0]["content"]["body"]
+    assert "Why them: code owner (codeowners)" in blocks[1]["text"]
+    (text_post,) = mattermost_hook.posts
+    assert text_post["text"].startswith("**Review requested from @alice:")
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         mock_provider(rsps, "* @global\n*.py @octo/backend\n")
+        rsps.add_passthru("http://127.0.0.1")  # the team's webhook stand-ins
         deliver_all()  # every delivery again: redeliveries, a replay
     assert len(smtp.messages) == 1
     assert len(slack.calls("chat.postMessage")) == 1
+    assert (len(teams_hook.posts), len(mattermost_hook.posts)) == (1, 1)
     assert ReviewAssignment.objects.count() == 1
