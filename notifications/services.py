@@ -46,6 +46,7 @@ from reviews.business_time import (
     business_deadline,
     next_working_day_start,
     next_working_moment,
+    working_day_of,
 )
 from reviews.models import (
     ProviderIdentity,
@@ -354,18 +355,8 @@ def settings_of(users: list[Any]) -> dict[int, NotificationSettings]:
     }
 
 
-def _working_day(profile: ReviewerProfile | None) -> dict[str, Any]:
-    if profile is None:
-        return {}
-    return {
-        "zone": profile.timezone,
-        "start_hour": profile.workday_start_hour,
-        "end_hour": profile.workday_end_hour,
-    }
-
-
 def _working_hour(now: datetime, profile: ReviewerProfile | None) -> datetime:
-    return next_working_moment(now, **_working_day(profile))
+    return next_working_moment(now, **working_day_of(profile))
 
 
 def _review_requested(
@@ -379,7 +370,7 @@ def _review_requested(
     pull = request.pull_request
     repository = pull.repository
     hours = sla[repository.pk]
-    due = business_deadline(request.requested_at, hours, **_working_day(profile))
+    due = business_deadline(request.requested_at, hours, **working_day_of(profile))
     zone = due.tzinfo
     why = reasons.get((pull.pk, request.reviewer_login.lower()))
     link = pull.link
@@ -461,7 +452,7 @@ def _when(
         hour = due.replace(minute=0, second=0, microsecond=0)
         return (hour if hour == due else hour + timedelta(hours=1)), True
     if wanted.when == DAILY:
-        day = _working_day(profile)
+        day = working_day_of(profile)
         day.pop("end_hour", None)
         return next_working_day_start(now, **day), True
     return due, False
