@@ -35,6 +35,7 @@ from integrations.repository_views import (
     repository_view,
 )
 from integrations.team_views import (
+    team_board_view,
     team_follow_view,
     team_from_provider_view,
     team_invite_reset_view,
@@ -60,6 +61,11 @@ urlpatterns = [
     path("dashboard/queue/", review_views.queue_view, name="dashboard-queue"),
     path("dashboard/stats/", review_views.stats_view, name="dashboard-stats"),
     path("dashboard/settings/", review_views.settings_view, name="dashboard-settings"),
+    path(
+        "dashboard/settings/privacy/",
+        review_views.privacy_view,
+        name="dashboard-settings-privacy",
+    ),
     path(
         "dashboard/settings/away/",
         review_views.away_add_view,
@@ -170,6 +176,11 @@ urlpatterns = [
         "dashboard/teams/<slug:slug>/writes/",
         team_writes_view,
         name="dashboard-team-writes",
+    ),
+    path(
+        "dashboard/teams/<slug:slug>/leaderboard/",
+        team_board_view,
+        name="dashboard-team-board",
     ),
     path(
         "dashboard/teams/<slug:slug>/practice/",

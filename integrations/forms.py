@@ -132,3 +132,18 @@ class TeamWritesForm(forms.ModelForm):
         return comma_list(
             self.cleaned_data["write_exclude_paths"], PATH_PATTERN, "Not a path pattern"
         )
+
+
+class TeamBoardForm(forms.ModelForm):
+    """How the team's leaderboard shows people (team admins)."""
+
+    class Meta:
+        model = Organization
+        fields = ["leaderboard"]
+        labels = {"leaderboard": "The team's leaderboard shows"}
+        widgets = {"leaderboard": forms.RadioSelect}
+        help_texts = {
+            "leaderboard": "Names: everyone who chose to be shown. Anonymous: "
+            'each person sees their own row and "Teammate #n" for the rest. '
+            "Off: no board; points still count."
+        }

@@ -32,8 +32,19 @@ class Organization(models.Model):
     linked login is on it join automatically.
     """
 
+    class Board(models.TextChoices):
+        NAMES = "names", "Names"
+        ANONYMOUS = "anonymous", "Anonymous, except for yourself"
+        OFF = "off", "Off"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
+    leaderboard = models.CharField(
+        max_length=10,
+        choices=Board.choices,
+        default=Board.NAMES,
+        help_text='How the team\'s leaderboard shows people (README "Privacy").',
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="OrganizationMembership",

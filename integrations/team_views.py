@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from integrations import selectors
 from integrations.forms import (
     RepositoryConnectForm,
+    TeamBoardForm,
     TeamCreateForm,
     TeamFollowForm,
     TeamFromProviderForm,
@@ -114,8 +115,26 @@ def team_view(request: HttpRequest, slug: str) -> HttpResponse:
             if is_admin and not page.team.source_path
             else None,
             "writes_form": TeamWritesForm(instance=page.team) if is_admin else None,
+            "board_form": TeamBoardForm(instance=page.team) if is_admin else None,
         },
     )
+
+
+@login_required
+@require_POST
+def team_board_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """How the team's leaderboard shows people (README "Privacy")."""
+    team = _admin_page(request, slug).team
+    form = TeamBoardForm(request.POST, instance=team)
+    if not form.is_valid():
+        messages.error(request, "Not saved: choose names, anonymous or off.")
+        return redirect("dashboard-team", slug=slug)
+    form.save()
+    messages.success(
+        request,
+        f"Saved: the leaderboard shows {team.get_leaderboard_display().lower()}.",
+    )
+    return redirect("dashboard-team", slug=slug)
 
 
 @login_required

@@ -147,8 +147,11 @@ def _hours(value: float | None) -> str:
 
 
 def _leaders(team: Organization) -> list[str]:
-    """The top three of the team's weekly leaderboard, as a member sees it
-    (people who hide themselves from leaderboards stay hidden)."""
+    """The top three of the team's weekly leaderboard, as a member sees it:
+    only when the board shows names, and never someone who chose not to be
+    on leaderboards (not even the member it is read as)."""
+    if team.leaderboard != Organization.Board.NAMES:
+        return []
     viewer = (
         OrganizationMembership.objects.filter(organization=team)
         .select_related("user")
@@ -158,8 +161,5 @@ def _leaders(team: Organization) -> list[str]:
     if viewer is None:
         return []
     board = leaderboard_list(user=viewer.user, period="week", team=team.slug)
-    return [
-        f"{row['member']} ({row['points']} points)"
-        for row in board[:3]
-        if row["points"]
-    ]
+    shown = [row for row in board if row["on_leaderboards"] and row["points"]]
+    return [f"{row['member']} ({row['points']} points)" for row in shown[:3]]

@@ -18,7 +18,7 @@ from reviews.config_file import (
     POOL_ENTRY,
     size_thresholds_problem,
 )
-from reviews.models import RepositoryReviewSettings, size_thresholds_default
+from reviews.models import Member, RepositoryReviewSettings, size_thresholds_default
 
 
 def comma_list(value: str, valid: re.Pattern[str], wrong_text: str) -> list[str]:
@@ -221,3 +221,21 @@ class RepositoryReviewSettingsForm(forms.ModelForm):
         if not 1 <= value <= 200:
             raise forms.ValidationError("Between 1 and 200 business hours.")
         return value
+
+
+class PrivacyForm(forms.ModelForm):
+    """The person's side of the privacy charter (README "Privacy")."""
+
+    class Meta:
+        model = Member
+        fields = ["on_leaderboards", "shares_points"]
+        labels = {
+            "on_leaderboards": "Show me on team leaderboards",
+            "shares_points": "Let my teammates see my points history",
+        }
+        help_texts = {
+            "on_leaderboards": "Off: your points still count, and only you see "
+            "your row.",
+            "shares_points": "Off: your history is yours alone. On: teammates "
+            "can open it, and you see who did (under Points).",
+        }

@@ -40,6 +40,16 @@ class Member(models.Model):
         blank=True,
         related_name="member",
     )
+    # The person's side of the privacy charter (README "Privacy").
+    on_leaderboards = models.BooleanField(
+        default=True,
+        help_text="Shown on team leaderboards; off, points still count, and "
+        "only the person sees their own row.",
+    )
+    shares_points = models.BooleanField(
+        default=False,
+        help_text="Teammates may open this person's points history.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

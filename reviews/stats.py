@@ -33,6 +33,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from integrations.models import OrganizationMembership
 from integrations.selectors import repositories_visible_to
 from reviews.business_time import business_hours_between
 from reviews.models import Comment, PullRequest, PullState, Review, ReviewRequest
@@ -60,6 +61,8 @@ class TeamStats:
     merged_reviewed: int = 0
     trend: list[tuple[str, float | None]] = field(default_factory=list)
     load: list[tuple[str, int, int]] = field(default_factory=list)  # login, open, done
+    # Fewer than SMALL_GROUP people in scope: nothing is shown per person.
+    per_person_hidden: bool = False
 
     @property
     def approve_without_comment_rate(self) -> float | None:
@@ -79,8 +82,23 @@ def team_stats(*, user: Any, team: str = "", days: int = 28) -> TeamStats:
     if cached is not None:
         return cached
     stats = _compute(_repositories(user, team), days, timezone.now())
+    if _group_size(user, team) < SMALL_GROUP:
+        stats.load, stats.per_person_hidden = [], True
     cache.set(key, stats, STATS_CACHE_SECONDS)
     return stats
+
+
+SMALL_GROUP = 5  # README "Privacy": a smaller group is not shown per person
+
+
+def _group_size(user: Any, team: str) -> int:
+    """How many people the statistics are about: the team's members (all the
+    person's teams' when none is chosen)."""
+    teams = OrganizationMembership.objects.filter(user=user).values("organization")
+    memberships = OrganizationMembership.objects.filter(organization__in=teams)
+    if team:
+        memberships = memberships.filter(organization__slug=team)
+    return memberships.values("user").distinct().count()
 
 
 def _repositories(user: Any, team: str) -> QuerySet:

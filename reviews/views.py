@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from codequest.charts import bar_chart
 from integrations.selectors import organizations_of
 from reviews import people, selectors
-from reviews.forms import AwayForm, ReviewerSettingsForm
+from reviews.forms import AwayForm, PrivacyForm, ReviewerSettingsForm
+from reviews.models import Member
 from reviews.stats import team_stats
 
 STATS_WINDOWS = {"7": 7, "28": 28, "90": 90}
@@ -90,12 +92,31 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "away_form": AwayForm(zone=zone),
             "away": people.away_list(identities=identities),
+            "privacy_form": _privacy_form(request.user),
             "identities": identities,
             "zone": zone,
             "section": "settings",
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _privacy_form(user, data=None) -> PrivacyForm | None:
+    member = Member.objects.filter(user=user).first()
+    return PrivacyForm(data, instance=member) if member is not None else None
+
+
+@login_required
+@require_POST
+def privacy_view(request: HttpRequest) -> HttpResponse:
+    """Whether the person is on leaderboards and shares their points history."""
+    form = _privacy_form(request.user, request.POST)
+    if form is None:
+        messages.error(request, "Connect GitHub or GitLab first.")
+    elif form.is_valid():
+        form.save()
+        messages.success(request, "Saved: your privacy choices apply from now on.")
+    return redirect(reverse("dashboard-settings") + "#privacy")
 
 
 @login_required

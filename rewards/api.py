@@ -6,7 +6,7 @@ from datetime import date
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 
 from codequest.api import query_filters
@@ -24,6 +24,11 @@ class LeaderboardListApi(ListAPIView):
             help_text="Review credit waiting for its pull request to finish."
         )
         reviews = serializers.IntegerField()
+        is_me = serializers.BooleanField(help_text="This row is the viewer's own.")
+        on_leaderboards = serializers.BooleanField(
+            help_text="False only on the viewer's own row when they chose not "
+            "to be shown: nobody else sees it."
+        )
 
     serializer_class = OutputSerializer
 
@@ -49,6 +54,8 @@ class LeaderboardListApi(ListAPIView):
             )
         except selectors.NoSeasonError as exc:
             raise ValidationError({"error": f"period=season: {exc}"}) from None
+        except selectors.BoardOffError:
+            raise NotFound("This team's leaderboard is off.") from None
 
 
 class PointsListApi(ListAPIView):
@@ -89,9 +96,14 @@ class PointsListApi(ListAPIView):
 
     def get_queryset(self):
         filters = query_filters(self.request.query_params, {"member": None})
-        return selectors.points_list(
-            user=self.request.user, member=filters.get("member", "")
-        )
+        try:
+            return selectors.points_list(
+                user=self.request.user, member=filters.get("member", ""), via="api"
+            )
+        except selectors.LedgerPrivateError:
+            raise NotFound(
+                "No points history of that person is shared with you."
+            ) from None
 
 
 class SnapshotListApi(ListAPIView):

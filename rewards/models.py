@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from integrations.models import ConnectedRepository, Organization
@@ -203,3 +204,26 @@ class TrendSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository or self.organization} on {self.day}"
+
+
+class PointsView(models.Model):
+    """Someone opened another person's points history (page or API): the
+    person can see who looked (README "Privacy")."""
+
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    subject = models.ForeignKey(
+        "reviews.Member", on_delete=models.CASCADE, related_name="points_views"
+    )
+    via = models.CharField(max_length=10)  # "page" or "api"
+    viewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-viewed_at", "-id"]
+        indexes = [
+            models.Index(fields=["subject", "-viewed_at"], name="points_view_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.viewer_id} looked at {self.subject_id}'s points ({self.via})"

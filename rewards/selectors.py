@@ -9,11 +9,15 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from integrations.models import ConnectedRepository, Organization
+from integrations.models import (
+    ConnectedRepository,
+    Organization,
+    OrganizationMembership,
+)
 from integrations.selectors import repositories_visible_to
-from reviews.models import ProviderIdentity, PullState
+from reviews.models import Member, ProviderIdentity, PullState
 from reviews.selectors import member_label
-from rewards.models import PointsEntry, Season, TrendSnapshot
+from rewards.models import PointsEntry, PointsView, Season, TrendSnapshot
 from rewards.services import rule_get
 
 PERIODS = {
@@ -26,6 +30,10 @@ PERIODS = {
 
 class NoSeasonError(LookupError):
     """period=season asked for, but the team has no season running."""
+
+
+class BoardOffError(LookupError):
+    """The team turned its leaderboard off (README "Privacy")."""
 
 
 def points_entries_visible_to(user: Any) -> QuerySet[PointsEntry]:
@@ -46,22 +54,42 @@ def season_current(*, user: Any, team: str = "") -> Season | None:
     return seasons.select_related("organization").order_by("-starts_at").first()
 
 
-def leaderboard_list(*, user: Any, period: str = "all", team: str = "") -> list[dict]:
+def leaderboard_list(
+    *, user: Any, period: str = "all", team: str = "", mode: str | None = None
+) -> list[dict]:
     """Points and reviews per person (linked identities count together).
 
     ``points`` is confirmed credit; ``provisional`` is review credit waiting for
     its pull request to be merged or closed. Ranked by confirmed points.
+
+    The privacy charter applies (README "Privacy"): people who chose not to be
+    on leaderboards are left out for everyone but themselves; a team's board
+    shows names, or only the viewer's own (``BoardOffError`` when it is off);
+    the board of all one's teams counts only teams that show names.
     """
     entries = _in_period(points_entries_visible_to(user), user, period, team)
+    mode = mode or board_mode(team)  # the caller may have read it already
     if team:
+        if mode == Organization.Board.OFF:
+            raise BoardOffError(f"the leaderboard of {team} is off")
         entries = entries.filter(repository__organization__slug=team)
+    else:
+        entries = entries.filter(
+            Q(repository__organization__leaderboard=Organization.Board.NAMES)
+            | Q(repository__organization__isnull=True)
+        )
     totals = _totals_by_identity(entries)
     identities = ProviderIdentity.objects.select_related("member__user").in_bulk(
         list(totals)
     )
+    me = _member_id(user)
     people: dict[str, dict] = {}
     for identity_id, (confirmed, pending, sessions) in totals.items():
         identity = identities[identity_id]
+        member = identity.member
+        is_me = member is not None and member.pk == me
+        if member is not None and not member.on_leaderboards and not is_me:
+            continue  # off the boards: counted, shown to nobody else
         label = member_label(identity)
         person = people.setdefault(
             label,
@@ -71,6 +99,9 @@ def leaderboard_list(*, user: Any, period: str = "all", team: str = "") -> list[
                 "points": 0,
                 "provisional": 0,
                 "reviews": 0,
+                "is_me": is_me,
+                "on_leaderboards": member is None or member.on_leaderboards,
+                "shares_points": is_me or (member is not None and member.shares_points),
             },
         )
         person["identities"].append(f"{identity.provider}:{identity.login}")
@@ -78,9 +109,28 @@ def leaderboard_list(*, user: Any, period: str = "all", team: str = "") -> list[
         person["provisional"] += pending
         person["reviews"] += sessions
     board = sorted(people.values(), key=lambda row: (-row["points"], row["member"]))
-    for row in board:
+    for rank, row in enumerate(board, start=1):
         row["identities"].sort()
+        if mode == Organization.Board.ANONYMOUS and not row["is_me"]:
+            row.update(member=f"Teammate #{rank}", identities=[], shares_points=False)
     return board
+
+
+def board_mode(team: str) -> str:
+    """How the team's leaderboard shows people; "names" for all one's teams."""
+    if not team:
+        return Organization.Board.NAMES
+    mode = (
+        Organization.objects.filter(slug=team)
+        .values_list("leaderboard", flat=True)
+        .first()
+    )
+    return mode or Organization.Board.NAMES
+
+
+def _member_id(user: Any) -> int | None:
+    member = getattr(user, "member", None) if user.is_authenticated else None
+    return member.pk if member is not None else None
 
 
 def _totals_by_identity(entries: QuerySet[PointsEntry]) -> dict[int, list[int]]:
@@ -137,18 +187,77 @@ def _in_period(
     return entries.filter(earned_at__gte=timezone.now() - since)
 
 
-def points_list(*, user: Any, member: str = "") -> QuerySet[PointsEntry]:
-    """The ledger, newest first; ``member`` is a username or provider:login."""
+LOOK_AGAIN = timedelta(minutes=10)
+
+
+class LedgerPrivateError(LookupError):
+    """Another person's ledger they do not share with this viewer (a 404:
+    whether it exists is theirs to say)."""
+
+
+def points_list(*, user: Any, member: str = "", via: str = "") -> QuerySet[PointsEntry]:
+    """A person's ledger, newest first; ``member`` is a username or
+    provider:login, the viewer's own by default.
+
+    Someone else's only when they share it and are on one of the viewer's
+    teams (else ``LedgerPrivateError``); such a look is recorded for them
+    (``via``: "page" or "api") — README "Privacy".
+    """
+    member = member or user.get_username()
     entries = points_entries_visible_to(user).select_related(
         "identity__member__user", "pull_request__repository"
     )
-    if member:
-        provider, _, login = member.partition(":")
-        if login:
-            entries = entries.filter(identity__provider=provider, identity__login=login)
-        else:
-            entries = entries.filter(identity__member__user__username=member)
+    provider, _, login = member.partition(":")
+    if login:
+        entries = entries.filter(identity__provider=provider, identity__login=login)
+        owner = (
+            Member.objects.filter(
+                identities__provider=provider, identities__login=login
+            )
+            .select_related("user")
+            .first()
+        )
+    else:
+        entries = entries.filter(identity__member__user__username=member)
+        owner = (
+            Member.objects.filter(user__username=member).select_related("user").first()
+        )
+    mine = member == user.get_username() or (
+        owner is not None and owner.pk == _member_id(user)
+    )
+    if not mine:
+        if owner is None or not owner.shares_points or not _teammates(user, owner):
+            raise LedgerPrivateError(member)
+        recent = timezone.now() - LOOK_AGAIN
+        if (
+            via
+            and not PointsView.objects.filter(
+                viewer=user, subject=owner, viewed_at__gte=recent
+            ).exists()
+        ):  # one line per look, not per page of it
+            PointsView.objects.create(viewer=user, subject=owner, via=via)
     return entries.order_by("-created_at", "-id")
+
+
+def _teammates(user: Any, owner: Member) -> bool:
+    return owner.user_id is not None and (
+        OrganizationMembership.objects.filter(
+            user_id=owner.user_id,
+            organization__memberships__user=user,
+        ).exists()
+    )
+
+
+def points_views_of(*, user: Any, days: int = 30) -> list[PointsView]:
+    """Who looked at the person's points history lately (their access log)."""
+    me = _member_id(user)
+    if me is None:
+        return []
+    return list(
+        PointsView.objects.filter(
+            subject_id=me, viewed_at__gte=timezone.now() - timedelta(days=days)
+        ).select_related("viewer")[:100]
+    )
 
 
 def entry_is_provisional(entry: PointsEntry, now: datetime | None = None) -> bool:

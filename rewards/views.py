@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -35,9 +35,16 @@ def leaderboard_view(request: HttpRequest) -> HttpResponse:
     if "team" not in request.GET and teams:
         team = teams[0][0]  # per team by default; "All my teams" is a choice
     season = selectors.season_current(user=request.user, team=team)
-    board = []
+    board: list[dict] = []
+    board_off = False
+    mode = selectors.board_mode(team)
     if period != "season" or season is not None:
-        board = selectors.leaderboard_list(user=request.user, period=period, team=team)
+        try:
+            board = selectors.leaderboard_list(
+                user=request.user, period=period, team=team, mode=mode
+            )
+        except selectors.BoardOffError:
+            board_off = True
     me = request.user.get_username()
     return render(
         request,
@@ -51,6 +58,11 @@ def leaderboard_view(request: HttpRequest) -> HttpResponse:
             "teams": teams,
             "team": team,
             "me": me,
+            "board_off": board_off,
+            "anonymous": mode == "anonymous",
+            "hidden_me": any(
+                row["is_me"] and not row["on_leaderboards"] for row in board
+            ),
             "section": "leaderboard",
         },
     )
@@ -58,11 +70,18 @@ def leaderboard_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def points_view(request: HttpRequest) -> HttpResponse:
-    """A member's points history: mine by default, anyone's on my teams."""
+    """A person's points history: mine by default; a teammate's when they
+    share it (README "Privacy"), the look recorded for them."""
     member = request.GET.get("member", "")[:300]
-    entries = selectors.points_list(
-        user=request.user, member=member or request.user.get_username()
-    )
+    try:
+        entries = selectors.points_list(
+            user=request.user,
+            member=member or request.user.get_username(),
+            via="page",
+        )
+    except selectors.LedgerPrivateError:
+        raise Http404("No points history of that person is shared with you.") from None
+    own = not member or member == request.user.get_username()
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     rows = [
         (entry, member_label(entry.identity), selectors.entry_is_provisional(entry))
@@ -75,6 +94,8 @@ def points_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "member": member or request.user.get_username(),
+            "looks": selectors.points_views_of(user=request.user) if own else [],
+            "own": own,
             "section": "points",
         },
     )

@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from integrations.models import ConnectedRepository, OrganizationMembership
 from integrations.providers.base import (
     EventKind,
     NormalizedEvent,
@@ -17,11 +20,11 @@ from integrations.providers.base import (
     ReviewState,
     UserRef,
 )
-from reviews.models import ReviewAssignment
+from reviews.models import Member, ProviderIdentity, ReviewAssignment
 from rewards.models import PointsEntry
 from rewards.services import points_award as points_reconciled
 from tests.conftest import SHARED_FIXTURES, load_payload, post_webhook
-from tests.factories import PullRequestFactory
+from tests.factories import OrganizationFactory, PullRequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -228,6 +231,8 @@ def test_real_deliveries_to_ledger_and_leaderboard(
             "points": 13,
             "provisional": 0,
             "reviews": 1,
+            "is_me": False,
+            "on_leaderboards": True,
         },
         {
             "member": "github:Codertocat",
@@ -235,11 +240,23 @@ def test_real_deliveries_to_ledger_and_leaderboard(
             "points": 5,
             "provisional": 0,
             "reviews": 0,
+            "is_me": False,
+            "on_leaderboards": True,
         },
     ]
     call_command("replay_deliveries", stdout=StringIO())  # replays pay nothing twice
     assert api.get("/api/v1/leaderboard/").json()["results"] == board
-    history = api.get("/api/v1/points/?member=github:octocat").json()["results"]
+    # octocat's own history (someone else's is theirs alone: README "Privacy").
+    octo = get_user_model().objects.create_user("octo")
+    ProviderIdentity.objects.filter(login="octocat").update(
+        member=Member.objects.create(display_name="Octo", user=octo)
+    )
+    team = OrganizationFactory(slug="hello")
+    ConnectedRepository.objects.update(organization=team)
+    OrganizationMembership.objects.create(organization=team, user=octo)
+    own = APIClient()
+    own.force_authenticate(octo)
+    history = own.get("/api/v1/points/").json()["results"]
     assert [
         (item["points"], item["repository"], item["number"]) for item in history
     ] == [

@@ -70,6 +70,8 @@ def test_leaderboard_combines_a_persons_identities(data):
             "points": 23,
             "provisional": 0,
             "reviews": 2,
+            "is_me": True,
+            "on_leaderboards": True,
         },
         {
             "member": "github:hubot",
@@ -77,6 +79,8 @@ def test_leaderboard_combines_a_persons_identities(data):
             "points": 10,
             "provisional": 0,
             "reviews": 1,
+            "is_me": False,
+            "on_leaderboards": True,
         },
     ]
 
@@ -119,9 +123,12 @@ def test_points_history_fields_and_member_filter(data):
         "created_at",
     }
     assert {item["member"] for item in items} == {"mona"}
-    by_login = data.get("/api/v1/points/?member=github:hubot").json()["results"]
-    assert [item["points"] for item in by_login] == [10]
-    assert data.get("/api/v1/points/?member=github:stranger").json()["count"] == 0
+    by_login = data.get("/api/v1/points/?member=github:mona").json()["results"]
+    assert [item["points"] for item in by_login] == [10, 3]  # that login only
+    # Someone else's ledger is theirs alone (README "Privacy"): a login nobody
+    # linked cannot be shared, so it is a 404 like any unshared one.
+    assert data.get("/api/v1/points/?member=github:hubot").status_code == 404
+    assert data.get("/api/v1/points/?member=github:stranger").status_code == 404
 
 
 def test_points_list_query_count_is_constant(data, django_assert_max_num_queries):
