@@ -368,6 +368,16 @@ CODEQUEST_NOTIFY_WEBHOOK_HOSTS = [
     for host in _setting(env.list, "CODEQUEST_NOTIFY_WEBHOOK_HOSTS", default=[])
     if host.strip()
 ]
+# Accounts that are bots though their code host does not say so (an AI review
+# service's user, say): they earn no points, are never asked to review, are on
+# no leaderboard and are never a first review in the statistics. Logins,
+# comma-separated, any case; [bot] logins and accounts the provider or an admin
+# marks as bots need no entry.
+CODEQUEST_BOT_LOGINS = frozenset(
+    login.strip().lower()
+    for login in _setting(env.list, "CODEQUEST_BOT_LOGINS", default=[])
+    if login.strip()
+)
 # Slack (notifications by direct message): the bot token needs chat:write and
 # users:read.email. SLACK_API_URL for an Enterprise Grid proxy, or tests.
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")

@@ -42,6 +42,7 @@ from notifications.models import (
 )
 from notifications.preferences import DAILY, HOURLY, Preference, preference
 from notifications.tasks import notifications_send_due_task
+from reviews.bots import is_bot_login
 from reviews.business_time import (
     business_deadline,
     next_working_day_start,
@@ -199,7 +200,7 @@ def is_urgent(pull: Any) -> bool:
 def bot_authored(pulls: list[Any]) -> set[int]:
     """The pull requests of these that a bot opened: an account the provider
     marks as a bot or that an admin marked so, or a ``[bot]`` login. One query."""
-    found = {pull.pk for pull in pulls if pull.author_login.endswith("[bot]")}
+    found = {pull.pk for pull in pulls if is_bot_login(pull.author_login)}
     wanted = Q()
     for pull in pulls:
         if pull.author_login and pull.pk not in found:

@@ -21,6 +21,7 @@ from notifications.services import (
     person_rows,
     settings_of,
 )
+from reviews.bots import is_bot_login
 from reviews.models import PullRequest, PullState
 from reviews.selectors import APPROVED_WORDS, CHANGES_WORDS, Turn, author_turns
 
@@ -69,7 +70,7 @@ def your_turn_notify(*, now: datetime | None = None) -> int:
             now,
             choice=choices.get(user.pk),
             urgent=is_urgent(pull),
-            from_bot=turn.by.endswith("[bot]"),
+            from_bot=is_bot_login(turn.by),
         )
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from integrations.providers.cache import cache_get
 from integrations.selectors import repositories_visible_to
 from reviews.assignment.explanations import reasons_for
+from reviews.bots import is_bot_login
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.models import (
     Comment,
@@ -467,7 +468,7 @@ def open_questions(pulls: list[PullRequest]) -> dict[int, Turn]:
     ):
         if login.lower() == authors[pull_id]:
             found.pop(pull_id, None)  # the author answered
-        elif not resolved and not login.endswith("[bot]") and asks(body):
+        elif not resolved and not is_bot_login(login) and asks(body):
             found[pull_id] = Turn(
                 f"a question from @{login}: your turn", f"comment:{pk}", login, when
             )

@@ -31,10 +31,12 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from integrations.models import OrganizationMembership
 from integrations.selectors import repositories_visible_to
+from reviews.bots import bot_logins
 from reviews.business_time import business_hours_between
 from reviews.models import Comment, PullRequest, PullState, Review, ReviewRequest
 
@@ -204,10 +206,14 @@ def percentiles(values: list[float]) -> Percentiles:
 
 
 def _first_review() -> Subquery:
-    """When someone other than its author first reviewed the pull request."""
+    """When someone other than its author, and not a bot, first reviewed the
+    pull request."""
     return Subquery(
         Review.objects.filter(pull_request=OuterRef("pk"))
         .exclude(reviewer_login=OuterRef("author_login"))
+        .exclude(reviewer_login__endswith="[bot]")
+        .annotate(reviewer=Lower("reviewer_login"))
+        .exclude(reviewer__in=bot_logins())
         .order_by("submitted_at")
         .values("submitted_at")[:1]
     )

@@ -15,6 +15,7 @@ from integrations.models import (
     OrganizationMembership,
 )
 from integrations.selectors import repositories_visible_to
+from reviews.bots import is_bot
 from reviews.models import Member, ProviderIdentity, PullState
 from reviews.selectors import member_label
 from rewards.models import PointsEntry, PointsView, Season, TrendSnapshot
@@ -86,6 +87,8 @@ def leaderboard_list(
     people: dict[str, dict] = {}
     for identity_id, (confirmed, pending, sessions) in totals.items():
         identity = identities[identity_id]
+        if is_bot(identity):
+            continue  # bots are on no board, whatever they were paid before
         member = identity.member
         is_me = member is not None and member.pk == me
         if member is not None and not member.on_leaderboards and not is_me:

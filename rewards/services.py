@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q
 
 from integrations.providers.base import NormalizedEvent
+from reviews.bots import is_bot, is_bot_login
 from reviews.business_time import business_hours_between, working_day_of
 from reviews.codeowners import path_matches
 from reviews.models import (
@@ -344,8 +345,8 @@ def _facts(pull: PullRequest, stored: _Stored) -> PullFacts:
             for kind, external_id, login, body, created_at, _ in comments
         ),
         may_earn=lambda login: _may_earn(login, person(login), author, pull),
-        author_may_earn=not (author is not None and _is_bot(author))
-        and not pull.author_login.endswith("[bot]"),
+        author_may_earn=not (author is not None and is_bot(author))
+        and not is_bot_login(pull.author_login),
         answered_in_time=lambda login, when: stored.timeliness.answered_in_time(
             pull, login, when
         ),
@@ -361,17 +362,13 @@ def _may_earn(
 ) -> bool:
     """Rules are about people: nobody earns on a pull request they wrote (under
     any of their linked logins), and bots earn nothing."""
-    if not login or login == pull.author_login or login.endswith("[bot]"):
+    if not login or login == pull.author_login or is_bot_login(login):
         return False
-    if identity is not None and _is_bot(identity):
+    if identity is not None and is_bot(identity):
         return False
     if identity is None or author is None or author.member_id is None:
         return True
     return identity.member_id != author.member_id
-
-
-def _is_bot(identity: ProviderIdentity) -> bool:
-    return identity.is_bot or identity.login.endswith("[bot]")
 
 
 class _Timeliness:

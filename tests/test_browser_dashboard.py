@@ -29,6 +29,9 @@ pytestmark = browser_marks
 def seed_team():
     team = OrganizationFactory(slug="core", name="Core")
     user, identities = seed_member("mona", team)
+    # Five people, so the team's statistics may show figures per person.
+    for name in ("kim", "lee", "ana", "bo"):
+        seed_member(name, team, logins=())
     pull = waiting_pull(RepositoryFactory(organization=team), 42, hours_ago=30)
     ReviewAssignment.objects.create(
         pull_request=pull,

@@ -32,6 +32,7 @@ from reviews.assignment.pipeline import (
     owners_expand,
     reviewers_choose,
 )
+from reviews.bots import is_bot_login
 from reviews.business_time import is_working_time, working_day_of
 from reviews.codeowners import Ownership, find_file, parse
 from reviews.models import (
@@ -305,7 +306,7 @@ def _reviewer_facts(
         count, lines = load.get(login, (0, 0))
         people[login] = Person(
             login=login,
-            is_bot=bool(identity and identity.is_bot),
+            is_bot=is_bot_login(login, marked=bool(identity and identity.is_bot)),
             never_assign=bool(profile and profile.never_assign),
             unavailable=f"away until {away[login]:%Y-%m-%d}" if login in away else "",
             outside_working_hours=bool(profile)

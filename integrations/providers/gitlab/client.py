@@ -42,7 +42,6 @@ from integrations.providers.base import (
     ReviewSnapshot,
     ReviewState,
     Usage,
-    UserRef,
     WorkflowInfo,
     answer_excerpt,
     closing_references,
@@ -61,6 +60,7 @@ from integrations.providers.gitlab.shapes import (
     MERGE_REQUEST_STATES,
     diff_position,
     merged_commit,
+    user_ref,
 )
 
 logger = logging.getLogger(__name__)
@@ -739,7 +739,7 @@ class GitLabClient:
             user = entry.get("user") if isinstance(entry, dict) else None
             if not isinstance(user, dict) or not isinstance(user.get("username"), str):
                 continue
-            approver = UserRef(user["username"], str(user.get("id") or ""))
+            approver = user_ref(user["username"], user.get("id"))
             reviews.append(
                 ReviewSnapshot(
                     external_id=f"approval:{approver.external_id or approver.login}",
@@ -772,7 +772,7 @@ def merge_request_from_api(attrs: Payload) -> PullRequestSnapshot:
         title=text(attrs.get("title")),
         state=state,
         url=text(attrs.get("web_url")),
-        author=UserRef(author["username"], str(author.get("id") or ""))
+        author=user_ref(author["username"], author.get("id"))
         if isinstance(author.get("username"), str)
         else None,
         draft=draft if isinstance(draft, bool) else None,
@@ -810,7 +810,7 @@ def note_from_api(attrs: Payload) -> CommentSnapshot | None:
     return CommentSnapshot(
         external_id=str(require_int(attrs, "id", at="note")),
         kind=CommentKind.NOTE,
-        author=UserRef(login, str(author.get("id") or "")),
+        author=user_ref(login, author.get("id")),
         body=text(attrs.get("body")),
         created_at=created,
         updated_at=parse_optional_time(attrs.get("updated_at"), "note.updated_at")

@@ -57,6 +57,7 @@ from integrations.providers.gitlab.shapes import (
     MERGE_REQUEST_STATES,
     diff_position,
     merged_commit,
+    user_ref,
 )
 from integrations.providers.oauth import refresh_grant, revoke_request
 
@@ -281,11 +282,7 @@ def _lower(headers: Headers) -> dict[str, str]:
 def _user(payload: Payload) -> UserRef:
     user = require_object(payload, "user")
     username = require_str(user, "username", at="user")
-    return UserRef(
-        login=username,
-        external_id=str(user.get("id") or ""),
-        is_bot=bool(user.get("bot")) or username.endswith("-bot"),
-    )
+    return user_ref(username, user.get("id"), bot=bool(user.get("bot")))
 
 
 def _repository(payload: Payload) -> RepositorySnapshot:
@@ -505,9 +502,7 @@ def _parse_push(payload: Payload) -> NormalizedEvent:
         kind=EventKind.PUSH,
         provider="gitlab",
         occurred_at=occurred or _now(),
-        actor=UserRef(login=username, external_id=str(payload.get("user_id") or ""))
-        if username
-        else None,
+        actor=user_ref(username, payload.get("user_id")) if username else None,
         repository=_repository(payload),
         push=PushSnapshot(
             ref=require_str(payload, "ref"),

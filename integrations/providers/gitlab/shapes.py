@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-from integrations.providers.base import Payload, PullState
+import re
+
+from integrations.providers.base import Payload, PullState, UserRef
+
+# GitLab's bot users: a project's or group's access token acts as
+# project_{id}_bot_{random} / group_{id}_bot_{random}; GitLab's own service
+# accounts end in -bot (support-bot, alert-bot, security-bot…).
+BOT_USERNAME = re.compile(r"^(project|group)_\d+_bot(_[0-9a-z]+)?$|-bot$")
+
+
+def user_ref(username: str, external_id: object = "", *, bot: bool = False) -> UserRef:
+    """A GitLab user; a bot when GitLab says so or its username is a bot's."""
+    return UserRef(
+        login=username,
+        external_id=str(external_id or ""),
+        is_bot=bot or bool(BOT_USERNAME.search(username)),
+    )
+
 
 # A merge request's ``state`` (webhook ``object_attributes.state`` and the API).
 MERGE_REQUEST_STATES = {
