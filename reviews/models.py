@@ -104,6 +104,12 @@ class PullRequest(models.Model):
     author_external_id = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=10, choices=PullState.choices, db_index=True)
     draft = models.BooleanField(null=True, help_text="Empty until a payload says.")
+    ready_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The first moment it was seen ready for review (not a draft): "
+        "where the time to first review starts.",
+    )
     head_sha = models.CharField(max_length=64, blank=True)
     # What the merge put on the base branch (see PullRequestSnapshot).
     merge_commit_sha = models.CharField(max_length=64, blank=True)

@@ -251,6 +251,9 @@ def pull_request_upsert(
             and not isinstance(value, list)
             and field != "provider_updated_at"
         }
+    ready = _ready_moment(snapshot)
+    if ready is not None and (row.ready_at is None or ready < row.ready_at):
+        updates["ready_at"] = ready  # the earliest seen: any order gives it
     updates.update(_author_updates(row, snapshot, repository, people))
     _head_note(row, snapshot, heads)
     if not updates:
@@ -259,6 +262,14 @@ def pull_request_upsert(
         setattr(row, field, value)
     _fields_save(row, list(updates))
     return row, True
+
+
+def _ready_moment(snapshot: PullRequestSnapshot) -> datetime | None:
+    """When this snapshot shows the pull request ready for review: its moment,
+    when it says it is no draft."""
+    if snapshot.draft is False and snapshot.updated_at is not None:
+        return snapshot.updated_at
+    return None
 
 
 def _applied_before(row: PullRequest, snapshot: PullRequestSnapshot) -> bool:
@@ -295,6 +306,7 @@ def _pull_create(
 ) -> tuple[PullRequest, bool]:
     values = _pull_values(snapshot)
     values["provider_tie_rank"] = tie_rank
+    values["ready_at"] = _ready_moment(snapshot)
     values.update(_author_updates(None, snapshot, repository, people))
     row = PullRequest(repository=repository, number=snapshot.number, **values)
     if _insert_new(row):

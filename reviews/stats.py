@@ -1,6 +1,7 @@
 """Team review statistics, in business hours, for the dashboard.
 
-- time to first review (pickup): PR opened -> first review by someone else;
+- time to first review (pickup): PR ready for review (opened, unless it was a
+  draft) -> first review by someone else, not a bot;
 - review time: first review -> merge;
 - request turnaround: review requested -> that reviewer's first answer;
 - approve-without-comment rate: approvals with no body and no inline comment;
@@ -31,7 +32,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from integrations.models import OrganizationMembership
@@ -162,15 +163,13 @@ def _moment(epoch: float | None) -> datetime | None:
 
 
 def _first_reviews(repositories: QuerySet, since: datetime) -> list[tuple]:
-    """(opened, first review by someone else, merged) per PR opened since."""
+    """(ready for review, first review by someone else, merged) per PR opened
+    since; a draft never made ready is not waiting for anyone yet."""
     rows = (
-        PullRequest.objects.filter(
-            repository__in=repositories, provider_created_at__gte=since
-        )
+        _ready(PullRequest.objects.filter(repository__in=repositories))
+        .filter(provider_created_at__gte=since)
         .annotate(first_review_at=_first_review())
-        .values_list(
-            Epoch("provider_created_at"), Epoch("first_review_at"), Epoch("merged_at")
-        )
+        .values_list(Epoch("ready"), Epoch("first_review_at"), Epoch("merged_at"))
     )
     return [tuple(_moment(value) for value in row) for row in rows]
 
@@ -181,16 +180,11 @@ def first_review_hours(
     """Per repository, the business hours from opening to the first review by
     someone else, of pull requests opened in [since, until) that have one."""
     rows = (
-        PullRequest.objects.filter(
-            repository_id__in=repository_ids,
-            provider_created_at__gte=since,
-            provider_created_at__lt=until,
-        )
+        _ready(PullRequest.objects.filter(repository_id__in=repository_ids))
+        .filter(provider_created_at__gte=since, provider_created_at__lt=until)
         .annotate(first_review_at=_first_review())
         .filter(first_review_at__isnull=False)
-        .values_list(
-            "repository_id", Epoch("provider_created_at"), Epoch("first_review_at")
-        )
+        .values_list("repository_id", Epoch("ready"), Epoch("first_review_at"))
     )
     hours: dict[int, list[float]] = {}
     for repository_id, opened, reviewed in rows:
@@ -203,6 +197,16 @@ def first_review_hours(
 def percentiles(values: list[float]) -> Percentiles:
     """Median and 75th percentile (and how many values)."""
     return _percentiles(values)
+
+
+def _ready(pulls: QuerySet) -> QuerySet:
+    """Pull requests with ``ready``: when the time to first review starts (the
+    first moment seen ready for review; opened, when that was not kept), a
+    second review round keeping the first one's start. Drafts never made ready
+    are left out."""
+    return pulls.exclude(draft=True, ready_at__isnull=True).annotate(
+        ready=Coalesce("ready_at", "provider_created_at")
+    )
 
 
 def _first_review() -> Subquery:
