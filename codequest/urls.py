@@ -82,6 +82,7 @@ urlpatterns = [
         name="dashboard-leaderboard",
     ),
     path("dashboard/points/", reward_views.points_view, name="dashboard-points"),
+    path("dashboard/profile/", reward_views.profile_view, name="dashboard-profile"),
     path("dashboard/trends/", reward_views.trends_view, name="dashboard-trends"),
     path("dashboard/tokens/", api_tokens_view, name="dashboard-tokens"),
     path(

@@ -25,6 +25,11 @@ class LeaderboardListApi(ListAPIView):
         )
         reviews = serializers.IntegerField()
         is_me = serializers.BooleanField(help_text="This row is the viewer's own.")
+        level = serializers.IntegerField(
+            allow_null=True,
+            help_text='From lifetime confirmed points (README "Badges and '
+            'levels"); empty for a teammate on an anonymous board.',
+        )
         on_leaderboards = serializers.BooleanField(
             help_text="False only on the viewer's own row when they chose not "
             "to be shown: nobody else sees it."
@@ -165,3 +170,21 @@ class SnapshotListApi(ListAPIView):
             repository=filters.get("repository", ""),
             since=since,
         )
+
+
+class BadgeListApi(ListAPIView):
+    """GET /api/v1/badges/: badges held by the person, and by teammates who
+    share their points (README "Privacy"), newest first."""
+
+    class OutputSerializer(serializers.Serializer):
+        badge = serializers.CharField(source="badge.key")
+        name = serializers.CharField(source="badge.name")
+        icon = serializers.CharField(source="badge.icon")
+        description = serializers.CharField(source="badge.description")
+        member = serializers.CharField()
+        awarded_at = serializers.DateTimeField(source="award.awarded_at")
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self):
+        return selectors.badges_visible_to(user=self.request.user)

@@ -227,3 +227,26 @@ class PointsView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer_id} looked at {self.subject_id}'s points ({self.via})"
+
+
+class BadgeAward(models.Model):
+    """A badge a person holds (``rewards.badges.BADGES`` defines them), held
+    once, from the moment the ledger first showed they qualified."""
+
+    member = models.ForeignKey(
+        "reviews.Member", on_delete=models.CASCADE, related_name="badges"
+    )
+    badge = models.SlugField(max_length=50)
+    awarded_at = models.DateTimeField(
+        help_text="When the line that qualified them was earned."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-awarded_at", "badge"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "badge"], name="one_badge_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.badge} held by {self.member_id}"

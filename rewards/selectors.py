@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,14 @@ from integrations.selectors import repositories_visible_to
 from reviews.bots import is_bot
 from reviews.models import Member, ProviderIdentity, PullState
 from reviews.selectors import member_label
-from rewards.models import PointsEntry, PointsView, Season, TrendSnapshot
+from rewards.badges import Level, badge_rows, level_of
+from rewards.models import (
+    BadgeAward,
+    PointsEntry,
+    PointsView,
+    Season,
+    TrendSnapshot,
+)
 from rewards.services import rule_get
 
 PERIODS = {
@@ -108,14 +116,24 @@ def leaderboard_list(
             },
         )
         person["identities"].append(f"{identity.provider}:{identity.login}")
+        person.setdefault("_ids", []).append(identity.pk)
         person["points"] += confirmed
         person["provisional"] += pending
         person["reviews"] += sessions
     board = sorted(people.values(), key=lambda row: (-row["points"], row["member"]))
+    lifetime = _confirmed_lifetime(list(identities))
+    for row in board:
+        ids = row.pop("_ids")
+        row["level"] = level_of(sum(lifetime.get(pk, 0) for pk in ids)).number
     for rank, row in enumerate(board, start=1):
         row["identities"].sort()
         if mode == Organization.Board.ANONYMOUS and not row["is_me"]:
-            row.update(member=f"Teammate #{rank}", identities=[], shares_points=False)
+            row.update(
+                member=f"Teammate #{rank}",
+                identities=[],
+                shares_points=False,
+                level=None,
+            )
     return board
 
 
@@ -134,6 +152,25 @@ def board_mode(team: str) -> str:
 def _member_id(user: Any) -> int | None:
     member = getattr(user, "member", None) if user.is_authenticated else None
     return member.pk if member is not None else None
+
+
+def _confirmed_lifetime(identity_ids: list[int]) -> dict[int, int]:
+    """Lifetime confirmed points of these identities (for their level), in one
+    query: lines past the hold, or whose pull request finished."""
+    confirmed = Q(pull_request__state__in=[PullState.MERGED, PullState.CLOSED]) | Q(
+        pull_request__isnull=True
+    )
+    hold = settings.REWARDS_HOLD_DAYS
+    total = Sum("points")  # no hold: every line is confirmed
+    if hold > 0:
+        confirmed |= Q(earned_at__lt=timezone.now() - timedelta(days=hold))
+        total = Sum("points", filter=confirmed)
+    return {
+        row["identity"]: row["total"] or 0
+        for row in PointsEntry.objects.filter(identity__in=identity_ids)
+        .values("identity")
+        .annotate(total=total)
+    }
 
 
 def _totals_by_identity(entries: QuerySet[PointsEntry]) -> dict[int, list[int]]:
@@ -321,3 +358,53 @@ def snapshot_list(
     if since is not None:
         queryset = queryset.filter(day__gte=since)
     return queryset.order_by("day", "organization_id", "repository_id", "pk")
+
+
+def badges_visible_to(*, user: Any) -> list[dict[str, Any]]:
+    """Badges held by the person, and by teammates who share their points
+    (README "Privacy"); newest first."""
+    me = _member_id(user)
+    teammates = OrganizationMembership.objects.filter(
+        organization__memberships__user=user
+    ).values("user")
+    awards = BadgeAward.objects.filter(
+        Q(member_id=me) | Q(member__user__in=teammates, member__shares_points=True)
+    ).select_related("member__user")
+    rows = badge_rows(awards.order_by("-awarded_at", "badge")[:500])
+    for row in rows:
+        member = row["award"].member
+        row["member"] = (
+            member.user.get_username() if member.user else member.display_name
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Profile:
+    member: Member
+    label: str
+    is_me: bool
+    level: Level
+    badges: list[dict[str, Any]]
+
+
+def profile_get(*, user: Any, member: str = "") -> Profile:
+    """A person's level and badges: one's own, or a teammate's who shares
+    (else ``LedgerPrivateError``, a 404)."""
+    member = member or user.get_username()
+    owner = Member.objects.filter(user__username=member).select_related("user").first()
+    is_me = member == user.get_username()
+    if owner is None:
+        if is_me:
+            raise LedgerPrivateError("link a login first")
+        raise LedgerPrivateError(member)
+    if not is_me and (not owner.shares_points or not _teammates(user, owner)):
+        raise LedgerPrivateError(member)
+    identities = list(owner.identities.values_list("pk", flat=True))
+    return Profile(
+        member=owner,
+        label=member,
+        is_me=is_me,
+        level=level_of(sum(_confirmed_lifetime(identities).values())),
+        badges=badge_rows(owner.badges.order_by("-awarded_at", "badge")),
+    )

@@ -11,3 +11,11 @@ def snapshots_take_task() -> None:
     from rewards.snapshots import snapshots_take
 
     snapshots_take()
+
+
+@shared_task(name="rewards.badges_award", ignore_result=True)
+def badges_award_task() -> None:
+    """Award the badges the ledger shows people qualify for (once each)."""
+    from rewards.badges import badges_award
+
+    badges_award()

@@ -16,6 +16,7 @@ from integrations.selectors import organizations_of
 from reviews.selectors import member_label
 from reviews.views import team_param
 from rewards import selectors
+from rewards.badges import BADGES, level_start
 
 PERIOD_NAMES = {
     "week": "This week",
@@ -97,6 +98,33 @@ def points_view(request: HttpRequest) -> HttpResponse:
             "looks": selectors.points_views_of(user=request.user) if own else [],
             "own": own,
             "section": "points",
+        },
+    )
+
+
+@login_required
+def profile_view(request: HttpRequest) -> HttpResponse:
+    """A person's level and badges: one's own, or a teammate's who shares."""
+    member = request.GET.get("member", "")[:300]
+    try:
+        profile = selectors.profile_get(user=request.user, member=member)
+    except selectors.LedgerPrivateError:
+        if not member:
+            return render(
+                request,
+                "dashboard/profile.html",
+                {"profile": None, "section": "profile"},
+            )
+        raise Http404("No profile of that person is shared with you.") from None
+    return render(
+        request,
+        "dashboard/profile.html",
+        {
+            "profile": profile,
+            "all_badges": BADGES,
+            "held": {row["badge"].key for row in profile.badges},
+            "curve": [(number, level_start(number)) for number in range(1, 11)],
+            "section": "profile",
         },
     )
 

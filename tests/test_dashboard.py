@@ -185,7 +185,7 @@ def test_pages_make_a_constant_number_of_queries(
     limits = {
         "/dashboard/": 22,
         "/dashboard/queue/": 12,
-        "/dashboard/leaderboard/": 10,
+        "/dashboard/leaderboard/": 11,
         "/dashboard/points/": 8,
         "/dashboard/stats/": 13,
         "/dashboard/settings/": 7,

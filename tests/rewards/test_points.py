@@ -233,6 +233,7 @@ def test_real_deliveries_to_ledger_and_leaderboard(
             "reviews": 1,
             "is_me": False,
             "on_leaderboards": True,
+            "level": 1,
         },
         {
             "member": "github:Codertocat",
@@ -242,6 +243,7 @@ def test_real_deliveries_to_ledger_and_leaderboard(
             "reviews": 0,
             "is_me": False,
             "on_leaderboards": True,
+            "level": 1,
         },
     ]
     call_command("replay_deliveries", stdout=StringIO())  # replays pay nothing twice

@@ -72,6 +72,7 @@ def test_leaderboard_combines_a_persons_identities(data):
             "reviews": 2,
             "is_me": True,
             "on_leaderboards": True,
+            "level": 1,
         },
         {
             "member": "github:hubot",
@@ -81,6 +82,7 @@ def test_leaderboard_combines_a_persons_identities(data):
             "reviews": 1,
             "is_me": False,
             "on_leaderboards": True,
+            "level": 1,
         },
     ]
 
@@ -139,7 +141,8 @@ def test_points_list_query_count_is_constant(data, django_assert_max_num_queries
         entry(f"user{number}", 1, pull)
     with django_assert_max_num_queries(3):
         assert data.get("/api/v1/points/?page_size=40").status_code == 200
-    with django_assert_max_num_queries(4):
+    # The board, the person's own member (privacy) and lifetime points (levels).
+    with django_assert_max_num_queries(5):
         assert data.get("/api/v1/leaderboard/").status_code == 200
 
 

@@ -36,6 +36,7 @@ SCHEDULES = [
         86400,
     ),
     ("Take yesterday's trend snapshots", "rewards.snapshots_take", 86400),
+    ("Award badges", "rewards.badges_award", 900),
     (
         "Tell people whose review was requested",
         "notifications.review_requests_notify",
