@@ -28,6 +28,7 @@ from rewards.models import (
     TrendSnapshot,
 )
 from rewards.services import rule_get
+from rewards.streaks import Streak, streak_of
 
 PERIODS = {
     "week": timedelta(days=7),
@@ -386,6 +387,7 @@ class Profile:
     is_me: bool
     level: Level
     badges: list[dict[str, Any]]
+    streak: Streak
 
 
 def profile_get(*, user: Any, member: str = "") -> Profile:
@@ -407,4 +409,5 @@ def profile_get(*, user: Any, member: str = "") -> Profile:
         is_me=is_me,
         level=level_of(sum(_confirmed_lifetime(identities).values())),
         badges=badge_rows(owner.badges.order_by("-awarded_at", "badge")),
+        streak=streak_of(owner),
     )

@@ -124,3 +124,48 @@ def test_every_badge_names_a_rule_that_exists():
 
     assert {badge.rule for badge in BADGES} <= set(DEFAULT_RULES)
     assert len({badge.key for badge in BADGES}) == len(BADGES)
+
+
+def test_a_streak_counts_working_days_and_time_away_never_breaks_it():
+    from datetime import UTC, datetime
+
+    from reviews.models import AvailabilityWindow, ReviewerProfile
+    from rewards.streaks import Streak, streak_of
+
+    team = OrganizationFactory(slug="core")
+    _, mona = person("mona", team)
+    ReviewerProfile.objects.create(identity=mona, timezone="Europe/Paris")
+    pull = PullRequestFactory(repository__organization=team, state="merged")
+
+    def reviewed(day: int, hour: int = 10) -> None:
+        PointsEntry.objects.create(
+            identity=mona,
+            rule=rule_get("review_session"),
+            rule_version=1,
+            points=10,
+            reason="reviewed",
+            source=f"mona:{day}:{hour}",
+            pull_request=pull,
+            earned_at=datetime(2026, 11, day, hour, tzinfo=UTC),
+        )
+
+    # Mon 16 - Fri 20 November, then away Mon 23 - Tue 24, back Wed 25.
+    for day in (16, 17, 18, 19, 20, 25):
+        reviewed(day)
+    reviewed(18, 23)  # 00:00 on the 19th in Paris: the same days, still 5
+    AvailabilityWindow.objects.create(
+        identity=mona,
+        starts_at=datetime(2026, 11, 22, 23, tzinfo=UTC),
+        ends_at=datetime(2026, 11, 24, 22, tzinfo=UTC),
+    )
+    member = mona.member
+    wednesday_noon = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    assert streak_of(member, now=wednesday_noon) == Streak(6, 6)
+    # Thursday morning, before a review: today cannot break it yet.
+    thursday = datetime(2026, 11, 26, 8, tzinfo=UTC)
+    assert streak_of(member, now=thursday).current == 6
+    # Friday: Thursday went by without a review.
+    assert streak_of(member, now=datetime(2026, 11, 27, 8, tzinfo=UTC)) == Streak(0, 6)
+    # Without the time away, Monday and Tuesday would have broken it.
+    AvailabilityWindow.objects.all().delete()
+    assert streak_of(member, now=wednesday_noon) == Streak(1, 5)
