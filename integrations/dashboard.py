@@ -22,6 +22,7 @@ from integrations.services.api_tokens import (
     api_token_revoke,
 )
 from reviews.selectors import (
+    look_alikes,
     my_identities,
     my_turn,
     pull_request_list,
@@ -82,6 +83,7 @@ def _my_day(user) -> dict:
         "identities": identities,
         "queue": review_queue(user=user, identities=identities)[:5],
         "turn": my_turn(user=user, identities=identities)[:5],
+        "look_alikes": look_alikes(user=user, identities=identities),
         "points": my_points_summary(user=user, identities=identities),
         "leaders": leaderboard_list(user=user, period="week")[:5],
         "me": user.get_username(),

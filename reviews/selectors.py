@@ -144,6 +144,44 @@ def my_identities(user: Any) -> list[ProviderIdentity]:
     )
 
 
+def look_alikes(
+    *, user: Any, identities: list[ProviderIdentity]
+) -> list[ProviderIdentity]:
+    """Logins nobody linked that look like this person: the same login as one
+    of theirs, on a code host they have not linked, with work in their teams'
+    repositories. Offered to them to link by connecting that host (which
+    proves the login is theirs); never linked on a claim. One query."""
+    if not identities:
+        return []
+    linked_sites = {(identity.provider, identity.host) for identity in identities}
+    same_login = Q()
+    for identity in identities:
+        same_login |= Q(login__iexact=identity.login)
+    repositories = repositories_visible_to(user)
+    reviewed = Review.objects.filter(
+        reviewer_login__iexact=OuterRef("login"),
+        pull_request__repository__in=repositories,
+        pull_request__repository__provider=OuterRef("provider"),
+        pull_request__repository__host=OuterRef("host"),
+    )
+    authored = PullRequest.objects.filter(
+        author_login__iexact=OuterRef("login"),
+        repository__in=repositories,
+        repository__provider=OuterRef("provider"),
+        repository__host=OuterRef("host"),
+    )
+    found = (
+        ProviderIdentity.objects.filter(same_login, member__isnull=True)
+        .filter(Exists(reviewed) | Exists(authored))
+        .order_by("provider", "host", "login")
+    )
+    return [
+        identity
+        for identity in found[:20]
+        if (identity.provider, identity.host) not in linked_sites
+    ]
+
+
 def review_queue(
     *, user: Any, identities: list[ProviderIdentity], now: datetime | None = None
 ) -> list[QueueItem]:

@@ -183,7 +183,7 @@ def test_pages_make_a_constant_number_of_queries(
     # person's own pull requests, their verdicts and comments ("Your turn"),
     # and the queue, with the requests of those, who each one waits on.
     limits = {
-        "/dashboard/": 22,
+        "/dashboard/": 23,
         "/dashboard/queue/": 12,
         "/dashboard/leaderboard/": 11,
         "/dashboard/points/": 8,
@@ -496,3 +496,32 @@ def test_your_turn_lists_own_pull_requests_waiting_on_their_author(client, team,
     assert "Fix rounding" in turn and "changes requested: your turn" in turn
     assert "Faster search" in turn and "approved: ready to merge?" in turn
     assert waiting.title not in turn and "Not mine" not in turn
+
+
+def test_a_look_alike_login_is_offered_to_link_never_linked_on_a_claim(
+    client, team, mona
+):
+    """gitlab:mona reviewed in mona's team: Today asks whether it is her and
+    points to Connect; nothing is linked until she connects that account."""
+    gitlab_repo = RepositoryFactory(
+        organization=team, provider="gitlab", host="gitlab.com"
+    )
+    pull = PullRequestFactory(repository=gitlab_repo, author_login="someone")
+    ReviewFactory(pull_request=pull, reviewer_login="Mona")
+    look_alike = ProviderIdentity.objects.create(
+        provider="gitlab", host="gitlab.com", login="Mona"
+    )
+    # The same name with no work in her teams is not offered.
+    ProviderIdentity.objects.create(
+        provider="gitlab", host="gitlab.example", login="mona"
+    )
+    page = client.get("/dashboard/").content.decode()
+    assert "Is this you?" in page
+    assert "gitlab:Mona</strong> on gitlab.com" in page
+    assert "gitlab.example" not in page
+    look_alike.refresh_from_db()
+    assert look_alike.member_id is None
+    # Linked (connected): no longer offered.
+    look_alike.member = mona[0].member
+    look_alike.save()
+    assert "Is this you?" not in client.get("/dashboard/").content.decode()
