@@ -17,6 +17,7 @@ from integrations.models import (
 )
 from integrations.selectors import repositories_visible_to
 from reviews.bots import is_bot
+from reviews.give_take import GiveTake, give_take
 from reviews.models import Member, ProviderIdentity, PullState
 from reviews.selectors import member_label
 from rewards.badges import Level, badge_rows, level_of
@@ -388,6 +389,7 @@ class Profile:
     level: Level
     badges: list[dict[str, Any]]
     streak: Streak
+    give_take: GiveTake | None  # the person's own profile only: it is private
 
 
 def profile_get(*, user: Any, member: str = "") -> Profile:
@@ -410,4 +412,15 @@ def profile_get(*, user: Any, member: str = "") -> Profile:
         level=level_of(sum(_confirmed_lifetime(identities).values())),
         badges=badge_rows(owner.badges.order_by("-awarded_at", "badge")),
         streak=streak_of(owner),
+        give_take=_give_take_of(owner) if is_me else None,
     )
+
+
+def _give_take_of(member: Member) -> GiveTake:
+    logins = {
+        (provider, host, login)
+        for provider, host, login in member.identities.values_list(
+            "provider", "host", "login"
+        )
+    }
+    return sum(give_take(logins).values(), GiveTake())

@@ -39,6 +39,8 @@ class Person:
     requests_last_30_days: int = 0
     last_requested_at: datetime | None = None
     expertise: float = 0.0  # recency-weighted reviews/changes of these files
+    # Review work given minus received, size-weighted, 90 days (give_take).
+    give_take: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,12 @@ def reviewers_choose(request: Request) -> Decision:
     scores = {login: _score(request.people.get(login), request) for login in eligible}
     ranked = sorted(
         eligible,
-        key=lambda login: (scores[login], _last_asked(request, login), login),
+        key=lambda login: (
+            scores[login],
+            _last_asked(request, login),
+            _give_take(request, login),  # who took more than they gave first
+            login,
+        ),
     )
     chosen = _choose(ranked, request)
     fallback = _owning_teams(request, chosen)
@@ -154,6 +161,11 @@ def _score(person: Person | None, request: Request) -> float:
         return load
     # Expertise blended with load: knowledge lowers the score, open work raises it.
     return load - 2.0 * person.expertise
+
+
+def _give_take(request: Request, login: str) -> float:
+    person = request.people.get(login)
+    return person.give_take if person else 0.0
 
 
 def _last_asked(request: Request, login: str) -> float:

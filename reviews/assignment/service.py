@@ -35,6 +35,7 @@ from reviews.assignment.pipeline import (
 from reviews.bots import is_bot_login
 from reviews.business_time import is_working_time, working_day_of
 from reviews.codeowners import Ownership, find_file, parse
+from reviews.give_take import give_take
 from reviews.models import (
     AvailabilityWindow,
     ProviderIdentity,
@@ -280,7 +281,7 @@ def _teams(
 def _reviewer_facts(
     repository: ConnectedRepository, logins: set[str]
 ) -> dict[str, Person]:
-    """What the chooser needs to know about each candidate: four queries in all."""
+    """What the chooser needs to know about each candidate: six queries in all."""
     now = timezone.now()
     identities = {
         identity.login: identity
@@ -298,6 +299,8 @@ def _reviewer_facts(
         created_at__gte=now - timedelta(days=30),
     ).values_list("reviewers", "created_at")
     load = _open_load(repository, logins)
+    site = (repository.provider, repository.host)
+    balances = give_take({(*site, login) for login in logins})
     people = {}
     for login in logins:
         identity = identities.get(login)
@@ -316,6 +319,7 @@ def _reviewer_facts(
             open_request_lines=lines,
             requests_last_30_days=len(mine),
             last_requested_at=max(mine) if mine else None,
+            give_take=balances[(*site, login.lower())].balance,
         )
     return people
 

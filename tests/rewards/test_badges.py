@@ -169,3 +169,15 @@ def test_a_streak_counts_working_days_and_time_away_never_breaks_it():
     # Without the time away, Monday and Tuesday would have broken it.
     AvailabilityWindow.objects.all().delete()
     assert streak_of(member, now=wednesday_noon) == Streak(1, 5)
+
+
+def test_give_and_take_is_on_ones_own_profile_only(client):
+    team = OrganizationFactory(slug="core")
+    mona_user, _ = person("mona", team)
+    kim_user, _ = person("kim", team)
+    Member.objects.filter(user=mona_user).update(shares_points=True)
+    client.force_login(mona_user)
+    assert "Give and take" in client.get("/dashboard/profile/").content.decode()
+    client.force_login(kim_user)
+    page = client.get("/dashboard/profile/?member=mona").content.decode()
+    assert "Level 1" in page and "Give and take" not in page
