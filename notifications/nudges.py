@@ -18,6 +18,7 @@ from notifications.services import (
     RECENT,
     Message,
     is_urgent,
+    message_body,
     message_row,
     people_of,
     person_rows,
@@ -123,13 +124,8 @@ def _label(request: ReviewRequest) -> str:
 
 def _message(request: ReviewRequest, subject: str, *lines: str) -> Message:
     link = request.pull_request.link
-    text = [*lines, *(["", link] if link else [])]
-    text += [
-        "",
-        "You get this because your review was requested. Change what CodeQuest "
-        "sends you on the dashboard, under Notifications.",
-    ]
-    return Message(subject=subject[:300], body="\n".join(text), url=link)
+    body = message_body(list(lines), link, because="your review was requested")
+    return Message(subject=subject[:300], body=body, url=link)
 
 
 def _overdue(request: ReviewRequest) -> Message:

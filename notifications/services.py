@@ -385,19 +385,13 @@ def _review_requested(
         f"Due: {due:%a %d %b, %H:%M} ({zone}), {hours} working hours after the "
         "request.",
     ]
-    if link:
-        lines += ["", link]
-    if not for_team:
-        lines += [
-            "",
-            "You get this because your review was requested. Change what "
-            "CodeQuest sends you on the dashboard, under Notifications.",
-        ]
     asked = f" from @{request.reviewer_login}" if for_team else ""
     subject = f"Review requested{asked}: {repository.full_name}#{pull.number}"
     return Message(
         subject=f"{subject} {pull.title}"[:300],
-        body="\n".join(lines),
+        body=message_body(
+            lines, link, because="" if for_team else "your review was requested"
+        ),
         url=link,
     )
 
@@ -457,6 +451,19 @@ def _when(
         day.pop("end_hour", None)
         return next_working_day_start(now, **day), True
     return due, False
+
+
+def message_body(lines: list[str], link: str, *, because: str = "") -> str:
+    """A message's text: its lines, the link (when there is a safe one), and
+    for a person why they get it and where to change that."""
+    text = [*lines, *(["", link] if link else [])]
+    if because:
+        text += [
+            "",
+            f"You get this because {because}. Change what CodeQuest sends you "
+            "on the dashboard, under Notifications.",
+        ]
+    return "\n".join(text)
 
 
 def message_row(

@@ -17,6 +17,7 @@ from notifications.services import (
     Message,
     authors_of,
     is_urgent,
+    message_body,
     person_rows,
     settings_of,
     team_row,
@@ -103,14 +104,8 @@ def stuck_pulls_notify(*, now: datetime | None = None) -> int:
 
 
 def _body(pull: PullRequest, text: str, *, for_team: bool = False) -> str:
-    lines = [text, *(["", pull.link] if pull.link else [])]
-    if not for_team:
-        lines += [
-            "",
-            "You get this because you opened the pull request. Change what "
-            "CodeQuest sends you on the dashboard, under Notifications.",
-        ]
-    return "\n".join(lines)
+    because = "" if for_team else "you opened the pull request"
+    return message_body([text], pull.link, because=because)
 
 
 def _standing_approvals(pulls: list[PullRequest]) -> dict[int, tuple[int, datetime]]:

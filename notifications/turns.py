@@ -18,6 +18,7 @@ from notifications.services import (
     Message,
     authors_of,
     is_urgent,
+    message_body,
     person_rows,
     settings_of,
 )
@@ -93,12 +94,9 @@ def _message(pull: PullRequest, turn: Turn) -> Message:
     else:
         subject = f"A question from @{turn.by}: {label} {pull.title}"
         first = f"@{turn.by} asked a question on {label}: {pull.title}"
-    lines = [first, "", "The ball is with you."]
-    if pull.link:
-        lines += ["", pull.link]
-    lines += [
-        "",
-        "You get this because you opened the pull request. Change what "
-        "CodeQuest sends you on the dashboard, under Notifications.",
-    ]
-    return Message(subject=subject[:300], body="\n".join(lines), url=pull.link)
+    body = message_body(
+        [first, "", "The ball is with you."],
+        pull.link,
+        because="you opened the pull request",
+    )
+    return Message(subject=subject[:300], body=body, url=pull.link)

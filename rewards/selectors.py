@@ -264,11 +264,8 @@ def points_list(*, user: Any, member: str = "", via: str = "") -> QuerySet[Point
         owner = (
             Member.objects.filter(user__username=member).select_related("user").first()
         )
-    mine = member == user.get_username() or (
-        owner is not None and owner.pk == _member_id(user)
-    )
-    if not mine:
-        if owner is None or not owner.shares_points or not _teammates(user, owner):
+    if not _is_own(user, owner, member):
+        if not _shared_with(user, owner):
             raise LedgerPrivateError(member)
         recent = timezone.now() - LOOK_AGAIN
         if (
@@ -279,6 +276,18 @@ def points_list(*, user: Any, member: str = "", via: str = "") -> QuerySet[Point
         ):  # one line per look, not per page of it
             PointsView.objects.create(viewer=user, subject=owner, via=via)
     return entries.order_by("-created_at", "-id")
+
+
+def _is_own(user: Any, owner: Member | None, member: str) -> bool:
+    return member == user.get_username() or (
+        owner is not None and owner.pk == _member_id(user)
+    )
+
+
+def _shared_with(user: Any, owner: Member | None) -> bool:
+    """The person shares their points (history, badges, profile) and is on one
+    of the viewer's teams."""
+    return owner is not None and owner.shares_points and _teammates(user, owner)
 
 
 def _teammates(user: Any, owner: Member) -> bool:
@@ -397,12 +406,8 @@ def profile_get(*, user: Any, member: str = "") -> Profile:
     (else ``LedgerPrivateError``, a 404)."""
     member = member or user.get_username()
     owner = Member.objects.filter(user__username=member).select_related("user").first()
-    is_me = member == user.get_username()
-    if owner is None:
-        if is_me:
-            raise LedgerPrivateError("link a login first")
-        raise LedgerPrivateError(member)
-    if not is_me and (not owner.shares_points or not _teammates(user, owner)):
+    is_me = _is_own(user, owner, member)
+    if owner is None or not (is_me or _shared_with(user, owner)):
         raise LedgerPrivateError(member)
     identities = list(owner.identities.values_list("pk", flat=True))
     return Profile(
