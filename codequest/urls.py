@@ -48,6 +48,7 @@ from integrations.team_views import (
     teams_view,
 )
 from reviews import views as review_views
+from rewards import spending_views
 from rewards import views as reward_views
 
 handler500 = "codequest.views.server_error"
@@ -84,6 +85,22 @@ urlpatterns = [
     path("dashboard/points/", reward_views.points_view, name="dashboard-points"),
     path("dashboard/profile/", reward_views.profile_view, name="dashboard-profile"),
     path("dashboard/trends/", reward_views.trends_view, name="dashboard-trends"),
+    path("dashboard/rewards/", spending_views.rewards_view, name="dashboard-rewards"),
+    path(
+        "dashboard/rewards/teams/<slug:slug>/add/",
+        spending_views.reward_add_view,
+        name="dashboard-reward-add",
+    ),
+    path(
+        "dashboard/rewards/<int:reward_id>/<str:action>/",
+        spending_views.reward_action_view,
+        name="dashboard-reward-action",
+    ),
+    path(
+        "dashboard/redemptions/<int:redemption_id>/<str:action>/",
+        spending_views.redemption_decide_view,
+        name="dashboard-redemption-decide",
+    ),
     path("dashboard/tokens/", api_tokens_view, name="dashboard-tokens"),
     path(
         "dashboard/tokens/<str:token_key>/revoke/",

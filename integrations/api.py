@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from codequest.api import body_validated, query_filters
+from codequest.api import MAX_ID, body_validated, query_filters
 from integrations import selectors
 from integrations.models import (
     ConnectedRepository,
@@ -32,7 +32,6 @@ from integrations.services import rate_limits, webhooks
 logger = logging.getLogger(__name__)
 
 PROVIDERS = provider_slugs()
-MAX_ID = 2**63 - 1  # ids are bigint; a larger one is simply not found
 STATUSES = tuple(WebhookDelivery.Status.values)
 
 

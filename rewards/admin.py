@@ -1,7 +1,15 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
-from rewards.models import PointsEntry, PointsRule, Season
+from rewards import spending
+from rewards.models import (
+    PointsEntry,
+    PointsRule,
+    Redemption,
+    Reward,
+    Season,
+    SpendEntry,
+)
 
 
 @admin.register(PointsRule)
@@ -42,7 +50,75 @@ class PointsEntryAdmin(OrganizationScopedAdmin):
 class SeasonAdmin(OrganizationScopedAdmin):
     """Team admins define seasons; leaderboard period=season uses the running one."""
 
-    list_display = ["name", "organization", "starts_at", "ends_at"]
+    list_display = ["name", "organization", "starts_at", "ends_at", "resets_balances"]
     # Only teams present in the (scoped) list, never every team's name.
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
+
+
+@admin.register(Reward)
+class RewardAdmin(OrganizationScopedAdmin):
+    """The team's catalogue (README "Rewards"); withdrawing keeps the history."""
+
+    list_display = ["name", "organization", "cost", "stock", "is_active"]
+    list_filter = ["is_active", ("organization", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(OrganizationScopedAdmin):
+    """Redemptions are decided with the actions (the debit is written then),
+    never edited by hand."""
+
+    list_display = ["reward", "member", "organization", "cost", "status", "created_at"]
+    list_filter = ["status", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["reward", "member", "organization"]
+    actions = ["approve", "decline"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Approve (writes the debit line)")
+    def approve(self, request, queryset) -> None:
+        self._decide(request, queryset, spending.redemption_approve, "Approved")
+
+    @admin.action(description="Decline (the points are free again)")
+    def decline(self, request, queryset) -> None:
+        self._decide(request, queryset, spending.redemption_decline, "Declined")
+
+    def _decide(self, request, queryset, service, done: str) -> None:
+        decided = 0
+        for redemption in queryset:
+            try:
+                service(user=request.user, redemption=redemption)
+            except (spending.SpendError, spending.NotTeamAdminError) as exc:
+                self.message_user(request, f"{redemption}: {exc}", messages.ERROR)
+            else:
+                decided += 1
+        if decided:
+            self.message_user(request, f"{done} {decided}.", messages.SUCCESS)
+
+
+@admin.register(SpendEntry)
+class SpendEntryAdmin(OrganizationScopedAdmin):
+    """The spending ledger is append-only: nothing here edits or deletes a line."""
+
+    list_display = ["member", "points", "reason", "organization", "created_at"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["member", "organization"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

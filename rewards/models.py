@@ -132,6 +132,11 @@ class Season(models.Model):
     name = models.CharField(max_length=100)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
+    resets_balances = models.BooleanField(
+        default=False,
+        help_text="Spendable balances start from zero when it starts; lifetime "
+        "points and levels are kept.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -250,3 +255,119 @@ class BadgeAward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.badge} held by {self.member_id}"
+
+
+class Reward(models.Model):
+    """Something a team's people can spend their points on (README "Rewards")."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="rewards"
+    )
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    cost = models.PositiveIntegerField(help_text="Points it costs.")
+    stock = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many are left; empty: no limit."
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Offered; a withdrawn reward keeps its history."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cost", "name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(cost__gte=1), name="reward_costs_points"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                condition=models.Q(is_active=True),
+                name="one_offered_reward_per_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.cost} points)"
+
+
+class Redemption(models.Model):
+    """A person asks for a reward; a team admin approves (the debit is
+    written then) or declines (the stock comes back)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a team admin"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+
+    reward = models.ForeignKey(
+        Reward, on_delete=models.PROTECT, related_name="redemptions"
+    )
+    # The reward's team, copied: lists and balances are read per team.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="redemptions"
+    )
+    member = models.ForeignKey(
+        "reviews.Member", on_delete=models.PROTECT, related_name="redemptions"
+    )
+    cost = models.PositiveIntegerField(help_text="The cost when it was asked for.")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["organization", "member", "status"],
+                name="redemption_person_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reward.name} for {self.member} ({self.status})"
+
+
+class SpendEntry(models.Model):
+    """The spending ledger: a debit line per approved redemption, never
+    updated or deleted. Balance = confirmed points earned in the team − what
+    was spent there (since the last season that reset balances)."""
+
+    member = models.ForeignKey(
+        "reviews.Member", on_delete=models.PROTECT, related_name="spend_entries"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    points = models.IntegerField(help_text="Negative: a debit.")
+    reason = models.CharField(max_length=200)
+    redemption = models.OneToOneField(
+        Redemption, on_delete=models.PROTECT, related_name="debit"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "spend entries"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} {self.member} ({self.reason})"

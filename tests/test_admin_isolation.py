@@ -10,8 +10,8 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from integrations.models import IntegrationHealth, OrganizationMembership, SyncRun
-from reviews.models import ReviewRequest
-from rewards.models import Season
+from reviews.models import Member, ReviewRequest
+from rewards.models import Redemption, Reward, Season, SpendEntry
 from tests.factories import (
     CommentFactory,
     DeliveryFactory,
@@ -33,6 +33,9 @@ LISTS = [
     "/admin/integrations/integrationhealth/",
     "/admin/reviews/reviewrequest/",
     "/admin/rewards/season/",
+    "/admin/rewards/reward/",
+    "/admin/rewards/redemption/",
+    "/admin/rewards/spendentry/",
 ]
 
 
@@ -72,6 +75,21 @@ def teams():
             name=f"season-{tag}",
             starts_at=timezone.now(),
             ends_at=timezone.now() + timedelta(days=30),
+        )
+        reward = Reward.objects.create(organization=team, name=f"reward-{tag}", cost=5)
+        redemption = Redemption.objects.create(
+            reward=reward,
+            organization=team,
+            member=Member.objects.create(display_name=f"member-{tag}"),
+            cost=5,
+            status="approved",
+        )
+        SpendEntry.objects.create(
+            member=redemption.member,
+            organization=team,
+            points=-5,
+            reason=f"redeemed reward-{tag}",
+            redemption=redemption,
         )
     return mine, theirs
 
