@@ -194,6 +194,36 @@ def first_review_hours(
     return hours
 
 
+@dataclass(frozen=True)
+class FirstReview:
+    pull_id: int
+    ready: datetime  # when its time to first review started
+    reviewed_at: datetime | None  # the first review by someone else, not a bot
+    reviewer: str  # who gave it ("" when nobody has)
+
+
+def first_reviews(
+    *, repository_ids: list[int], since: datetime, until: datetime
+) -> list[FirstReview]:
+    """Pull requests that became ready for review in [since, until), each with
+    its first review by someone other than its author (not a bot); one query."""
+    first = _first_review_of()
+    rows = (
+        _ready(PullRequest.objects.filter(repository_id__in=repository_ids))
+        .filter(ready__gte=since, ready__lt=until)
+        .annotate(
+            first_review_at=Subquery(first.values("submitted_at")[:1]),
+            first_reviewer=Subquery(first.values("reviewer_login")[:1]),
+        )
+        .values_list("pk", Epoch("ready"), Epoch("first_review_at"), "first_reviewer")
+        .order_by("pk")
+    )
+    return [
+        FirstReview(pk, _moment(ready), _moment(reviewed), reviewer or "")  # type: ignore[arg-type]
+        for pk, ready, reviewed, reviewer in rows
+    ]
+
+
 def percentiles(values: list[float]) -> Percentiles:
     """Median and 75th percentile (and how many values)."""
     return _percentiles(values)
@@ -212,14 +242,19 @@ def _ready(pulls: QuerySet) -> QuerySet:
 def _first_review() -> Subquery:
     """When someone other than its author, and not a bot, first reviewed the
     pull request."""
-    return Subquery(
+    return Subquery(_first_review_of().values("submitted_at")[:1])
+
+
+def _first_review_of() -> QuerySet:
+    """The pull request's reviews by others than its author, not bots, first
+    first."""
+    return (
         Review.objects.filter(pull_request=OuterRef("pk"))
         .exclude(reviewer_login=OuterRef("author_login"))
         .exclude(reviewer_login__endswith="[bot]")
         .annotate(reviewer=Lower("reviewer_login"))
         .exclude(reviewer__in=bot_logins())
-        .order_by("submitted_at")
-        .values("submitted_at")[:1]
+        .order_by("submitted_at", "pk")
     )
 
 

@@ -60,6 +60,15 @@ class PointsEntry(models.Model):
         blank=True,
         related_name="+",
     )
+    # The team of a line that belongs to no repository (a quest's payout);
+    # lines of a pull request take their team from its repository.
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     earned_at = models.DateTimeField(
         db_index=True,
         help_text="When the work was done (provider time); periods count by it.",
@@ -371,3 +380,83 @@ class SpendEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points:+d} {self.member} ({self.reason})"
+
+
+class Quest(models.Model):
+    """A time-boxed goal a team admin started from the library
+    (``rewards.quests.TEMPLATES``): a team quest pays everyone on the team when
+    the team meets it; a personal one pays each person who does."""
+
+    class Scope(models.TextChoices):
+        TEAM = "team", "Team"
+        PERSONAL = "personal", "Personal"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="quests"
+    )
+    template = models.SlugField(max_length=50)
+    title = models.CharField(max_length=200)
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    params = models.JSONField(
+        default=dict, blank=True, help_text="The template's settings, as tuned."
+    )
+    points = models.PositiveIntegerField(help_text="Paid to each person, once.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    settled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Judged and paid after it ended."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="quest_ends_after_it_starts",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["settled_at", "ends_at"], name="quest_open_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.organization})"
+
+
+class QuestProgress(models.Model):
+    """How far the team (``member`` empty) or one person got, as last
+    measured; ``completed_at`` set once, when it was met (and paid)."""
+
+    quest = models.ForeignKey(Quest, on_delete=models.CASCADE, related_name="progress")
+    member = models.ForeignKey(
+        "reviews.Member",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="quest_progress",
+    )
+    progress = models.PositiveIntegerField(default=0)
+    target = models.PositiveIntegerField(default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quest", "member"],
+                name="one_progress_per_person",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quest_id}: {self.progress}/{self.target}"

@@ -51,7 +51,20 @@ def points_entries_visible_to(user: Any) -> QuerySet[PointsEntry]:
     queryset = PointsEntry.objects.all()
     if user.is_superuser:
         return queryset
-    return queryset.filter(repository__in=repositories_visible_to(user))
+    return queryset.filter(
+        Q(repository__in=repositories_visible_to(user))
+        | Q(organization__in=Organization.objects.filter(memberships__user=user))
+    )
+
+
+def of_team(organization: Organization | str) -> Q:
+    """Ledger lines of a team (an Organization or its slug): those of its
+    repositories' pull requests, and those paid to it directly (quests)."""
+    if isinstance(organization, str):
+        return Q(repository__organization__slug=organization) | Q(
+            organization__slug=organization
+        )
+    return Q(repository__organization=organization) | Q(organization=organization)
 
 
 def season_current(*, user: Any, team: str = "") -> Season | None:
@@ -83,11 +96,15 @@ def leaderboard_list(
     if team:
         if mode == Organization.Board.OFF:
             raise BoardOffError(f"the leaderboard of {team} is off")
-        entries = entries.filter(repository__organization__slug=team)
+        entries = entries.filter(of_team(team))
     else:
         entries = entries.filter(
-            Q(repository__organization__leaderboard=Organization.Board.NAMES)
-            | Q(repository__organization__isnull=True)
+            Q(organization__leaderboard=Organization.Board.NAMES)
+            | Q(organization__isnull=True)
+            & (
+                Q(repository__organization__leaderboard=Organization.Board.NAMES)
+                | Q(repository__organization__isnull=True)
+            )
         )
     totals = _totals_by_identity(entries)
     identities = ProviderIdentity.objects.select_related("member__user").in_bulk(
@@ -224,9 +241,9 @@ def _in_period(
         if season is None:
             raise NoSeasonError("no season is running for this team")
         return entries.filter(
+            of_team(season.organization),
             earned_at__gte=season.starts_at,
             earned_at__lt=season.ends_at,
-            repository__organization=season.organization,
         )
     since = PERIODS[period]
     if since is None:

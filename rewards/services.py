@@ -57,6 +57,7 @@ DEFAULT_RULES = {
     "review_timely": (3, "You answered within the review SLA"),
     "merge_author": (5, "Your pull request was merged after review"),
     "merge_reviewer": (3, "A pull request you reviewed was merged"),
+    "quest": (0, "A quest completed (each quest sets its own points)"),
 }
 REVIEW_RULES = ("review_session", "review_comment", "review_size", "review_timely")
 SPAM_LABELS = {"spam"}

@@ -21,7 +21,7 @@ from integrations.models import Organization, OrganizationMembership
 from integrations.selectors import organizations_administered
 from reviews.models import Member
 from rewards.models import PointsEntry, Redemption, Reward, Season, SpendEntry
-from rewards.selectors import confirmed_points
+from rewards.selectors import confirmed_points, of_team
 
 
 class SpendError(Exception):
@@ -47,9 +47,7 @@ class Balance:
 def balance_of(*, member: Member, organization: Organization) -> Balance:
     """What the person may spend in the team now: three queries."""
     since = balances_reset_at(organization)
-    entries = PointsEntry.objects.filter(
-        repository__organization=organization, identity__member=member
-    )
+    entries = PointsEntry.objects.filter(of_team(organization), identity__member=member)
     spent = SpendEntry.objects.filter(member=member, organization=organization)
     if since is not None:
         entries = entries.filter(earned_at__gte=since)

@@ -100,7 +100,7 @@ class RewardListApi(ListAPIView):
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = body_validated(self.InputSerializer, request.data)
-        organization = _team_to_change(request, data.pop("team", ""))
+        organization = team_to_change(request, data.pop("team", ""), "add rewards")
         try:
             reward = spending.reward_create(
                 user=request.user, organization=organization, **data
@@ -244,8 +244,10 @@ def _reward(request: Request, reward_id: int) -> Reward:
     return reward
 
 
-def _team_to_change(request: Request, slug: str) -> Organization:
-    """The team a new reward goes to: one the person administers."""
+def team_to_change(request: Request, slug: str, what: str) -> Organization:
+    """The team a new row goes to: one the person administers (``slug``, or
+    their only one); 404 for a team not theirs, 403 for one they only belong
+    to."""
     administered = organizations_administered(request.user)
     if slug:
         team = administered.filter(slug=slug).first()
@@ -261,7 +263,7 @@ def _team_to_change(request: Request, slug: str) -> Organization:
         return team
     teams = list(administered[:2])
     if not teams:
-        raise PermissionDenied({"error": "only a team's admins add rewards"})
+        raise PermissionDenied({"error": f"only a team's admins {what}"})
     if len(teams) > 1:
         raise ValidationError({"team": ["you administer several teams: say which"]})
     return teams[0]

@@ -19,3 +19,11 @@ def badges_award_task() -> None:
     from rewards.badges import badges_award
 
     badges_award()
+
+
+@shared_task(name="rewards.quests_settle", ignore_result=True)
+def quests_settle_task() -> None:
+    """Measure running quests; complete and pay what was met (once each)."""
+    from rewards.quests import quests_settle
+
+    quests_settle()

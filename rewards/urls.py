@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rewards import api, spending_api
+from rewards import api, quests_api, spending_api
 
 app_name = "rewards"
 
@@ -9,6 +9,12 @@ urlpatterns = [
     path("api/v1/points/", api.PointsListApi.as_view(), name="points"),
     path("api/v1/snapshots/", api.SnapshotListApi.as_view(), name="snapshots"),
     path("api/v1/badges/", api.BadgeListApi.as_view(), name="badges"),
+    path("api/v1/quests/", quests_api.QuestListApi.as_view(), name="quests"),
+    path(
+        "api/v1/quests/templates/",
+        quests_api.QuestTemplateListApi.as_view(),
+        name="quest-templates",
+    ),
     path("api/v1/rewards/", spending_api.RewardListApi.as_view(), name="rewards"),
     path(
         "api/v1/rewards/<int:reward_id>/",

@@ -37,6 +37,7 @@ SCHEDULES = [
     ),
     ("Take yesterday's trend snapshots", "rewards.snapshots_take", 86400),
     ("Award badges", "rewards.badges_award", 900),
+    ("Measure quests, pay the ones met", "rewards.quests_settle", 300),
     (
         "Tell people whose review was requested",
         "notifications.review_requests_notify",
