@@ -67,7 +67,10 @@ def quest(team, template, *, days=7, points=20, **params):
     )
 
 
-def pull(repo, author, *, ready=MONDAY + hours(1), **fields):
+OPENED = MONDAY + timedelta(hours=1)
+
+
+def pull(repo, author, *, ready=OPENED, **fields):
     return PullRequestFactory(
         repository=repo, author_login=author, provider_created_at=ready, **fields
     )
