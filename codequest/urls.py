@@ -48,7 +48,7 @@ from integrations.team_views import (
     teams_view,
 )
 from reviews import views as review_views
-from rewards import spending_views
+from rewards import quests_views, spending_views
 from rewards import views as reward_views
 
 handler500 = "codequest.views.server_error"
@@ -85,6 +85,12 @@ urlpatterns = [
     path("dashboard/points/", reward_views.points_view, name="dashboard-points"),
     path("dashboard/profile/", reward_views.profile_view, name="dashboard-profile"),
     path("dashboard/trends/", reward_views.trends_view, name="dashboard-trends"),
+    path("dashboard/quests/", quests_views.quests_view, name="dashboard-quests"),
+    path(
+        "dashboard/quests/teams/<slug:slug>/start/",
+        quests_views.quest_start_view,
+        name="dashboard-quest-start",
+    ),
     path("dashboard/rewards/", spending_views.rewards_view, name="dashboard-rewards"),
     path(
         "dashboard/rewards/teams/<slug:slug>/add/",

@@ -96,6 +96,12 @@ class Template:
     def title_for(self, params: dict[str, int]) -> str:
         return self.title.format(**params)
 
+    @property
+    def default_title(self) -> str:
+        return self.title_for(
+            {setting.name: setting.default for setting in self.settings}
+        )
+
 
 # --- measures -------------------------------------------------------------------
 

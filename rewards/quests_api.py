@@ -108,9 +108,7 @@ class QuestTemplateListApi(ListAPIView):
         settings = serializers.SerializerMethodField()
 
         def get_title(self, template: quests.Template) -> str:
-            return template.title_for(
-                {setting.name: setting.default for setting in template.settings}
-            )
+            return template.default_title
 
         def get_settings(self, template: quests.Template) -> list[dict]:
             return [

@@ -166,8 +166,13 @@ def redemption_request(*, user: Any, reward: Reward) -> Redemption:
 
 @transaction.atomic
 def redemption_approve(*, user: Any, redemption: Redemption) -> Redemption:
-    """A team admin approves: the debit line is written, once."""
+    """A team admin approves (another admin when it is their own request):
+    the debit line is written, once."""
     _require_admin(user, redemption.organization)
+    if redemption.member.user_id == user.pk and not user.is_superuser:
+        raise NotTeamAdminError(
+            "another of the team's admins approves your own request"
+        )
     redemption = _pending_locked(redemption)
     _lock_person(redemption.member)
     balance = balance_of(member=redemption.member, organization=redemption.organization)

@@ -368,3 +368,18 @@ def test_a_team_admin_approves_in_the_django_admin(client, team, lead, mona):
     )
     assert b"already approved" in again.content
     assert SpendEntry.objects.count() == 1
+
+
+def test_an_admin_does_not_approve_their_own_request(team, lead):
+    lead_user = lead[1]
+    earn(lead_user.member.identities.get(), team, 500)
+    reward_id = add_reward(lead[0]).json()["id"]
+    own = lead[0].post(f"/api/v1/rewards/{reward_id}/redeem/").json()
+    refused = lead[0].post(f"/api/v1/redemptions/{own['id']}/approve/")
+    assert refused.status_code == 403
+    assert "another of the team's admins" in refused.json()["error"]
+    second = person("second", team, role=ADMIN)
+    assert (
+        second[0].post(f"/api/v1/redemptions/{own['id']}/approve/").status_code == 200
+    )
+    assert SpendEntry.objects.get().member == lead_user.member
