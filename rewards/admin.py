@@ -5,6 +5,7 @@ from rewards import spending
 from rewards.models import (
     PointsEntry,
     PointsRule,
+    ReciprocalExchange,
     Redemption,
     Reward,
     Season,
@@ -113,6 +114,26 @@ class SpendEntryAdmin(OrganizationScopedAdmin):
     list_display = ["member", "points", "reason", "organization", "created_at"]
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["member", "organization"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReciprocalExchange)
+class ReciprocalExchangeAdmin(OrganizationScopedAdmin):
+    """Who keeps approving whom (README "Fair play"): read-only."""
+
+    organization_path = "pull_request__repository__organization"
+    list_display = ["identity", "reason", "share", "points", "full_points", "earned_at"]
+    list_select_related = ["identity"]
+    search_fields = ["identity__login", "reason"]
+    ordering = ["-earned_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -33,6 +33,9 @@ class ReviewFact:
     commit_sha: str
     submitted_at: datetime
     inline_bodies: tuple[str, ...] = ()  # its inline comments, not deleted
+    # What it pays as a reciprocal exchange (rewards.reciprocal), and why.
+    share: int = 100
+    share_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class Earned:
     reason: str
     earned_at: datetime
     units: int = 1
+    share: int = 100  # percent paid (reciprocal exchanges pay less)
 
 
 @dataclass
@@ -154,30 +158,54 @@ def _session_credit(facts: PullFacts, session: _Session) -> Earned:
         session.head,
         session.start.isoformat(),
     )
+    share, note = _session_share(session)
     return Earned(
-        session.login, "review_session", key, f"reviewed {facts.label}", session.start
+        session.login,
+        "review_session",
+        key,
+        _shared(f"reviewed {facts.label}", share, note),
+        session.start,
+        share=share,
     )
 
 
+def _session_share(session: _Session) -> tuple[int, str]:
+    """A session pays in full unless every review in it is a reciprocal
+    exchange; then the best share among them."""
+    best = max(session.reviews, key=lambda review: review.share)
+    return best.share, best.share_note
+
+
+def _shared(reason: str, share: int, note: str) -> str:
+    return reason if share >= 100 else f"{reason} ({note}: {share}%)"
+
+
 def _bonuses(facts: PullFacts, sessions: list[_Session]) -> list[Earned]:
-    """Size and timeliness: once per reviewer, at their first session."""
-    first: dict[str, datetime] = {}
+    """Size and timeliness: once per reviewer, at their first session (and at
+    its share)."""
+    first: dict[str, _Session] = {}
     for session in sessions:
-        first[session.login] = min(
-            first.get(session.login, session.start), session.start
-        )
+        if session.login not in first or session.start < first[session.login].start:
+            first[session.login] = session
     units = min(facts.size // SIZE_UNIT_LINES, SIZE_UNITS_MAX)
     earned = []
-    for login, when in sorted(first.items()):
+    for login, session in sorted(first.items()):
+        when = session.start
+        share, note = _session_share(session)
         if units:
             earned.append(
                 Earned(
                     login,
                     "review_size",
                     credit_key("review-size", facts.pull_id, login),
-                    f"reviewed {units * SIZE_UNIT_LINES}+ lines in {facts.label}",
+                    _shared(
+                        f"reviewed {units * SIZE_UNIT_LINES}+ lines in {facts.label}",
+                        share,
+                        note,
+                    ),
                     when,
                     units,
+                    share,
                 )
             )
         if facts.answered_in_time(login, when):
@@ -186,8 +214,9 @@ def _bonuses(facts: PullFacts, sessions: list[_Session]) -> list[Earned]:
                     login,
                     "review_timely",
                     credit_key("review-timely", facts.pull_id, login),
-                    f"answered {facts.label} within the SLA",
+                    _shared(f"answered {facts.label} within the SLA", share, note),
                     when,
+                    share=share,
                 )
             )
     return earned
@@ -223,13 +252,37 @@ def _merge_credits(facts: PullFacts, sessions: list[_Session]) -> list[Earned]:
         return []
     key = credit_key("merged", facts.pull_id)
     reason = f"{facts.label} merged"
+    best: dict[str, tuple[int, str]] = {}
+    for session in sessions:
+        best[session.login] = max(
+            best.get(session.login, (0, "")), _session_share(session)
+        )
     earned = [
-        Earned(login, "merge_reviewer", key, reason, facts.merged_at)
-        for login in sorted({session.login for session in sessions})
+        Earned(
+            login,
+            "merge_reviewer",
+            key,
+            _shared(reason, *share),
+            facts.merged_at,
+            share=share[0],
+        )
+        for login, share in sorted(best.items())
     ]
     if facts.author_login and facts.author_may_earn:
+        # The author gains from a trade too, unless someone reviewed it in
+        # full.
+        share = max(best.values())
+        author_note = "reciprocal approvals only" if share[0] < 100 else ""
         earned.insert(
-            0, Earned(facts.author_login, "merge_author", key, reason, facts.merged_at)
+            0,
+            Earned(
+                facts.author_login,
+                "merge_author",
+                key,
+                _shared(reason, share[0], author_note),
+                facts.merged_at,
+                share=share[0],
+            ),
         )
     return earned
 

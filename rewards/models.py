@@ -112,6 +112,12 @@ class Credit(models.Model):
     rule_version = models.PositiveIntegerField()
     key = models.CharField(max_length=200, help_text="What earned it.")
     units = models.PositiveSmallIntegerField(default=1)
+    full_points = models.IntegerField(
+        default=0, help_text="As priced, before the share."
+    )
+    share = models.PositiveSmallIntegerField(
+        default=100, help_text="Percent paid (reciprocal exchanges pay less)."
+    )
     points = models.IntegerField(help_text="Before the daily cap.")
     reason = models.CharField(max_length=200)
     earned_at = models.DateTimeField()
@@ -460,3 +466,23 @@ class QuestProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quest_id}: {self.progress}/{self.target}"
+
+
+class ReciprocalExchangeManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(share__lt=100)
+
+
+class ReciprocalExchange(Credit):
+    """Credits paid in part because two people keep approving each other's
+    small pull requests (``rewards.reciprocal``): a pattern for admins to look
+    at, not a verdict."""
+
+    objects = ReciprocalExchangeManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "reciprocal exchange"
+
+    def __str__(self) -> str:
+        return f"{self.share}% {self.identity} ({self.key})"

@@ -38,6 +38,7 @@ from reviews.models import (
     ReviewerProfile,
     ReviewRequest,
 )
+from rewards import reciprocal
 from rewards.credits import (
     Claim,
     CommentFact,
@@ -112,11 +113,11 @@ def pulls_reconcile(
     The result is the one reconciling them one by one gives: the ledger is a
     function of the stored state.
     """
-    rows = [
-        row
-        for row in _locked_with_work({pull.pk for pull in pulls})
-        if row.has_work or recount
-    ]
+    pks = {pull.pk for pull in pulls}
+    # Later reciprocal exchanges of the same pairs count these pull requests'
+    # approvals: they are recomputed with them (rewards.reciprocal).
+    pks |= reciprocal.followers(reciprocal.reviews_of(pks))
+    rows = [row for row in _locked_with_work(pks) if row.has_work or recount]
     if not rows:
         return []  # no review, no comment, no credit yet: nothing can change
     stored = _Stored.read(rows)
@@ -200,6 +201,8 @@ class _Stored:
     excluded: set[int]
     # Pull requests of a practice repository: they earn nothing.
     practice: set[int]
+    # Reciprocal exchanges among their approvals: pull -> review -> share.
+    shares: dict[int, dict[str, reciprocal.Share]]
 
     @classmethod
     def read(cls, rows: list[PullRequest]) -> _Stored:
@@ -249,7 +252,41 @@ class _Stored:
             _Timeliness(rows, sla_hours),
             _excluded(rows, excluded_paths),
             {row.pk for row in rows if row.repository.is_practice},
+            reciprocal.shares(_exchanges(rows, reviews, comments)),
         )
+
+
+def _exchanges(
+    rows: list[PullRequest],
+    reviews: dict[int, list[_ReviewRow]],
+    comments: dict[int, list[_CommentRow]],
+) -> list[reciprocal.Approval]:
+    """The pull requests' reviews that are reciprocal exchanges, from what
+    was read (most pull requests have none, and cost no query)."""
+    found = []
+    for row in rows:
+        inline: dict[str, list[str]] = defaultdict(list)
+        for _kind, _id, _login, body, _at, review_id in comments[row.pk]:
+            inline[review_id].append(body)
+        for external_id, login, state, body, _sha, submitted_at in reviews[row.pk]:
+            if reciprocal.is_exchange(
+                state=state,
+                body=body,
+                additions=row.additions,
+                deletions=row.deletions,
+                inline_bodies=inline.get(external_id, ()),
+            ):
+                found.append(
+                    reciprocal.Approval(
+                        row.pk,
+                        external_id,
+                        _site(row),
+                        login,
+                        row.author_login,
+                        submitted_at,
+                    )
+                )
+    return found
 
 
 def _repository_settings(
@@ -319,8 +356,15 @@ def _facts(pull: PullRequest, stored: _Stored) -> PullFacts:
     for _kind, _id, _login, body, _at, review_id in comments:
         if review_id:
             inline[review_id].append(body)
+    shares = stored.shares.get(pull.pk, {})
+    no_share = reciprocal.Share(100, "")
     reviews = tuple(
-        ReviewFact(*row, tuple(inline.get(row[0], ())))
+        ReviewFact(
+            *row,
+            tuple(inline.get(row[0], ())),
+            shares.get(row[0], no_share).percent,
+            shares.get(row[0], no_share).note,
+        )
         for row in stored.reviews.get(pull.pk, [])
     )
     site = _site(pull)
@@ -499,19 +543,23 @@ def _credits_sync(
 
 
 def _credit_is_current(credit: Credit, item: Earned) -> bool:
-    return (credit.earned_at, credit.units, credit.reason) == (
+    return (credit.earned_at, credit.units, credit.reason, credit.share) == (
         item.earned_at,
         item.units,
         item.reason,
+        item.share,
     )
 
 
 def _credit_set(credit: Credit, item: Earned, rule: PointsRule) -> None:
     """Points are priced when a credit appears or its units change, so a later
-    change of a rule never re-prices past work."""
+    change of a rule never re-prices past work; a share (reciprocal exchanges)
+    pays part of that price, rounded down."""
     if credit.pk is None or credit.units != item.units:
-        credit.points, credit.rule_version = rule.points * item.units, rule.version
-    credit.units, credit.reason = item.units, item.reason
+        credit.full_points = rule.points * item.units
+        credit.rule_version = rule.version
+    credit.units, credit.reason, credit.share = item.units, item.reason, item.share
+    credit.points = credit.full_points * item.share // 100
     credit.earned_at = item.earned_at
 
 
