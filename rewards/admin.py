@@ -23,7 +23,7 @@ class PointsRuleAdmin(SuperuserOnlyAdmin):
 class PointsEntryAdmin(OrganizationScopedAdmin):
     """The ledger is append-only: nothing here edits or deletes a line."""
 
-    organization_path = "pull_request__repository__organization"
+    organization_path = "organization"
     list_display = [
         "identity",
         "points",

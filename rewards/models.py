@@ -60,8 +60,9 @@ class PointsEntry(models.Model):
         blank=True,
         related_name="+",
     )
-    # The team of a line that belongs to no repository (a quest's payout);
-    # lines of a pull request take their team from its repository.
+    # The team the line counts for: its repository's team when it was written
+    # (a trigger moves the lines along when a repository changes teams), or
+    # the team that paid it (a quest). Boards and daily totals read it.
     organization = models.ForeignKey(
         Organization,
         on_delete=models.CASCADE,
@@ -90,6 +91,12 @@ class PointsEntry(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.repository_id is None and self.pull_request is not None:
             self.repository_id = self.pull_request.repository_id
+        if self.organization_id is None and self.repository_id is not None:
+            self.organization_id = (
+                ConnectedRepository.objects.filter(pk=self.repository_id)
+                .values_list("organization_id", flat=True)
+                .first()
+            )
         super().save(*args, **kwargs)
 
 
@@ -486,3 +493,41 @@ class ReciprocalExchange(Credit):
 
     def __str__(self) -> str:
         return f"{self.share}% {self.identity} ({self.key})"
+
+
+class PointsDay(models.Model):
+    """One person's ledger total of one UTC day in one team (by login), kept by
+    the database itself: triggers on the ledger add every line as it is
+    written (and follow a line whose team changes), in the same transaction,
+    so the totals never drift (``manage.py points_days_check`` proves it).
+    Leaderboards and levels read these instead of every line (README
+    "Instant boards")."""
+
+    identity = models.ForeignKey(
+        ProviderIdentity, on_delete=models.CASCADE, related_name="+"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    day = models.DateField()
+    points = models.IntegerField(default=0)
+    sessions = models.IntegerField(
+        default=0, help_text="Review session lines that paid (for boards)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity", "organization", "day"], name="one_total_per_day"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "day"], name="points_day_team_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} {self.identity_id} on {self.day}"

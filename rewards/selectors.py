@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from integrations.models import (
@@ -15,7 +15,6 @@ from integrations.models import (
     Organization,
     OrganizationMembership,
 )
-from integrations.selectors import repositories_visible_to
 from reviews.bots import is_bot
 from reviews.give_take import GiveTake, give_take
 from reviews.models import Member, ProviderIdentity, PullState
@@ -28,8 +27,8 @@ from rewards.models import (
     Season,
     TrendSnapshot,
 )
-from rewards.services import rule_get
 from rewards.streaks import Streak, streak_of
+from rewards.totals import points_totals
 
 PERIODS = {
     "week": timedelta(days=7),
@@ -48,23 +47,23 @@ class BoardOffError(LookupError):
 
 
 def points_entries_visible_to(user: Any) -> QuerySet[PointsEntry]:
-    queryset = PointsEntry.objects.all()
+    return PointsEntry.objects.filter(visible_scope(user))
+
+
+def visible_scope(user: Any) -> Q:
+    """Ledger lines (and daily totals) of the person's teams; every one for
+    superusers. Each line carries its team (its repository's, or the team a
+    quest paid in)."""
     if user.is_superuser:
-        return queryset
-    return queryset.filter(
-        Q(repository__in=repositories_visible_to(user))
-        | Q(organization__in=Organization.objects.filter(memberships__user=user))
-    )
+        return Q()
+    return Q(organization__in=Organization.objects.filter(memberships__user=user))
 
 
 def of_team(organization: Organization | str) -> Q:
-    """Ledger lines of a team (an Organization or its slug): those of its
-    repositories' pull requests, and those paid to it directly (quests)."""
+    """Ledger lines (and daily totals) of a team: an Organization or its slug."""
     if isinstance(organization, str):
-        return Q(repository__organization__slug=organization) | Q(
-            organization__slug=organization
-        )
-    return Q(repository__organization=organization) | Q(organization=organization)
+        return Q(organization__slug=organization)
+    return Q(organization=organization)
 
 
 def season_current(*, user: Any, team: str = "") -> Season | None:
@@ -91,22 +90,17 @@ def leaderboard_list(
     shows names, or only the viewer's own (``BoardOffError`` when it is off);
     the board of all one's teams counts only teams that show names.
     """
-    entries = _in_period(points_entries_visible_to(user), user, period, team)
+    scope, since, until = _in_period(visible_scope(user), user, period, team)
     mode = mode or board_mode(team)  # the caller may have read it already
     if team:
         if mode == Organization.Board.OFF:
             raise BoardOffError(f"the leaderboard of {team} is off")
-        entries = entries.filter(of_team(team))
+        scope &= of_team(team)
     else:
-        entries = entries.filter(
-            Q(organization__leaderboard=Organization.Board.NAMES)
-            | Q(organization__isnull=True)
-            & (
-                Q(repository__organization__leaderboard=Organization.Board.NAMES)
-                | Q(repository__organization__isnull=True)
-            )
+        scope &= Q(organization__leaderboard=Organization.Board.NAMES) | Q(
+            organization__isnull=True
         )
-    totals = _totals_by_identity(entries)
+    totals = points_totals(scope=scope, since=since, until=until)
     identities = ProviderIdentity.objects.select_related("member__user").in_bulk(
         list(totals)
     )
@@ -174,81 +168,31 @@ def _member_id(user: Any) -> int | None:
 
 
 def _confirmed_lifetime(identity_ids: list[int]) -> dict[int, int]:
-    """Lifetime confirmed points of these identities (for their level), in one
-    query: lines past the hold, or whose pull request finished."""
-    confirmed = Q(pull_request__state__in=[PullState.MERGED, PullState.CLOSED]) | Q(
-        pull_request__isnull=True
-    )
-    hold = settings.REWARDS_HOLD_DAYS
-    total = Sum("points")  # no hold: every line is confirmed
-    if hold > 0:
-        confirmed |= Q(earned_at__lt=timezone.now() - timedelta(days=hold))
-        total = Sum("points", filter=confirmed)
-    return {
-        row["identity"]: row["total"] or 0
-        for row in PointsEntry.objects.filter(identity__in=identity_ids)
-        .values("identity")
-        .annotate(total=total)
-    }
+    """Lifetime confirmed points of these identities, in all teams (for their
+    level): two queries."""
+    totals = points_totals(scope=Q(identity__in=identity_ids))
+    return {identity: confirmed for identity, (confirmed, _, _) in totals.items()}
 
 
-def confirmed_points(entries: QuerySet[PointsEntry]) -> int:
-    """The confirmed points among these lines (two queries)."""
-    return sum(confirmed for confirmed, _, _ in _totals_by_identity(entries).values())
-
-
-def _totals_by_identity(entries: QuerySet[PointsEntry]) -> dict[int, list[int]]:
-    """identity -> [confirmed, pending, review sessions].
-
-    Lines older than the hold are confirmed whatever their pull request's
-    state, so the big, old part of the ledger is summed without joining pull
-    requests; only the recent part (an index range on earned_at) is.
-    """
-    session_rule = rule_get("review_session").pk
-    sessions = Count("id", filter=Q(rule_id=session_rule, points__gt=0))
-    totals: dict[int, list[int]] = {}
-    hold = settings.REWARDS_HOLD_DAYS
-    cutoff = timezone.now() - timedelta(days=hold)
-    old = entries.filter(earned_at__lt=cutoff) if hold > 0 else entries
-    for row in old.values("identity").annotate(total=Sum("points"), sessions=sessions):
-        totals[row["identity"]] = [row["total"] or 0, 0, row["sessions"]]
-    if hold <= 0:
-        return totals
-    finished = Q(pull_request__state__in=[PullState.MERGED, PullState.CLOSED]) | Q(
-        pull_request__isnull=True
-    )
-    for row in (
-        entries.filter(earned_at__gte=cutoff)
-        .values("identity")
-        .annotate(
-            total=Sum("points", filter=finished),
-            pending=Sum("points", filter=~finished),
-            sessions=sessions,
-        )
-    ):
-        counts = totals.setdefault(row["identity"], [0, 0, 0])
-        counts[0] += row["total"] or 0
-        counts[1] += row["pending"] or 0
-        counts[2] += row["sessions"]
-    return totals
+def confirmed_points(*, scope: Q, since: datetime | None = None) -> int:
+    """The confirmed points of the lines in ``scope`` since a moment."""
+    totals = points_totals(scope=scope, since=since)
+    return sum(confirmed for confirmed, _, _ in totals.values())
 
 
 def _in_period(
-    entries: QuerySet[PointsEntry], user: Any, period: str, team: str
-) -> QuerySet[PointsEntry]:
+    scope: Q, user: Any, period: str, team: str
+) -> tuple[Q, datetime | None, datetime | None]:
+    """The scope and [since, until) of a board's period."""
     if period == "season":
         season = season_current(user=user, team=team)
         if season is None:
             raise NoSeasonError("no season is running for this team")
-        return entries.filter(
-            of_team(season.organization),
-            earned_at__gte=season.starts_at,
-            earned_at__lt=season.ends_at,
-        )
+        return scope & of_team(season.organization), season.starts_at, season.ends_at
     since = PERIODS[period]
     if since is None:
-        return entries
-    return entries.filter(earned_at__gte=timezone.now() - since)
+        return scope, None, None
+    return scope, timezone.now() - since, None
 
 
 LOOK_AGAIN = timedelta(minutes=10)
@@ -334,7 +278,7 @@ def points_views_of(*, user: Any, days: int = 30) -> list[PointsView]:
 
 
 def entry_is_provisional(entry: PointsEntry, now: datetime | None = None) -> bool:
-    """The rule _totals_by_identity applies in SQL, for one line already loaded."""
+    """The rule rewards.totals applies in SQL, for one line already loaded."""
     hold = settings.REWARDS_HOLD_DAYS
     if hold <= 0 or entry.pull_request is None:
         return False
@@ -348,7 +292,7 @@ def my_points_summary(*, user: Any, identities: list) -> dict:
     if not identities:
         return {"points": 0, "provisional": 0, "week": 0, "recent": []}
     mine = points_entries_visible_to(user).filter(identity__in=identities)
-    totals = _totals_by_identity(mine)
+    totals = points_totals(scope=visible_scope(user) & Q(identity__in=identities))
     week = mine.filter(earned_at__gte=timezone.now() - timedelta(days=7)).aggregate(
         week_total=Sum("points")
     )["week_total"]

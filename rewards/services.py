@@ -589,12 +589,15 @@ class _CreditRow(NamedTuple):
     pull_request_id: int
     reason: str
     repository_id: int | None
+    organization_id: int | None
 
 
 _CREDIT_COLUMNS = [
-    {"rule_key": "rule__key", "repository_id": "pull_request__repository_id"}.get(
-        name, name
-    )
+    {
+        "rule_key": "rule__key",
+        "repository_id": "pull_request__repository_id",
+        "organization_id": "pull_request__repository__organization_id",
+    }.get(name, name)
     for name in _CreditRow._fields
 ]
 
@@ -608,6 +611,7 @@ class _EntryRow(NamedTuple):
     rule_version: int
     pull_request_id: int | None
     repository_id: int | None
+    organization_id: int | None
 
 
 def _ledger_follow(
@@ -731,6 +735,9 @@ def _append(
                 source=key if not count else f"{key}#{count + 1}",
                 pull_request_id=model.pull_request_id,
                 repository_id=model.repository_id,
+                # the team the line counts for: the repository's now, or for a
+                # take-back of a line written before, that line's
+                organization_id=model.organization_id,
                 earned_at=earned_at,
             )
         )

@@ -35,7 +35,15 @@ PAGES = [
     "/dashboard/points/",
     "/dashboard/stats/",
     "/dashboard/settings/",
+    "/dashboard/profile/",
+    "/dashboard/quests/",
+    "/dashboard/rewards/",
     "/api/v1/leaderboard/?period=all",
+    "/api/v1/leaderboard/?period=month",
+    "/api/v1/points/",
+    "/api/v1/badges/",
+    "/api/v1/quests/",
+    "/api/v1/rewards/",
 ]
 
 
@@ -85,7 +93,7 @@ def seed(rng: random.Random) -> None:
     pull_ids = _copy_pulls(connection, rng, repositories, logins, now)
     _copy_reviews(connection, rng, pull_ids, logins, now)
     _copy_requests(connection, rng, pull_ids, logins, now)
-    _copy_ledger(connection, rng, pull_ids, identities, rules, now)
+    _copy_ledger(connection, rng, pull_ids, identities, rules, now, team)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
@@ -183,10 +191,10 @@ def _copy_requests(connection, rng, pull_ids, logins, now) -> None:
     _copy(connection, "reviews_reviewrequest", columns, rows)
 
 
-def _copy_ledger(connection, rng, pull_ids, identities, rules, now) -> None:
+def _copy_ledger(connection, rng, pull_ids, identities, rules, now, team) -> None:
     columns = (
         "identity_id, rule_id, rule_version, points, reason, source, "
-        "pull_request_id, repository_id, earned_at, created_at"
+        "pull_request_id, repository_id, organization_id, earned_at, created_at"
     )
 
     def rows():
@@ -205,6 +213,7 @@ def _copy_ledger(connection, rng, pull_ids, identities, rules, now) -> None:
                 f"bench:{index}",
                 pull_id,
                 repository_id,
+                team.pk,
                 earned,
                 earned,
             )
