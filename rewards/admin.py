@@ -13,6 +13,20 @@ from rewards.models import (
 )
 
 
+class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
+    """Rows nobody adds, edits or deletes here (ledgers, decided requests,
+    derived patterns); actions may still call services."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(PointsRule)
 class PointsRuleAdmin(SuperuserOnlyAdmin):
     list_display = ["key", "points", "version", "is_active", "updated_at"]
@@ -20,7 +34,7 @@ class PointsRuleAdmin(SuperuserOnlyAdmin):
 
 
 @admin.register(PointsEntry)
-class PointsEntryAdmin(OrganizationScopedAdmin):
+class PointsEntryAdmin(ReadOnlyScopedAdmin):
     """The ledger is append-only: nothing here edits or deletes a line."""
 
     organization_path = "organization"
@@ -36,15 +50,6 @@ class PointsEntryAdmin(OrganizationScopedAdmin):
     list_filter = ["rule"]
     search_fields = ["identity__login", "reason"]
     list_select_related = ["identity", "rule"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Season)
@@ -68,7 +73,7 @@ class RewardAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(OrganizationScopedAdmin):
+class RedemptionAdmin(ReadOnlyScopedAdmin):
     """Redemptions are decided with the actions (the debit is written then),
     never edited by hand."""
 
@@ -76,15 +81,6 @@ class RedemptionAdmin(OrganizationScopedAdmin):
     list_filter = ["status", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["reward", "member", "organization"]
     actions = ["approve", "decline"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Approve (writes the debit line)")
     def approve(self, request, queryset) -> None:
@@ -108,25 +104,16 @@ class RedemptionAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(SpendEntry)
-class SpendEntryAdmin(OrganizationScopedAdmin):
+class SpendEntryAdmin(ReadOnlyScopedAdmin):
     """The spending ledger is append-only: nothing here edits or deletes a line."""
 
     list_display = ["member", "points", "reason", "organization", "created_at"]
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["member", "organization"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ReciprocalExchange)
-class ReciprocalExchangeAdmin(OrganizationScopedAdmin):
+class ReciprocalExchangeAdmin(ReadOnlyScopedAdmin):
     """Who keeps approving whom (README "Fair play"): read-only."""
 
     organization_path = "pull_request__repository__organization"
@@ -134,12 +121,3 @@ class ReciprocalExchangeAdmin(OrganizationScopedAdmin):
     list_select_related = ["identity"]
     search_fields = ["identity__login", "reason"]
     ordering = ["-earned_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -79,6 +79,12 @@ class PointsEntry(models.Model):
     class Meta:
         verbose_name_plural = "points entries"
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # what is still provisional: the recent lines of open pull requests
+            models.Index(
+                fields=["pull_request", "earned_at"], name="points_pull_time_idx"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["identity", "rule", "source"], name="points_paid_once"

@@ -1,12 +1,11 @@
 """Points per person over a stretch of time, from the daily totals and the
 recent ledger lines (README "Instant boards").
 
-Whole UTC days that are past the provisional hold are read from ``PointsDay``
-(kept by the database alongside the ledger: one row per login, team and day),
-so an all-time board costs people × days, not ledger lines. The rest — the
-partial first and last day of a period and the days still within the hold,
-whose lines may be provisional — is read from the lines themselves, an index
-range on ``earned_at``. ``scope`` filters both the same way: on ``identity``
+Whole UTC days are read from ``PointsDay`` (kept by the database alongside
+the ledger: one row per login, team and day), so an all-time board costs
+people × days, not ledger lines. Only the partial first and last day of a
+period, and the lines still provisional (inside the hold, their pull request
+open), are read from the ledger. ``scope`` filters both the same way: on ``identity``
 and ``organization``, the fields the two tables share.
 """
 
@@ -15,10 +14,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from reviews.models import PullState
+from reviews.models import PullRequest, PullState
 from rewards.models import PointsDay, PointsEntry, PointsRule
 
 Totals = dict[int, list[int]]  # identity -> [confirmed, pending, review sessions]
@@ -32,69 +31,107 @@ def points_totals(
     now: datetime | None = None,
 ) -> Totals:
     """Confirmed points, provisional points and paid review sessions per login
-    for lines in ``scope`` earned in [since, until): two queries."""
+    for lines in ``scope`` earned in [since, until): at most three queries,
+    none of them a scan of the ledger.
+
+    Whole days come from the daily totals (today's too: the triggers keep it
+    current), a partial first or last day from its lines, and what is still
+    provisional — lines inside the hold on pull requests not yet merged or
+    closed, a small share — is read on its own and moved from confirmed to
+    provisional.
+    """
     now = now or timezone.now()
-    hold = settings.REWARDS_HOLD_DAYS
-    cutoff = now - timedelta(days=hold) if hold > 0 else now
     first = _midnight(since, up=True) if since else None
-    last = _midnight(cutoff, up=False)
-    if until is not None:
-        last = min(last, _midnight(until, up=False))
+    last = _midnight(until, up=False) if until else None
     totals: Totals = {}
-    if first is None or first < last:
-        days = PointsDay.objects.filter(scope, day__lt=last.date())
+    if first is not None and last is not None and first >= last:
+        _add_lines(totals, PointsEntry.objects.filter(scope, _between(since, until)))
+    else:
+        days = PointsDay.objects.filter(scope)
         if first is not None:
             days = days.filter(day__gte=first.date())
+        if last is not None:
+            days = days.filter(day__lt=last.date())
         for identity, points, sessions in (
             days.values("identity")
-            .annotate(points=Sum("points"), sessions=Sum("sessions"))
-            .values_list("identity", "points", "sessions")
+            .annotate(total=Sum("points"), paid=Sum("sessions"))
+            .values_list("identity", "total", "paid")
         ):
             totals[identity] = [points or 0, 0, sessions or 0]
-        recent = Q(earned_at__gte=last)
-        lines = PointsEntry.objects.filter(
-            scope, recent | Q(earned_at__lt=first) if first else recent
-        )
-    else:
-        lines = PointsEntry.objects.filter(scope)
-    if since is not None:
-        lines = lines.filter(earned_at__gte=since)
-    if until is not None:
-        lines = lines.filter(earned_at__lt=until)
-    _add_lines(totals, lines, cutoff, hold)
+        partial = Q(pk__in=[])
+        if since is not None and first is not None and since < first:
+            partial |= _between(since, first)
+        if until is not None and last is not None and last < until:
+            partial |= _between(last, until)
+        if (
+            since is not None
+            and first is not None
+            and since < first
+            or (until is not None and last is not None and last < until)
+        ):
+            _add_lines(totals, PointsEntry.objects.filter(scope).filter(partial))
+    _move_provisional(totals, scope, since, until, now)
     return totals
 
 
-def _add_lines(
-    totals: Totals, lines: QuerySet[PointsEntry], cutoff: datetime, hold: int
-) -> None:
-    """The lines' points, split into confirmed (their pull request finished,
-    or none, or past the hold) and provisional."""
-    confirmed = Q(pull_request__state__in=[PullState.MERGED, PullState.CLOSED]) | Q(
-        pull_request__isnull=True
-    )
-    if hold > 0:
-        confirmed |= Q(earned_at__lt=cutoff)
+def _between(start: datetime | None, end: datetime | None) -> Q:
+    window = Q()
+    if start is not None:
+        window &= Q(earned_at__gte=start)
+    if end is not None:
+        window &= Q(earned_at__lt=end)
+    return window
+
+
+def _add_lines(totals: Totals, lines: QuerySet[PointsEntry]) -> None:
+    """The lines' points and paid review sessions, all counted as confirmed
+    (``_move_provisional`` takes out what is not)."""
     session = PointsRule.objects.filter(key="review_session").values("pk")[:1]
-    sums = {"total": Sum("points"), "pending": Value(0)}  # no hold: all confirmed
-    if hold > 0:
-        sums = {
-            "total": Sum("points", filter=confirmed),
-            "pending": Sum("points", filter=~confirmed),
-        }
-    rows = (
+    for identity, points, sessions in (
         lines.values("identity")
         .annotate(
-            **sums,
-            sessions=Count("id", filter=Q(rule_id__in=session, points__gt=0)),
+            total=Sum("points"),
+            paid=Count("id", filter=Q(rule_id__in=session, points__gt=0)),
         )
-        .values_list("identity", "total", "pending", "sessions")
-    )
-    for identity, total, pending, sessions in rows:
+        .values_list("identity", "total", "paid")
+    ):
         counts = totals.setdefault(identity, [0, 0, 0])
-        counts[0] += total or 0
-        counts[1] += pending or 0
+        counts[0] += points or 0
         counts[2] += sessions
+
+
+def _move_provisional(
+    totals: Totals,
+    scope: Q,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
+) -> None:
+    """Points for review work stay provisional until their pull request is
+    merged or closed, for at most the hold: one query over those lines only."""
+    hold = settings.REWARDS_HOLD_DAYS
+    if hold <= 0:
+        return
+    start = now - timedelta(days=hold)
+    if since is not None:
+        start = max(start, since)
+    if until is not None and until <= start:
+        return
+    # Open pull requests are few: the lines are found from them (an index on
+    # state, then on the line's pull request), not by reading the window.
+    pending = PointsEntry.objects.filter(
+        scope,
+        _between(start, until),
+        pull_request__in=PullRequest.objects.filter(state=PullState.OPEN).values("pk"),
+    )
+    for identity, points in (
+        pending.values("identity")
+        .annotate(total=Sum("points"))
+        .values_list("identity", "total")
+    ):
+        counts = totals.setdefault(identity, [0, 0, 0])
+        counts[0] -= points or 0
+        counts[1] += points or 0
 
 
 def _midnight(moment: datetime, *, up: bool) -> datetime:
