@@ -48,7 +48,7 @@ from integrations.team_views import (
     teams_view,
 )
 from reviews import views as review_views
-from rewards import quests_views, spending_views
+from rewards import kudos_views, quests_views, spending_views
 from rewards import views as reward_views
 
 handler500 = "codequest.views.server_error"
@@ -85,6 +85,17 @@ urlpatterns = [
     path("dashboard/points/", reward_views.points_view, name="dashboard-points"),
     path("dashboard/profile/", reward_views.profile_view, name="dashboard-profile"),
     path("dashboard/trends/", reward_views.trends_view, name="dashboard-trends"),
+    path("dashboard/kudos/", kudos_views.kudos_view, name="dashboard-kudos"),
+    path(
+        "dashboard/kudos/give/",
+        kudos_views.kudos_give_view,
+        name="dashboard-kudos-give",
+    ),
+    path(
+        "dashboard/reviews/<int:review_id>/helpful/",
+        kudos_views.helpful_view,
+        name="dashboard-review-helpful",
+    ),
     path("dashboard/quests/", quests_views.quests_view, name="dashboard-quests"),
     path(
         "dashboard/quests/teams/<slug:slug>/start/",

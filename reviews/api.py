@@ -90,6 +90,7 @@ class ReviewListApi(ListAPIView):
         class Meta:
             model = Review
             fields = [
+                "id",
                 "provider",
                 "repository",
                 "number",

@@ -36,6 +36,7 @@ class ReviewFact:
     # What it pays as a reciprocal exchange (rewards.reciprocal), and why.
     share: int = 100
     share_note: str = ""
+    helpful_at: datetime | None = None  # the author marked it helpful (kudos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ def credits_earned(facts: PullFacts) -> list[Earned]:
     earned += _bonuses(facts, sessions)
     earned += _comment_credits(facts)
     earned += _merge_credits(facts, sessions)
+    earned += _helpful_credits(facts, sessions)
     if facts.followed_since is None:
         return earned
     return [item for item in earned if item.earned_at >= facts.followed_since]
@@ -285,6 +287,28 @@ def _merge_credits(facts: PullFacts, sessions: list[_Session]) -> list[Earned]:
             ),
         )
     return earned
+
+
+def _helpful_credits(facts: PullFacts, sessions: list[_Session]) -> list[Earned]:
+    """A reviewer whose review the author marked helpful earns the bonus once
+    per pull request, from the first mark; only reviews that earn count."""
+    marked: dict[str, datetime] = {}
+    for session in sessions:
+        for review in session.reviews:
+            if review.helpful_at is not None:
+                marked[session.login] = min(
+                    marked.get(session.login, review.helpful_at), review.helpful_at
+                )
+    return [
+        Earned(
+            login,
+            "review_helpful",
+            credit_key("helpful", facts.pull_id, login),
+            f"the author found your review of {facts.label} helpful",
+            when,
+        )
+        for login, when in sorted(marked.items())
+    ]
 
 
 def credit_key(*parts: object) -> str:

@@ -537,3 +537,52 @@ class PointsDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points} {self.identity_id} on {self.day}"
+
+
+class Kudos(models.Model):
+    """Thanks from one person to another (README "Kudos"): an author marking
+    a review of their pull request as helpful (it pays the reviewer a bonus
+    through the pull request's credits), or peer kudos with a message (a small
+    weekly budget per person, paid once as a ledger line)."""
+
+    class Kind(models.TextChoices):
+        HELPFUL = "helpful", "Helpful review"
+        PEER = "peer", "Peer kudos"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="kudos"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    giver = models.ForeignKey(
+        "reviews.Member", on_delete=models.CASCADE, related_name="kudos_given"
+    )
+    receiver = models.ForeignKey(
+        "reviews.Member",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="kudos_received",
+    )
+    review = models.ForeignKey(
+        "reviews.Review",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="kudos",
+    )
+    message = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "kudos"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["giver", "review"],
+                condition=models.Q(review__isnull=False),
+                name="one_helpful_mark_per_review",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.giver_id}"

@@ -27,7 +27,7 @@ from reviews.business_time import business_hours_between
 from reviews.models import Member, ProviderIdentity, PullRequest, Review
 from reviews.stats import first_reviews
 from rewards.models import PointsEntry, Quest, QuestProgress
-from rewards.services import rule_get
+from rewards.services import paying_identities, rule_get
 
 QUEST_RULE = "quest"
 MAX_RUNNING = 10  # per team: each running quest is measured every few minutes
@@ -446,7 +446,7 @@ def _store(quest: Quest, member: int | None, measured: Measured) -> datetime | N
 def _pay(quest: Quest, members: list[int], when: datetime) -> list[PointsEntry]:
     """One ledger line per person, through the ledger's unique key."""
     rule = rule_get(QUEST_RULE)
-    identities = _payee_identities(members)
+    identities = paying_identities(members)
     lines = [
         PointsEntry(
             identity_id=identities[member],
@@ -462,20 +462,6 @@ def _pay(quest: Quest, members: list[int], when: datetime) -> list[PointsEntry]:
         if member in identities
     ]
     return PointsEntry.objects.bulk_create(lines, ignore_conflicts=True)
-
-
-def _payee_identities(members: list[int]) -> dict[int, int]:
-    """Each person's first login that is not a bot's: their lines land there
-    (boards and levels count all of a person's logins together)."""
-    chosen: dict[int, int] = {}
-    for pk, member, login, marked in (
-        ProviderIdentity.objects.filter(member_id__in=members)
-        .order_by("pk")
-        .values_list("pk", "member_id", "login", "is_bot")
-    ):
-        if member not in chosen and not is_bot_login(login, marked=marked):
-            chosen[member] = pk
-    return chosen
 
 
 def _facts(quest: Quest, now: datetime) -> Facts:

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from codequest.forms import errors_line
 from integrations.models import Organization
 from integrations.selectors import organizations_administered, organizations_of
 from reviews.views import team_param
@@ -89,10 +90,7 @@ def quest_start_view(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("no team of yours to start quests in")
     form = QuestForm(request.POST)
     if not form.is_valid():
-        errors = "; ".join(
-            f"{name}: {' '.join(error_list)}"
-            for name, error_list in form.errors.items()
-        )
+        errors = errors_line(form)
         messages.error(request, f"The quest was not started ({errors}).")
     else:
         try:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, Min, OuterRef, Q, Subquery
 
 from integrations.providers.base import NormalizedEvent
 from reviews.bots import is_bot, is_bot_login
@@ -48,7 +48,7 @@ from rewards.credits import (
     allot,
     credits_earned,
 )
-from rewards.models import Credit, PointsEntry, PointsRule
+from rewards.models import Credit, Kudos, PointsEntry, PointsRule
 
 # The starting rules; admins change them (each change bumps the rule's version).
 DEFAULT_RULES = {
@@ -58,6 +58,11 @@ DEFAULT_RULES = {
     "review_timely": (3, "You answered within the review SLA"),
     "merge_author": (5, "Your pull request was merged after review"),
     "merge_reviewer": (3, "A pull request you reviewed was merged"),
+    "review_helpful": (
+        5,
+        "The author marked your review helpful (once per pull request)",
+    ),
+    "kudos": (2, "Kudos from a teammate"),
     "quest": (0, "A quest completed (each quest sets its own points)"),
 }
 REVIEW_RULES = ("review_session", "review_comment", "review_size", "review_timely")
@@ -170,6 +175,13 @@ def _locked_with_work(pks: set[int]) -> list[Any]:
     )
 
 
+# When the pull request's author first marked the review helpful (Kudos).
+_HELPFUL_AT = Subquery(
+    Kudos.objects.filter(review=OuterRef("pk"), kind=Kudos.Kind.HELPFUL)
+    .order_by("created_at")
+    .values("created_at")[:1]
+)
+
 _HAS_WORK = (
     Exists(Review.objects.filter(pull_request=OuterRef("pk")))
     | Exists(Comment.objects.filter(pull_request=OuterRef("pk")))
@@ -184,7 +196,8 @@ def is_spam(pull: PullRequest) -> bool:
 # --- facts ----------------------------------------------------------------------
 
 _CommentRow = tuple[str, str, str, str, datetime, str]  # kind … review_external_id
-_ReviewRow = tuple[str, str, str, str, str, datetime]  # external_id … submitted_at
+# external_id, login, state, body, commit sha, submitted at, marked helpful at
+_ReviewRow = tuple[str, str, str, str, str, datetime, datetime | None]
 
 
 @dataclass
@@ -220,14 +233,19 @@ class _Stored:
         ):
             comments[pull_id].append(tuple(row))  # type: ignore[arg-type]
         reviews: dict[int, list[_ReviewRow]] = defaultdict(list)
-        for pull_id, *row in Review.objects.filter(pull_request__in=rows).values_list(
-            "pull_request_id",
-            "external_id",
-            "reviewer_login",
-            "state",
-            "body",
-            "commit_sha",
-            "submitted_at",
+        for pull_id, *row in (
+            Review.objects.filter(pull_request__in=rows)
+            .annotate(helpful_at=_HELPFUL_AT)
+            .values_list(
+                "pull_request_id",
+                "external_id",
+                "reviewer_login",
+                "state",
+                "body",
+                "commit_sha",
+                "submitted_at",
+                "helpful_at",
+            )
         ):
             reviews[pull_id].append(tuple(row))  # type: ignore[arg-type]
         first_assignments = dict(
@@ -268,7 +286,7 @@ def _exchanges(
         inline: dict[str, list[str]] = defaultdict(list)
         for _kind, _id, _login, body, _at, review_id in comments[row.pk]:
             inline[review_id].append(body)
-        for external_id, login, state, body, _sha, submitted_at in reviews[row.pk]:
+        for external_id, login, state, body, _sha, submitted_at, _ in reviews[row.pk]:
             if reciprocal.is_exchange(
                 state=state,
                 body=body,
@@ -360,10 +378,11 @@ def _facts(pull: PullRequest, stored: _Stored) -> PullFacts:
     no_share = reciprocal.Share(100, "")
     reviews = tuple(
         ReviewFact(
-            *row,
+            *row[:6],
             tuple(inline.get(row[0], ())),
             shares.get(row[0], no_share).percent,
             shares.get(row[0], no_share).note,
+            row[6],
         )
         for row in stored.reviews.get(pull.pk, [])
     )
@@ -812,3 +831,18 @@ def rule_get(key: str) -> PointsRule:
         key=key, defaults={"points": points, "description": description}
     )
     return rule
+
+
+def paying_identities(members: Iterable[int]) -> dict[int, int]:
+    """Each person's first login that is not a bot's: lines paid to a person
+    rather than earned on a pull request (quests, kudos) land there; boards
+    and levels count all of a person's logins together."""
+    chosen: dict[int, int] = {}
+    for pk, member, login, marked in (
+        ProviderIdentity.objects.filter(member_id__in=list(members))
+        .order_by("pk")
+        .values_list("pk", "member_id", "login", "is_bot")
+    ):
+        if member not in chosen and not is_bot_login(login, marked=marked):
+            chosen[member] = pk
+    return chosen

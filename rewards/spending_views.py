@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from codequest.api import MAX_ID
+from codequest.forms import errors_line
 from integrations.models import Organization
 from integrations.selectors import organizations_administered, organizations_of
 from reviews.views import team_param
@@ -87,10 +88,7 @@ def reward_add_view(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("no such team")
     form = RewardForm(request.POST)
     if not form.is_valid():
-        errors = "; ".join(
-            f"{name}: {' '.join(error_list)}"
-            for name, error_list in form.errors.items()
-        )
+        errors = errors_line(form)
         messages.error(request, f"The reward was not added ({errors}).")
         return _back(organization.slug)
     try:

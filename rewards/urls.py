@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rewards import api, quests_api, spending_api
+from rewards import api, kudos_api, quests_api, spending_api
 
 app_name = "rewards"
 
@@ -9,6 +9,12 @@ urlpatterns = [
     path("api/v1/points/", api.PointsListApi.as_view(), name="points"),
     path("api/v1/snapshots/", api.SnapshotListApi.as_view(), name="snapshots"),
     path("api/v1/badges/", api.BadgeListApi.as_view(), name="badges"),
+    path("api/v1/kudos/", kudos_api.KudosListApi.as_view(), name="kudos"),
+    path(
+        "api/v1/reviews/<int:review_id>/helpful/",
+        kudos_api.ReviewHelpfulApi.as_view(),
+        name="review-helpful",
+    ),
     path("api/v1/quests/", quests_api.QuestListApi.as_view(), name="quests"),
     path(
         "api/v1/quests/templates/",
