@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
-
 from rest_framework.test import APIClient
 
 from rewards.models import Kudos, PointsEntry
