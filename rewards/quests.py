@@ -115,9 +115,7 @@ def _team_reviews(facts: Facts) -> Measured:
         member = facts.person(repository_id, login)
         if member is not None and login != author:
             seen.setdefault((member, pull_id), submitted_at)
-    moments = sorted(seen.values())
-    done = moments[target - 1] if len(moments) >= target else None
-    return Measured(min(len(moments), target), target, done)
+    return _count_to(sorted(seen.values()), target)
 
 
 def _no_long_waits(facts: Facts) -> Measured:

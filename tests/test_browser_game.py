@@ -1,7 +1,8 @@
 """Quests and rewards in a real browser (Debian's chromium through
 Playwright): a team admin starts a quest from the library and adds a reward; a
 teammate sees the quest's progress bar, redeems the reward and sees it wait;
-the admin approves it and the teammate's balance drops. Screenshots in
+the admin approves it and the teammate's balance drops; the teammate marks
+the admin's review of her pull request helpful. Screenshots in
 test-artifacts/."""
 
 from __future__ import annotations
@@ -100,7 +101,25 @@ def test_quests_and_rewards_in_a_real_browser(live_server, monkeypatch):
             "Approved"
         )
         expect(balance.locator(".big")).to_have_text("30")
+
+        # mona thanks lead for a review of her pull request
+        ReviewFactory(
+            pull_request=pull(repo, "mona", title="Round prices once"),
+            reviewer_login="lead",
+            state="changes_requested",
+            submitted_at=timezone.now() - timedelta(minutes=30),
+        )
+        page.get_by_role("link", name="Kudos").click()
+        reviews = page.get_by_role("region", name="Reviews of your pull requests")
+        expect(reviews).to_contain_text("Round prices once")
+        reviews.get_by_role("button", name="Helpful").click()
+        expect(page.get_by_role("status")).to_contain_text("helpful: thank you")
+        expect(reviews.get_by_role("button", name="✓ Helpful")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        page.screenshot(path=str(ARTIFACTS / "kudos.png"), full_page=True)
         browser.close()
     assert Redemption.objects.get().status == "approved"
     assert SpendEntry.objects.get().points == -100
     assert not PointsEntry.objects.filter(source__startswith="quest:").exists()
+    assert PointsEntry.objects.get(rule__key="review_helpful").points == 5
