@@ -3,8 +3,10 @@ from django.contrib import admin, messages
 from integrations.admin_scoping import OrganizationScopedAdmin, SuperuserOnlyAdmin
 from rewards import spending
 from rewards.models import (
+    Kudos,
     PointsEntry,
     PointsRule,
+    Quest,
     ReciprocalExchange,
     Redemption,
     Reward,
@@ -121,3 +123,35 @@ class ReciprocalExchangeAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["identity"]
     search_fields = ["identity__login", "reason"]
     ordering = ["-earned_at"]
+
+
+@admin.register(Quest)
+class QuestAdmin(ReadOnlyScopedAdmin):
+    """Quests are started from the library (page or API) and settled by beat;
+    here to look at, with each one's progress."""
+
+    list_display = [
+        "title",
+        "organization",
+        "scope",
+        "starts_at",
+        "ends_at",
+        "settled_at",
+    ]
+    list_filter = ["scope", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["organization"]
+    search_fields = ["title", "template"]
+
+
+@admin.register(Kudos)
+class KudosAdmin(ReadOnlyScopedAdmin):
+    list_display = [
+        "kind",
+        "giver",
+        "receiver",
+        "organization",
+        "message",
+        "created_at",
+    ]
+    list_filter = ["kind", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["giver", "receiver", "organization"]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from integrations.models import IntegrationHealth, OrganizationMembership, SyncRun
 from reviews.models import Member, ReviewRequest
-from rewards.models import Redemption, Reward, Season, SpendEntry
+from rewards.models import Kudos, Quest, Redemption, Reward, Season, SpendEntry
 from tests.factories import (
     CommentFactory,
     DeliveryFactory,
@@ -36,6 +36,8 @@ LISTS = [
     "/admin/rewards/reward/",
     "/admin/rewards/redemption/",
     "/admin/rewards/spendentry/",
+    "/admin/rewards/quest/",
+    "/admin/rewards/kudos/",
 ]
 
 
@@ -90,6 +92,22 @@ def teams():
             points=-5,
             reason=f"redeemed reward-{tag}",
             redemption=redemption,
+        )
+        Quest.objects.create(
+            organization=team,
+            template="team-reviews",
+            title=f"quest-{tag}",
+            scope="team",
+            points=5,
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + timedelta(days=7),
+        )
+        Kudos.objects.create(
+            organization=team,
+            kind="peer",
+            giver=redemption.member,
+            receiver=redemption.member,
+            message=f"kudos-{tag}",
         )
     return mine, theirs
 
