@@ -85,7 +85,7 @@ class FakeClient:
 def simulate(strategy: str, pulls: int, seed: int, client: FakeClient) -> dict:
     from django.utils import timezone
 
-    import integrations.services as integration_services
+    import reviews.assignment.service as assignment_service
     from integrations.models import (
         ConnectedRepository,
         Organization,
@@ -100,7 +100,11 @@ def simulate(strategy: str, pulls: int, seed: int, client: FakeClient) -> dict:
     )
 
     rng = random.Random(seed)
-    integration_services.repository_client = lambda repository: client
+    # The service holds its own reference to the credentials' function (the
+    # provider boundary moved it out of integrations.services): replace that
+    # one, or every assignment calls an unreachable GitLab and waits out its
+    # timeouts.
+    assignment_service.repository_client = lambda repository: client
     organization = Organization.objects.create(name=strategy, slug=strategy)
     credential = ProviderCredential(
         provider="gitlab", api_url="https://gitlab.example.com", kind="access_token"
