@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from integrations.models import ConnectedRepository
 from integrations.providers import provider_choices
@@ -151,6 +152,11 @@ class PullRequest(models.Model):
             # Team statistics read recent pull requests by these two times.
             models.Index(fields=["provider_created_at"], name="pull_created_idx"),
             models.Index(fields=["merged_at"], name="pull_merged_idx"),
+            models.Index(
+                Lower("author_login"),
+                "provider_created_at",
+                name="pull_author_lower_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -348,7 +354,15 @@ class Review(models.Model):
                 fields=["pull_request", "external_id"], name="unique_review"
             )
         ]
-        indexes = [models.Index(fields=["submitted_at"], name="review_submitted_idx")]
+        indexes = [
+            models.Index(fields=["submitted_at"], name="review_submitted_idx"),
+            # give and take reads a person's reviews by their login, any case
+            models.Index(
+                Lower("reviewer_login"),
+                "submitted_at",
+                name="review_reviewer_lower_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reviewer_login} {self.state} on {self.pull_request_id}"
