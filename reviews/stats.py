@@ -197,6 +197,7 @@ def first_review_hours(
 @dataclass(frozen=True)
 class FirstReview:
     pull_id: int
+    repository_id: int
     ready: datetime  # when its time to first review started
     reviewed_at: datetime | None  # the first review by someone else, not a bot
     reviewer: str  # who gave it ("" when nobody has)
@@ -215,12 +216,18 @@ def first_reviews(
             first_review_at=Subquery(first.values("submitted_at")[:1]),
             first_reviewer=Subquery(first.values("reviewer_login")[:1]),
         )
-        .values_list("pk", Epoch("ready"), Epoch("first_review_at"), "first_reviewer")
+        .values_list(
+            "pk",
+            "repository_id",
+            Epoch("ready"),
+            Epoch("first_review_at"),
+            "first_reviewer",
+        )
         .order_by("pk")
     )
     return [
-        FirstReview(pk, _moment(ready), _moment(reviewed), reviewer or "")  # type: ignore[arg-type]
-        for pk, ready, reviewed, reviewer in rows
+        FirstReview(pk, repository, _moment(ready), _moment(reviewed), reviewer or "")  # type: ignore[arg-type]
+        for pk, repository, ready, reviewed, reviewer in rows
     ]
 
 

@@ -205,17 +205,12 @@ def _fast_first_reviews(facts: Facts) -> dict[int, Measured]:
         since=facts.quest.starts_at - timedelta(days=14),
         until=facts.until,
     )
-    pulls = dict(
-        PullRequest.objects.filter(pk__in=[row.pull_id for row in rows]).values_list(
-            "pk", "repository_id"
-        )
-    )
     moments: dict[int, list[datetime]] = defaultdict(list)
     for row in rows:
         reviewed = row.reviewed_at
         if reviewed is None or not facts.quest.starts_at <= reviewed < facts.until:
             continue
-        member = facts.person(pulls[row.pull_id], row.reviewer)
+        member = facts.person(row.repository_id, row.reviewer)
         if member is not None and business_hours_between(row.ready, reviewed) <= hours:
             moments[member].append(reviewed)
     return {
@@ -513,6 +508,12 @@ def quests_visible_to(*, user: Any, team: str = "") -> list[QuestView]:
             :500
         ]
     )
+    return quest_views(quests_list, user=user)
+
+
+def quest_views(quests_list: list[Quest], *, user: Any) -> list[QuestView]:
+    """These quests, each with the team's progress or the person's own (one
+    query)."""
     member = getattr(user, "member", None)
     rows = {
         (row.quest_id, row.member_id): row

@@ -85,13 +85,7 @@ class QuestListApi(ListAPIView):
             return Response({"error": str(exc)}, status=409)
         except quests.QuestError as exc:
             return Response({"error": str(exc)}, status=400)
-        view = next(
-            item
-            for item in quests.quests_visible_to(
-                user=request.user, team=organization.slug
-            )
-            if item.quest.pk == quest.pk
-        )
+        [view] = quests.quest_views([quest], user=request.user)
         return Response(QuestOutputSerializer(view).data, status=201)
 
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from integrations.models import Organization, OrganizationMembership
+from integrations.models import Organization
 from integrations.selectors import organizations_administered
 from reviews.models import Member
 from rewards.models import Redemption, Reward, Season, SpendEntry
@@ -234,11 +234,5 @@ def _lock_person(member: Member) -> None:
 
 
 def _require_admin(user: Any, organization: Organization) -> None:
-    if user.is_superuser:
-        return
-    if not OrganizationMembership.objects.filter(
-        organization=organization,
-        user=user,
-        role=OrganizationMembership.Role.ADMIN,
-    ).exists():
+    if not organizations_administered(user).filter(pk=organization.pk).exists():
         raise NotTeamAdminError(f"only the admins of {organization.name} do this")

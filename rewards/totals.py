@@ -12,6 +12,8 @@ and ``organization``, the fields the two tables share.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -58,18 +60,14 @@ def points_totals(
             .values_list("identity", "total", "paid")
         ):
             totals[identity] = [points or 0, 0, sessions or 0]
-        partial = Q(pk__in=[])
-        if since is not None and first is not None and since < first:
-            partial |= _between(since, first)
-        if until is not None and last is not None and last < until:
-            partial |= _between(last, until)
-        if (
-            since is not None
-            and first is not None
-            and since < first
-            or (until is not None and last is not None and last < until)
-        ):
-            _add_lines(totals, PointsEntry.objects.filter(scope).filter(partial))
+        partial = [  # the partial first and last day
+            _between(start, end)
+            for start, end in ((since, first), (last, until))
+            if start is not None and end is not None and start < end
+        ]
+        if partial:
+            lines = PointsEntry.objects.filter(scope).filter(reduce(or_, partial))
+            _add_lines(totals, lines)
     _move_provisional(totals, scope, since, until, now)
     return totals
 
